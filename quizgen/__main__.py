@@ -1,0 +1,5 @@
+"""`python -m quizgen` runs the command-line interface."""
+
+from quizgen.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Assembly: per-variant seeds, the templates of each variant, and balanced answer positions.
+
+Seeds form a hierarchy: the exam `seed` gives each variant its seed, and each variant's seed gives
+each of its items (template instances) a seed, with `derive_seed`. A variant takes templates in a
+shuffled order, cycling through the selection until it holds `questions` questions, so an exam
+covers the bank evenly. Within a variant the correct option of the single-choice questions is
+spread evenly over the positions 1–4.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from quizgen.bank import Template
+from quizgen.errors import BatchError, QuizgenError
+from quizgen.questions import CHOICES, Item, Question, derive_seed, make_item
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One exam variant (numbered from 1) and its items in printed order."""
+
+    number: int
+    seed: int
+    items: tuple[Item, ...]
+
+    def numbered(self) -> Iterator[tuple[int, Item, Question]]:
+        """`(position, item, question)` for every question, positions 1-based as printed."""
+        position = 0
+        for item in self.items:
+            for question in item.questions:
+                position += 1
+                yield position, item, question
+
+
+def _plan(templates: list[Template], rng: random.Random, questions: int) -> list[tuple[Template, int]]:
+    """Which templates a variant uses, in order, and how many of each one's asks it keeps."""
+    order = templates[:]
+    rng.shuffle(order)
+    plan, count, index = [], 0, 0
+    while count < questions:
+        template = order[index % len(order)]
+        keep = min(len(template.asks), questions - count)
+        plan.append((template, keep))
+        count += keep
+        index += 1
+    return plan
+
+
+def _balance(items: list[Item], rng: random.Random) -> tuple[Item, ...]:
+    """Move each single-choice question's correct option so that, within the variant, every
+    position is used as evenly as possible (a shuffled cycle of 0..CHOICES-1)."""
+    choice_count = sum(1 for item in items for q in item.questions if q.choices)
+    positions = [i % CHOICES for i in range(choice_count)]
+    rng.shuffle(positions)
+    slots = iter(positions)
+    return tuple(
+        replace(item, questions=tuple(q.with_correct_at(next(slots)) if q.choices else q
+                                      for q in item.questions))
+        for item in items
+    )
+
+
+def make_variant(templates: list[Template], exam_seed: int, number: int, questions: int) -> Variant:
+    """Variant `number` (1-based) of the exam with seed `exam_seed`, holding `questions` questions.
+
+    Raises:
+        BatchError: one or more items failed (each failure names the variant and template).
+    """
+    seed = derive_seed(exam_seed, "variant", number)
+    rng = random.Random(seed)
+    items, failures = [], []
+    for slot, (template, keep) in enumerate(_plan(templates, rng, questions)):
+        try:
+            item = make_item(template, derive_seed(seed, "item", slot))
+        except QuizgenError as error:
+            failures.append(f"variant {number}, {error}")
+            continue
+        items.append(replace(item, questions=item.questions[:keep]))
+    if failures:
+        raise BatchError("question(s)", failures)
+    return Variant(number, seed, _balance(items, rng))
+
+
+def assemble(templates: list[Template], seed: int, variants: int, questions: int,
+             progress: Callable[[Iterable[int]], Iterable[int]] = iter) -> list[Variant]:
+    """All variants of an exam. `progress` wraps the variant numbers (e.g. a progress bar).
+
+    Raises:
+        BatchError: items of one or more variants failed; all failures are listed together.
+    """
+    if variants < 1 or questions < 1:
+        raise QuizgenError("--variants and --questions must be at least 1")
+    made, failures = [], []
+    for number in progress(range(1, variants + 1)):
+        try:
+            made.append(make_variant(templates, seed, number, questions))
+        except BatchError as error:
+            failures += error.failures
+    if failures:
+        raise BatchError("question(s)", failures)
+    return made

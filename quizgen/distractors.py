@@ -1,0 +1,301 @@
+"""Distractors from executed misconceptions.
+
+Each `Misconception` is a way students get a fact wrong, made executable: either a *mutation*
+of the spec (padding flipped, stride ignored, bias forgotten, Flatten ignored, ...) which the
+Keras oracle then builds and executes, or a *misreading* of the facts Keras computed (the input
+shape given for the output shape, a kernel written in channels-first order, BatchNormalization's
+moving statistics counted as trainable). The wrong answer is what Keras says about the mutated
+model, so every distractor is a number a real (mistaken) computation produces.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from quizgen import oracle
+from quizgen.errors import ArchitectureError, QuestionError
+from quizgen.facts import AXES, Answer, FactRef, read_fact
+from quizgen.oracle import ModelFacts
+from quizgen.spec import LayerSpec, ModelSpec
+
+CONV = ("Conv2D",)
+POOLING = ("MaxPooling2D", "AveragePooling2D")
+WEIGHTED = ("Conv2D", "Dense")
+
+Mutated = tuple[ModelSpec, FactRef]
+
+#: Where a channels-first reader looks for each axis in a channels-last shape.
+CHANNELS_FIRST_AXES = {"channels": 1, "height": 2, "width": 3}
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A labelled mistake. `mutate` rewrites the spec (then Keras executes it); `misread`
+    derives the wrong answer from the correct model's facts. Either returns None when the
+    mistake does not apply to the asked fact."""
+
+    label: str
+    description: str
+    mutate: Callable[[ModelSpec, FactRef, ModelFacts], Mutated | None] | None = None
+    misread: Callable[[ModelFacts, FactRef], Answer | None] | None = None
+
+
+def _scope(spec: ModelSpec, ref: FactRef, classes: tuple[str, ...]) -> list[int]:
+    """Layers a mistake touches: the asked layer if it is one of `classes`, else every layer of
+    `classes` up to the asked one (all of them for whole-model facts)."""
+    if ref.layer is not None and spec.layers[ref.layer].class_name in classes:
+        return [ref.layer]
+    last = len(spec.layers) if ref.layer is None else ref.layer
+    return [i for i, layer in enumerate(spec.layers[:last]) if layer.class_name in classes]
+
+
+def _rewrite(classes: tuple[str, ...], change: Callable[[LayerSpec], LayerSpec | None]):
+    """A mutation applying `change` to each layer in scope; None if nothing changes."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        mutated = spec
+        for index in _scope(spec, ref, classes):
+            changed = change(spec.layers[index])
+            if changed is not None:
+                mutated = mutated.replace_layer(index, changed)
+        return (mutated, ref) if mutated != spec else None
+
+    return mutate
+
+
+def _remove(classes: tuple[str, ...]):
+    """A mutation deleting the layers of `classes` in scope, re-pointing the asked layer."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        scope = set(_scope(spec, ref, classes)) - {ref.layer}
+        if not scope:
+            return None
+        layer = None if ref.layer is None else ref.layer - sum(i < ref.layer for i in scope)
+        return spec.without_layers(scope), ref.at(layer)
+
+    return mutate
+
+
+def _flip_padding(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(padding="same" if layer.get("padding", "valid") == "valid" else "valid")
+
+
+def _ignore_strides(layer: LayerSpec) -> LayerSpec | None:
+    default = None if layer.class_name in POOLING else 1
+    if layer.get("strides", default) in (1, (1, 1)):
+        return None
+    return layer.with_config(strides=(1, 1))
+
+
+def _pool_stride_one(layer: LayerSpec) -> LayerSpec | None:
+    return None if layer.get("strides") is not None else layer.with_config(strides=(1, 1))
+
+
+def _forget_bias(layer: LayerSpec) -> LayerSpec | None:
+    return layer.with_config(use_bias=False) if layer.get("use_bias", True) else None
+
+
+def _one_dimensional_kernel(layer: LayerSpec) -> LayerSpec | None:
+    size = layer.get("kernel_size")
+    height = size if isinstance(size, int) else size[0]
+    return layer.with_config(kernel_size=(height, 1)) if height > 1 else None
+
+
+def _asked_conv(change: Callable[[LayerSpec, int], LayerSpec]):
+    """A mutation of the asked Conv2D layer only; `change` gets the layer and its input depth."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        if ref.layer is None or spec.layers[ref.layer].class_name not in CONV:
+            return None
+        channels = facts.layers[ref.layer].input_shape[-1]
+        return spec.replace_layer(ref.layer, change(spec.layers[ref.layer], channels)), ref
+
+    return mutate
+
+
+def _filters_ignored(layer: LayerSpec, channels: int) -> LayerSpec:
+    return layer.with_config(filters=channels)
+
+
+def _per_channel_filters(layer: LayerSpec, channels: int) -> LayerSpec:
+    """Each filter applied to each input channel separately: a DepthwiseConv2D whose
+    depth_multiplier is the number of filters."""
+    config = dict(layer.config)
+    config["depth_multiplier"] = config.pop("filters")
+    return LayerSpec.make("DepthwiseConv2D", **config)
+
+
+def _input_channels_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked Conv2D layer alone, on an input with a single channel."""
+    if ref.layer is None or spec.layers[ref.layer].class_name not in CONV:
+        return None
+    height, width, _ = facts.layers[ref.layer].input_shape[1:]
+    return ModelSpec((height, width, 1), (spec.layers[ref.layer],)), ref.at(0)
+
+
+def _previous_layer_shape(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact != "output_shape" or ref.layer is None:
+        return None
+    shape = facts.layers[ref.layer].input_shape
+    if ref.axis is None:
+        return shape
+    return shape[AXES[ref.axis]] if len(shape) == 4 else None
+
+
+def _channels_first_axes(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The output shape written, or read, as (batch, channels, height, width)."""
+    if ref.fact != "output_shape" or ref.layer is None:
+        return None
+    shape = facts.layers[ref.layer].output_shape
+    if len(shape) != 4:
+        return None
+    if ref.axis is None:
+        return (None, shape[3], shape[1], shape[2])
+    return shape[CHANNELS_FIRST_AXES[ref.axis]]
+
+
+def _kernel_reordered(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Conv2D kernel as (filters, C_in, k_h, k_w); Dense kernel as (units, n_in)."""
+    if ref.fact != "weight_shape" or ref.weight != "kernel":
+        return None
+    shape = read_fact(facts, ref)
+    return (shape[3], shape[2], shape[0], shape[1]) if len(shape) == 4 else tuple(reversed(shape))
+
+
+def _bias_per_input(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact != "weight_shape" or ref.weight != "bias":
+        return None
+    return (facts.layers[ref.layer].input_shape[-1],)
+
+
+def _all_counted_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact == "trainable_params":
+        return facts.total_params
+    if ref.fact == "non_trainable_params":
+        return 0
+    return None
+
+
+def _all_counted_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Every BatchNormalization parameter (gamma and beta too) counted as non-trainable."""
+    batchnorm = sum(layer.params for layer in facts.layers
+                    if layer.class_name == "BatchNormalization")
+    if ref.fact == "non_trainable_params":
+        return batchnorm
+    if ref.fact == "trainable_params":
+        return facts.total_params - batchnorm
+    return None
+
+
+MISCONCEPTIONS: tuple[Misconception, ...] = (
+    Misconception("padding_flipped", "confused padding='valid' and padding='same'",
+                  mutate=_rewrite(CONV + POOLING, _flip_padding)),
+    Misconception("stride_ignored", "ignored the strides (computed as if the window moved by 1)",
+                  mutate=_rewrite(CONV + POOLING, _ignore_strides)),
+    Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
+                  "equal pool_size)", mutate=_rewrite(POOLING, _pool_stride_one)),
+    Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
+                  mutate=_rewrite(WEIGHTED, _forget_bias)),
+    Misconception("kernel_one_dimensional", "counted the kernel as k weights instead of k×k",
+                  mutate=_rewrite(CONV, _one_dimensional_kernel)),
+    Misconception("input_channels_forgotten", "forgot that each filter spans all input channels",
+                  mutate=_input_channels_forgotten),
+    Misconception("filters_ignored", "kept the input's depth instead of the number of filters",
+                  mutate=_asked_conv(_filters_ignored)),
+    Misconception("per_channel_filters", "thought each filter makes one feature map per input "
+                  "channel (a depthwise convolution)", mutate=_asked_conv(_per_channel_filters)),
+    Misconception("flatten_ignored", "applied Dense to the last axis only, as if there were no "
+                  "Flatten", mutate=_remove(("Flatten",))),
+    Misconception("pooling_ignored", "forgot that pooling shrinks the feature maps",
+                  mutate=_remove(POOLING)),
+    Misconception("batchnorm_ignored", "thought BatchNormalization has no parameters",
+                  mutate=_remove(("BatchNormalization",))),
+    Misconception("previous_layer_shape", "gave the layer's input shape, not its output shape",
+                  misread=_previous_layer_shape),
+    Misconception("channels_first_axes", "read the shape as (batch, channels, height, width); "
+                  "Keras is channels-last: (batch, height, width, channels)",
+                  misread=_channels_first_axes),
+    Misconception("kernel_reordered", "wrote the kernel in channels-first (PyTorch/Theano) order; "
+                  "Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
+                  misread=_kernel_reordered),
+    Misconception("bias_per_input", "gave one bias per input channel instead of one per filter",
+                  misread=_bias_per_input),
+    Misconception("batchnorm_all_trainable", "counted BatchNormalization's moving mean and "
+                  "variance as trainable", misread=_all_counted_trainable),
+    Misconception("batchnorm_all_non_trainable", "counted BatchNormalization's gamma and beta "
+                  "as non-trainable", misread=_all_counted_non_trainable),
+)
+
+BY_LABEL = {misconception.label: misconception for misconception in MISCONCEPTIONS}
+
+
+def describe(label: str) -> str:
+    """The feedback text for a misconception label; compound labels join with ' and '."""
+    return " and ".join(BY_LABEL[part].description for part in label.split("+"))
+
+
+def _execute(spec: ModelSpec, ref: FactRef) -> Answer | None:
+    """The fact as Keras computes it on a mutated spec; None if Keras cannot build it."""
+    try:
+        return read_fact(oracle.facts(spec), ref)
+    except (ArchitectureError, QuestionError):
+        return None
+
+
+def _singles(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
+             correct: Answer) -> tuple[dict[Answer, str], list[Misconception]]:
+    """Wrong answers of single misconceptions, and the mutations that applied."""
+    found: dict[Answer, str] = {}
+    mutations = []
+    for misconception in MISCONCEPTIONS:
+        if misconception.misread is not None:
+            answer = misconception.misread(facts, ref)
+        elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
+            mutations.append(misconception)
+            answer = _execute(*mutated)
+        else:
+            continue
+        if answer is not None and answer != correct and answer not in found:
+            found[answer] = misconception.label
+    return found, mutations
+
+
+def _compounds(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
+               mutations: list[Misconception]) -> dict[Answer, str]:
+    """Wrong answers of two spec mutations applied together (label `first+second`)."""
+    found: dict[Answer, str] = {}
+    for first, second in itertools.combinations(mutations, 2):
+        once = first.mutate(spec, ref, facts)
+        twice = second.mutate(once[0], once[1], facts) if once else None
+        answer = _execute(*twice) if twice is not None else None
+        if answer is not None:
+            found.setdefault(answer, f"{first.label}+{second.label}")
+    return found
+
+
+def choose(spec: ModelSpec, ref: FactRef, facts: ModelFacts, rng: random.Random,
+           count: int = 3) -> list[tuple[Answer, str]]:
+    """`count` distinct wrong answers with their misconception labels, single mistakes first
+    (picked at random among them), compound mistakes only to fill up.
+
+    Raises:
+        QuestionError: fewer than `count` misconceptions give distinct wrong answers.
+    """
+    correct = read_fact(facts, ref)
+    singles, mutations = _singles(spec, ref, facts, correct)
+    if len(singles) >= count:
+        return rng.sample(list(singles.items()), count)
+    compounds = {answer: label for answer, label in
+                 _compounds(spec, ref, facts, mutations).items()
+                 if answer != correct and answer not in singles}
+    if len(singles) + len(compounds) < count:
+        raise QuestionError(
+            f"only {len(singles) + len(compounds)} distinct misconception(s) give a wrong "
+            f"{ref.fact}{'' if ref.layer is None else f' for layer {ref.layer}'}; need {count}"
+        )
+    filler = rng.sample(list(compounds.items()), count - len(singles))
+    return list(singles.items()) + filler
+

@@ -1,0 +1,92 @@
+"""The fact vocabulary: what a question asks about a model, and how to read it from Keras' facts.
+
+A `FactRef` names one fact (`output_shape`, `params`, `total_params`, `trainable_params`,
+`non_trainable_params`, `weight_shape`) and, where it applies, the `layer` (index into
+`model.layers`), the `axis` of an output shape (`height`, `width`, `channels`) or the `weight`
+(`kernel`, `bias`, `gamma`, `beta`, `moving_mean`, `moving_variance`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from quizgen.errors import QuestionError
+from quizgen.oracle import ModelFacts
+
+#: Facts about the whole model (no `layer`).
+MODEL_FACTS = ("total_params", "trainable_params", "non_trainable_params")
+#: Facts about one layer (need `layer`).
+LAYER_FACTS = ("output_shape", "params", "weight_shape")
+FACTS = LAYER_FACTS + MODEL_FACTS
+
+#: Axis names of an image tensor `(None, height, width, channels)` and their index.
+AXES = {"height": 1, "width": 2, "channels": -1}
+
+Answer = int | tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class FactRef:
+    """One asked fact. `layer` indexes `model.layers` (0-based) for layer facts."""
+
+    fact: str
+    layer: int | None = None
+    axis: str | None = None
+    weight: str | None = None
+
+    def at(self, layer: int | None) -> FactRef:
+        """The same fact about another layer (after layers were removed by a mutation)."""
+        return replace(self, layer=layer)
+
+    @property
+    def is_shape(self) -> bool:
+        """True when the answer is a shape (a tuple), False when it is a count (an int)."""
+        return self.fact == "weight_shape" or (self.fact == "output_shape" and self.axis is None)
+
+
+def read_fact(facts: ModelFacts, ref: FactRef) -> Answer:
+    """The value of `ref` in `facts`: an int (counts, one axis) or a shape tuple (`None` for
+    the batch axis of output shapes).
+
+    Raises:
+        QuestionError: the fact does not exist (unknown fact, layer out of range, no such
+            weight, an axis asked of a non-image output).
+    """
+    if ref.fact in MODEL_FACTS:
+        return int(getattr(facts, ref.fact))
+    if ref.fact not in LAYER_FACTS or ref.layer is None:
+        raise QuestionError(f"unknown fact {ref.fact!r} (or no layer given)")
+    if not -len(facts.layers) <= ref.layer < len(facts.layers):
+        raise QuestionError(f"layer {ref.layer} out of range: the model has {len(facts.layers)}")
+    layer = facts.layers[ref.layer]
+    if ref.fact == "params":
+        return layer.params
+    if ref.fact == "weight_shape":
+        shape = layer.weight_shape(ref.weight or "")
+        if shape is None:
+            raise QuestionError(f"layer {layer.name} has no weight {ref.weight!r}")
+        return shape
+    if ref.axis is None:
+        return layer.output_shape
+    if len(layer.output_shape) != 4 or ref.axis not in AXES:
+        raise QuestionError(f"axis {ref.axis!r} of {layer.name}'s output {layer.output_shape}")
+    return int(layer.output_shape[AXES[ref.axis]])
+
+
+def to_json(answer: Answer) -> Any:
+    """JSON form of an answer: shapes become lists (batch axis `null`), counts stay ints."""
+    return list(answer) if isinstance(answer, tuple) else answer
+
+
+def from_json(value: Any) -> Answer:
+    """Inverse of `to_json`."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def format_answer(answer: Answer) -> str:
+    """How an answer is printed: `(None, 26, 26, 32)`, `(32,)`, `34,826`."""
+    if isinstance(answer, tuple):
+        items = ["None" if size is None else str(size) for size in answer]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return f"{answer:,}"

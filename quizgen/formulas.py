@@ -1,0 +1,237 @@
+"""Closed forms (sympy) for output sizes and parameter counts, independent of Keras.
+
+They serve three purposes: the samplers use them to keep every spatial size >= 1 without
+importing Keras; the worked solutions print them in LaTeX with the numbers substituted; and the
+tests (and `quizgen verify`) use them as an independent cross-check of the Keras oracle.
+
+Sources (Keras 3 API docs):
+- Conv2D: https://keras.io/api/layers/convolution_layers/convolution2d/ —
+  output size `floor((W - K) / S) + 1` for `padding="valid"`, `ceil(W / S)` for `"same"`;
+  kernel shape `(k_h, k_w, C_in, filters)`, bias shape `(filters,)`.
+- MaxPooling2D / AveragePooling2D: https://keras.io/api/layers/pooling_layers/max_pooling2d/ —
+  same size formulas with `pool_size` for K and `strides` defaulting to `pool_size`.
+- Dense: https://keras.io/api/layers/core_layers/dense/ — kernel `(n_in, units)` on the last
+  axis, bias `(units,)`.
+- BatchNormalization: https://keras.io/api/layers/normalization_layers/batch_normalization/ —
+  `gamma`, `beta` (trainable) and `moving_mean`, `moving_variance` (non-trainable), each `(C,)`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import sympy as sp
+
+from quizgen.errors import ArchitectureError
+from quizgen.spec import LayerSpec, ModelSpec
+
+Shape = tuple[int | None, ...]
+
+W, K, S = sp.symbols("W K S", integer=True, positive=True)
+K_H, K_W, C_IN, F, B, N_IN, U, C = sp.symbols(
+    "k_h k_w C_in F b n_in u C", integer=True, nonnegative=True
+)
+
+#: Output size along one spatial axis, per padding mode (Conv2D and pooling alike).
+OUTPUT_SIZE = {"valid": sp.floor((W - K) / S) + 1, "same": sp.ceiling(W / S)}
+#: Parameters of a Conv2D layer; `b` is 1 with `use_bias=True`, else 0.
+CONV2D_PARAMS = (K_H * K_W * C_IN + B) * F
+#: Parameters of a Dense layer applied to `n_in` features.
+DENSE_PARAMS = (N_IN + B) * U
+#: BatchNormalization: trainable gamma and beta, non-trainable moving mean and variance.
+BATCHNORM_TRAINABLE = 2 * C
+BATCHNORM_NON_TRAINABLE = 2 * C
+
+POOLING = ("MaxPooling2D", "AveragePooling2D")
+SHAPE_PRESERVING = ("Dropout", "Activation")
+
+
+@cache
+def _size_function(padding: str):
+    return sp.lambdify((W, K, S), OUTPUT_SIZE[padding], "math")
+
+
+def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Output size along one spatial axis (pixels) for a window `kernel` wide moved by `stride`.
+
+    Raises:
+        ArchitectureError: unknown padding, or the output would have no pixel (size < 1).
+    """
+    if padding not in OUTPUT_SIZE:
+        raise ArchitectureError(f"padding must be 'valid' or 'same', got {padding!r}")
+    result = int(_size_function(padding)(size, kernel, stride))
+    if result < 1:
+        raise ArchitectureError(
+            f"a {kernel}-wide window with stride {stride} and padding {padding!r} does not fit "
+            f"an input {size} wide (output size {result})"
+        )
+    return result
+
+
+def pair(value: int | tuple[int, ...] | None, default: int | tuple[int, int]) -> tuple[int, int]:
+    """Keras' normalisation of `kernel_size`, `strides`, `pool_size`: an int means (v, v)."""
+    value = default if value is None else value
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+def window(layer: LayerSpec) -> tuple[tuple[int, int], tuple[int, int], str]:
+    """`(kernel, strides, padding)` of a Conv2D or pooling layer, with Keras' defaults:
+    Conv2D strides 1; pooling `pool_size` (2, 2) and strides equal to `pool_size`."""
+    if layer.class_name in POOLING:
+        kernel = pair(layer.get("pool_size"), 2)
+        strides = pair(layer.get("strides"), kernel)
+    else:
+        kernel = pair(layer.get("kernel_size"), 1)
+        strides = pair(layer.get("strides"), 1)
+    return kernel, strides, layer.get("padding", "valid")
+
+
+@dataclass(frozen=True)
+class ClosedForm:
+    """What the formulas say about one layer.
+
+    `output_shape` has the batch axis as `None`; `weights` lists `(name, shape)` in Keras'
+    `get_weights()` order; parameter counts are numbers of scalars.
+    """
+
+    output_shape: Shape
+    trainable_params: int
+    non_trainable_params: int
+    weights: tuple[tuple[str, tuple[int, ...]], ...]
+
+    @property
+    def params(self) -> int:
+        """All parameters of the layer (trainable + non-trainable)."""
+        return self.trainable_params + self.non_trainable_params
+
+
+def _conv2d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    _, height, width, channels = shape
+    (k_h, k_w), (s_h, s_w), padding = window(layer)
+    filters = int(layer.get("filters"))
+    bias = bool(layer.get("use_bias", True))
+    out = (None, output_size(height, k_h, s_h, padding), output_size(width, k_w, s_w, padding),
+           filters)
+    params = int(CONV2D_PARAMS.subs({K_H: k_h, K_W: k_w, C_IN: channels, B: int(bias), F: filters}))
+    weights = (("kernel", (k_h, k_w, channels, filters)),) + ((("bias", (filters,)),) if bias else ())
+    return ClosedForm(out, params, 0, weights)
+
+
+def _pooling(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    _, height, width, channels = shape
+    (k_h, k_w), (s_h, s_w), padding = window(layer)
+    out = (None, output_size(height, k_h, s_h, padding), output_size(width, k_w, s_w, padding),
+           channels)
+    return ClosedForm(out, 0, 0, ())
+
+
+def _dense(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    units = int(layer.get("units"))
+    bias = bool(layer.get("use_bias", True))
+    params = int(DENSE_PARAMS.subs({N_IN: shape[-1], B: int(bias), U: units}))
+    weights = (("kernel", (shape[-1], units)),) + ((("bias", (units,)),) if bias else ())
+    return ClosedForm((*shape[:-1], units), params, 0, weights)
+
+
+def _batch_normalization(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    channels = shape[-1]
+    weights = tuple((name, (channels,)) for name in ("gamma", "beta", "moving_mean", "moving_variance"))
+    return ClosedForm(shape, int(BATCHNORM_TRAINABLE.subs(C, channels)),
+                      int(BATCHNORM_NON_TRAINABLE.subs(C, channels)), weights)
+
+
+def _flatten(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    return ClosedForm((None, math.prod(shape[1:])), 0, 0, ())
+
+
+def _unchanged(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    return ClosedForm(shape, 0, 0, ())
+
+
+_RULES = {
+    "Conv2D": _conv2d, "MaxPooling2D": _pooling, "AveragePooling2D": _pooling,
+    "Dense": _dense, "BatchNormalization": _batch_normalization, "Flatten": _flatten,
+    "Dropout": _unchanged, "Activation": _unchanged,
+}
+
+SUPPORTED = tuple(_RULES)
+
+
+def layer_closed_form(layer: LayerSpec, input_shape: Shape) -> ClosedForm:
+    """Closed form of `layer` applied to an input of `input_shape` (batch axis `None`).
+
+    Raises:
+        ArchitectureError: the layer does not fit its input (a window wider than the map, a
+            Conv2D or pooling layer on a non-image input).
+        NotImplementedError: no closed form is known for `layer.class_name`.
+    """
+    rule = _RULES.get(layer.class_name)
+    if rule is None:
+        raise NotImplementedError(f"no closed form for {layer.class_name}")
+    if rule in (_conv2d, _pooling) and len(input_shape) != 4:
+        raise ArchitectureError(
+            f"{layer.class_name} needs an input of shape (None, height, width, channels), "
+            f"got {input_shape}"
+        )
+    return rule(layer, input_shape)
+
+
+def model_closed_form(spec: ModelSpec) -> list[ClosedForm]:
+    """Closed form of every layer of `spec`, in order.
+
+    Raises:
+        ArchitectureError, NotImplementedError: as `layer_closed_form`.
+    """
+    shape: Shape = (None, *spec.input_shape)
+    forms = []
+    for index, layer in enumerate(spec.layers):
+        try:
+            form = layer_closed_form(layer, shape)
+        except ArchitectureError as error:
+            raise ArchitectureError(f"layer {index} ({layer.class_name}): {error}") from error
+        forms.append(form)
+        shape = form.output_shape
+    return forms
+
+
+def latex(expression: sp.Expr, values: dict[sp.Symbol, int] | None = None) -> str:
+    """LaTeX of `expression`, or of it with `values` substituted but not evaluated."""
+    if values:
+        with sp.evaluate(False):
+            expression = expression.subs(values)
+    return sp.latex(expression, order="none")
+
+
+def size_derivation(size: int, kernel: int, stride: int, padding: str) -> str:
+    """`$\\lfloor (W - K)/S \\rfloor + 1 = \\lfloor (28 - 3)/1 \\rfloor + 1 = 26$` for one axis."""
+    formula = OUTPUT_SIZE[padding]
+    result = output_size(size, kernel, stride, padding)
+    return f"${latex(formula)} = {latex(formula, {W: size, K: kernel, S: stride})} = {result}$"
+
+
+def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
+    """Worked parameter count of one layer in LaTeX, e.g.
+    `$(k_h k_w C_{in} + b) F = (3 \\cdot 3 \\cdot 1 + 1) 32 = 320$`.
+
+    Raises:
+        NotImplementedError: the layer has no closed form.
+    """
+    form = layer_closed_form(layer, input_shape)
+    bias = int(bool(layer.get("use_bias", True)))
+    if layer.class_name == "Conv2D":
+        (k_h, k_w), _, _ = window(layer)
+        values = {K_H: k_h, K_W: k_w, C_IN: input_shape[-1], B: bias, F: layer.get("filters")}
+        expression = CONV2D_PARAMS
+    elif layer.class_name == "Dense":
+        values = {N_IN: input_shape[-1], B: bias, U: layer.get("units")}
+        expression = DENSE_PARAMS
+    elif layer.class_name == "BatchNormalization":
+        values = {C: input_shape[-1]}
+        expression = BATCHNORM_TRAINABLE + BATCHNORM_NON_TRAINABLE
+    else:
+        return f"${form.params}$ (a {layer.class_name} layer has no weights)"
+    return f"${latex(expression)} = {latex(expression, values)} = {form.params}$"

@@ -1,0 +1,286 @@
+"""Question logic: a template, a sampled model and Keras' facts become question instances.
+
+`make_item(template, seed)` samples (or takes) the template's model, executes it with the oracle,
+and asks each of the template's `asks` about it: the answer is read from Keras' facts, the
+distractors come from executed misconceptions, and the worked explanation from the closed forms.
+A sampled model that cannot carry the questions (no layer of the asked kind, too few distinct
+distractors) is redrawn from a derived seed; a fixed (classic) model is an error instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jinja2
+
+from quizgen import distractors, formulas, oracle
+from quizgen.bank import TEMPLATE_ENV, Ask, Template
+from quizgen.errors import ArchitectureError, QuestionError, TemplateError
+from quizgen.facts import Answer, FactRef, format_answer, read_fact
+from quizgen.oracle import ModelFacts
+from quizgen.sample import sample
+from quizgen.spec import ModelSpec
+
+#: How many times a sampled template is redrawn before giving up.
+MAX_DRAWS = 25
+CHOICES = 4
+
+#: Keras API pages, the recommended reading for a question about a layer of that class.
+KERAS_DOCS = {
+    "Conv2D": ("Keras API: Conv2D layer",
+               "https://keras.io/api/layers/convolution_layers/convolution2d/"),
+    "MaxPooling2D": ("Keras API: MaxPooling2D layer",
+                     "https://keras.io/api/layers/pooling_layers/max_pooling2d/"),
+    "AveragePooling2D": ("Keras API: AveragePooling2D layer",
+                         "https://keras.io/api/layers/pooling_layers/average_pooling2d/"),
+    "Dense": ("Keras API: Dense layer", "https://keras.io/api/layers/core_layers/dense/"),
+    "Flatten": ("Keras API: Flatten layer",
+                "https://keras.io/api/layers/reshaping_layers/flatten/"),
+    "Dropout": ("Keras API: Dropout layer",
+                "https://keras.io/api/layers/regularization_layers/dropout/"),
+    "BatchNormalization": ("Keras API: BatchNormalization layer",
+                           "https://keras.io/api/layers/normalization_layers/batch_normalization/"),
+}
+MODEL_DOCS = ("Keras guide: The Sequential model", "https://keras.io/guides/sequential_model/")
+
+
+def derive_seed(*parts: Any) -> int:
+    """A child seed from a parent seed and labels (the exam → variant → question hierarchy);
+    stable across runs and platforms (SHA-256, not Python's salted `hash`)."""
+    digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a choice question; `misconception` labels a distractor."""
+
+    text: str
+    value: Answer
+    correct: bool
+    misconception: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question about an item's model. `kind` is `single_choice`, `numeric` or `shape`;
+    `answer` is an int (counts) or a shape tuple (batch axis `None`)."""
+
+    ref: FactRef
+    kind: str
+    text: str
+    answer: Answer
+    choices: tuple[Choice, ...]
+    explanation: str
+    reading: tuple[tuple[str, str], ...]
+
+    @property
+    def answer_text(self) -> str:
+        """The answer as printed."""
+        return format_answer(self.answer)
+
+    def with_correct_at(self, position: int) -> Question:
+        """The same question with the correct choice moved to `position` (0-based)."""
+        if not self.choices:
+            return self
+        wrong = [choice for choice in self.choices if not choice.correct]
+        correct = next(choice for choice in self.choices if choice.correct)
+        return replace(self, choices=tuple(wrong[:position] + [correct] + wrong[position:]))
+
+
+@dataclass(frozen=True)
+class Item:
+    """One template instance: a model, its code, and the questions asked about it."""
+
+    template: Template
+    seed: int
+    spec: ModelSpec
+    facts: ModelFacts
+    stem: str
+    code: str
+    questions: tuple[Question, ...]
+
+
+def resolve_layer(ask: Ask, spec: ModelSpec, rng: random.Random) -> int | None:
+    """The index (into `model.layers`) an ask is about, or None for whole-model facts.
+
+    Raises:
+        QuestionError: the index is out of range or no layer matches the filter.
+    """
+    if ask.layer is None:
+        return None
+    count = len(spec.layers)
+    if isinstance(ask.layer, int):
+        if not -count <= ask.layer < count:
+            raise QuestionError(f"layer {ask.layer} out of range: the model has {count} layers")
+        return ask.layer % count
+    classes, pick = ask.layer
+    matches = [i for i, layer in enumerate(spec.layers) if layer.class_name in classes]
+    if not matches:
+        raise QuestionError(f"the model has no {' or '.join(classes)} layer")
+    if pick == "first":
+        return matches[0]
+    if pick == "last":
+        return matches[-1]
+    return rng.choice(matches)
+
+
+def _layer_context(spec: ModelSpec, facts: ModelFacts, index: int | None) -> dict[str, Any]:
+    if index is None:
+        return {}
+    layer = spec.layers[index]
+    return {"layer": {"number": index + 1, "index": index, "name": facts.layers[index].name,
+                      "class_name": layer.class_name, "code": layer.code()}}
+
+
+def _render_text(text: str, context: dict[str, Any], where: str) -> str:
+    try:
+        return TEMPLATE_ENV.from_string(text).render(**context).strip()
+    except jinja2.UndefinedError as error:
+        raise TemplateError(f"{where}: {error.message}") from error
+
+
+def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
+    """Why layer `index` has its output shape, with the closed forms worked out."""
+    layer, known = spec.layers[index], facts.layers[index]
+    before, after = known.input_shape, known.output_shape
+    intro = f"`{known.name}` receives a tensor of shape {format_answer(before)}."
+    if layer.class_name in formulas.POOLING + ("Conv2D",):
+        kernel, strides, padding = formulas.window(layer)
+        sizes = [
+            f"{axis} {formulas.size_derivation(size, k, s, padding)}"
+            for axis, size, k, s in zip(("height", "width"), before[1:3], kernel, strides,
+                                        strict=True)
+        ]
+        depth = (f"the depth is the number of filters, {after[-1]}"
+                 if layer.class_name == "Conv2D" else f"pooling keeps the {after[-1]} channels")
+        return (f"{intro} Its window is {kernel[0]}×{kernel[1]} with strides {strides} and "
+                f"padding \"{padding}\", so each spatial size is "
+                f"{' and '.join(sizes)}; {depth}.")
+    if layer.class_name == "Flatten":
+        product = " × ".join(str(size) for size in before[1:])
+        return f"{intro} Flatten multiplies the non-batch sizes: {product} = {after[1]:,}."
+    if layer.class_name == "Dense":
+        return f"{intro} Dense replaces the last axis by its {after[-1]} units."
+    return f"{intro} A {layer.class_name} layer does not change the shape."
+
+
+def _summary_table(facts: ModelFacts, column: str) -> str:
+    """A `model.summary()`-like Markdown table with one parameter column."""
+    rows = [f"| {layer.name} ({layer.class_name}) | {format_answer(layer.output_shape)} | "
+            f"{getattr(layer, column):,} |" for layer in facts.layers]
+    title = {"params": "Param #", "trainable_params": "Trainable",
+             "non_trainable_params": "Non-trainable"}[column]
+    return "\n".join(["| Layer (type) | Output Shape | " + title + " |", "|---|---|---:|", *rows])
+
+
+def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
+    """The worked explanation (Markdown with `$...$` math) of the answer to `ref`."""
+    answer = format_answer(read_fact(facts, ref))
+    if ref.fact in ("total_params", "trainable_params", "non_trainable_params"):
+        column = "params" if ref.fact == "total_params" else ref.fact
+        terms = " + ".join(f"{getattr(layer, column):,}" for layer in facts.layers)
+        note = ("BatchNormalization's gamma and beta are trainable; its moving mean and moving "
+                "variance are updated during training but not by gradient descent, so Keras counts "
+                "them as non-trainable. " if ref.fact != "total_params" else "")
+        return (f"Add up the parameters of every layer, as `model.summary()` does:\n\n"
+                f"{_summary_table(facts, column)}\n\n{note}{terms} = {answer}.")
+    layer, known = spec.layers[ref.layer], facts.layers[ref.layer]
+    if ref.fact == "params":
+        return (f"`{known.name}` receives {format_answer(known.input_shape)}. Its parameters: "
+                f"{formulas.params_derivation(layer, known.input_shape)}.")
+    if ref.fact == "weight_shape":
+        layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
+                   "Dense": "(input features, units)"}
+        layout = layouts.get(layer.class_name, "one value per channel")
+        what = (f"A {layer.class_name} kernel has shape {layout}"
+                if ref.weight == "kernel" else f"The {ref.weight} has one value per output channel")
+        return (f"`{known.name}` receives {format_answer(known.input_shape)}. {what}, so "
+                f"`{ref.weight}` has shape {answer} (the order `get_weights()` returns).")
+    sentence = _shape_sentence(spec, facts, ref.layer)
+    if ref.axis is None:
+        return f"{sentence} Keras reports the output shape {answer}."
+    return (f"{sentence} The output shape is {format_answer(known.output_shape)}, so its "
+            f"{ref.axis} is {answer}.")
+
+
+def _mistakes(choices: tuple[Choice, ...]) -> str:
+    lines = [f"* {choice.text}: {distractors.describe(choice.misconception)}."
+             for choice in choices if choice.misconception]
+    return "**Common mistakes**\n\n" + "\n".join(lines) if lines else ""
+
+
+def _reading(template: Template, spec: ModelSpec, layer: int | None):
+    extra = KERAS_DOCS.get(spec.layers[layer].class_name) if layer is not None else MODEL_DOCS
+    reading = list(template.reading)
+    if extra and extra not in reading:
+        reading.append(extra)
+    return tuple(reading)
+
+
+def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelFacts,
+                  rng: random.Random) -> Question:
+    """Ask `template.asks[index]` about a built model. The correct choice comes first; the
+    assembler moves it to its final position.
+
+    Raises:
+        QuestionError: the ask does not apply to this model (no matching layer, no such weight,
+            too few distinct distractors).
+        TemplateError: the ask's text uses an undefined variable.
+    """
+    ask = template.asks[index]
+    layer = resolve_layer(ask, spec, rng)
+    ref = ask.ref(layer)
+    answer = read_fact(facts, ref)
+    response = rng.choice(ask.response)
+    choices: tuple[Choice, ...] = ()
+    if response == "single_choice":
+        kind = "single_choice"
+        wrong = distractors.choose(spec, ref, facts, rng, CHOICES - 1)
+        choices = (Choice(format_answer(answer), answer, True),) + tuple(
+            Choice(format_answer(value), value, False, label) for value, label in wrong)
+    else:
+        kind = "shape" if ref.is_shape else "numeric"
+    context = _layer_context(spec, facts, layer) | {"axis": ref.axis, "weight": ref.weight}
+    text = _render_text(ask.text, context, f"{template.path.name}: asks[{index}].text")
+    explanation = "\n\n".join(part for part in (explain(spec, facts, ref), _mistakes(choices))
+                              if part)
+    return Question(ref, kind, text, answer, choices, explanation,
+                    _reading(template, spec, layer))
+
+
+def _draw(template: Template, seed: int) -> tuple[ModelSpec, random.Random]:
+    rng = random.Random(seed)
+    if template.fixed is not None:
+        return template.fixed, rng
+    return sample(template.sampler or "", rng, template.options), rng
+
+
+def make_item(template: Template, seed: int) -> Item:
+    """One instance of `template` from `seed`: model, code and every ask's question.
+
+    Raises:
+        QuestionError: a fixed model cannot carry the questions, or no draw of a sampled one
+            could in `MAX_DRAWS` tries; the message names the template file.
+        ArchitectureError: Keras cannot build the template's fixed model.
+        TemplateError: the template's texts or sampler options are wrong.
+    """
+    last_error: Exception | None = None
+    for draw in range(1 if template.fixed is not None else MAX_DRAWS):
+        spec, rng = _draw(template, seed if draw == 0 else derive_seed(seed, "redraw", draw))
+        try:
+            facts = oracle.facts(spec)
+            questions = tuple(make_question(template, i, spec, facts, rng)
+                              for i in range(len(template.asks)))
+        except (QuestionError, ArchitectureError) as error:
+            last_error = error
+            continue
+        stem = _render_text(template.stem, {}, f"{template.path.name}: stem")
+        return Item(template, seed, spec, facts, stem, spec.code(template.code_style), questions)
+    kind = "its fixed model" if template.fixed is not None else f"{MAX_DRAWS} sampled models"
+    error_type = ArchitectureError if isinstance(last_error, ArchitectureError) else QuestionError
+    raise error_type(f"{template.path.name}: {kind} cannot carry its questions: {last_error}")
+

@@ -1,0 +1,172 @@
+"""Samplers: random architectures from an explicit `random.Random` (never the global RNG).
+
+Samplers are small composable functions (a layer, a conv block, a dense head, a stack) that
+return pure data (`LayerSpec`, `ModelSpec`); they never import Keras. They keep every
+architecture buildable and "hand-computable": each spatial size stays >= `MIN_SIZE` pixels (no
+0×0 or 1×1 pooled maps), and the flattened feature vector stays at most `MAX_FLATTEN` long, so
+every number an exam asks about can be worked out on paper. Sizes are tracked with the closed
+forms of `quizgen.formulas`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from quizgen.errors import TemplateError
+from quizgen.formulas import Shape, layer_closed_form, output_size, window
+from quizgen.spec import LayerSpec, ModelSpec
+
+MIN_SIZE = 2
+MAX_FLATTEN = 6400
+
+IMAGE_INPUTS = ((28, 28, 1), (32, 32, 3), (24, 24, 1), (48, 48, 1), (64, 64, 3), (36, 36, 3),
+                (40, 40, 1), (96, 96, 3))
+FEATURE_INPUTS = (4, 8, 10, 13, 16, 20, 30, 32, 64, 100, 784)
+ACTIVATIONS = ("relu", "relu", "relu", "tanh", "elu")
+DROPOUT_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def _fits(layer: LayerSpec, shape: Shape, min_size: int = MIN_SIZE) -> bool:
+    """True when every spatial output size of a Conv2D/pooling layer is >= `min_size`."""
+    kernel, strides, padding = window(layer)
+    return all(
+        output_size(size, k, s, padding) >= min_size if size >= k or padding == "same" else False
+        for size, k, s in zip(shape[1:3], kernel, strides, strict=True)
+    )
+
+
+def conv2d(rng: random.Random, shape: Shape) -> LayerSpec:
+    """A Conv2D layer for an input of `shape` `(None, H, W, C)`: filters 8–64, kernel 1–5,
+    strides 1–2, `valid` or `same` padding, falling back to a 3×3 `same` stride-1 window
+    (which keeps the size) when the sampled window does not fit."""
+    filters = rng.choice((8, 16, 16, 32, 32, 64))
+    kernel = rng.choice((1, 2, 3, 3, 3, 5))
+    strides = rng.choice((1, 1, 1, 2))
+    padding = rng.choice(("valid", "same"))
+    activation = rng.choice(ACTIVATIONS)
+    layer = LayerSpec.make("Conv2D", filters=filters, kernel_size=(kernel, kernel),
+                           strides=(strides, strides), padding=padding, activation=activation)
+    if not _fits(layer, shape):
+        layer = layer.with_config(kernel_size=(3, 3), strides=(1, 1), padding="same")
+    return layer
+
+
+def pooling(rng: random.Random, shape: Shape) -> LayerSpec | None:
+    """A MaxPooling2D or AveragePooling2D layer (pool 2–3, default or explicit strides), or
+    None when no pooling window fits the input of `shape`."""
+    class_name = rng.choice(("MaxPooling2D", "MaxPooling2D", "AveragePooling2D"))
+    size = rng.choice((2, 2, 3))
+    config: dict[str, Any] = {"pool_size": (size, size)}
+    strides = rng.choice((None, None, 1, 2))
+    if strides is not None:
+        config["strides"] = (strides, strides)
+    if rng.random() < 0.25:
+        config["padding"] = "same"
+    layer = LayerSpec.make(class_name, **config)
+    return layer if _fits(layer, shape) else None
+
+
+def _append(layers: list[LayerSpec], shape: Shape, layer: LayerSpec | None) -> Shape:
+    """Append `layer` (if any) and return the shape after it."""
+    if layer is None:
+        return shape
+    layers.append(layer)
+    return layer_closed_form(layer, shape).output_shape
+
+
+def conv_block(rng: random.Random, shape: Shape, batch_normalization: bool = False,
+               ) -> tuple[list[LayerSpec], Shape]:
+    """One or two Conv2D layers (optionally each followed by BatchNormalization), then a
+    pooling layer when one fits; returns the layers and the output shape."""
+    layers: list[LayerSpec] = []
+    for _ in range(rng.choice((1, 1, 2))):
+        shape = _append(layers, shape, conv2d(rng, shape))
+        if batch_normalization:
+            shape = _append(layers, shape, LayerSpec.make("BatchNormalization"))
+    shape = _append(layers, shape, pooling(rng, shape))
+    return layers, shape
+
+
+def dense_head(rng: random.Random, shape: Shape, hidden: int, dropout: bool,
+               batch_normalization: bool = False) -> list[LayerSpec]:
+    """`hidden` Dense layers (8–256 units, each optionally followed by BatchNormalization and
+    Dropout) and an output layer: Dense(1, sigmoid) or Dense(n ≥ 3, softmax)."""
+    layers: list[LayerSpec] = []
+    for _ in range(hidden):
+        units = rng.choice((8, 16, 32, 64, 64, 128, 256))
+        shape = _append(layers, shape, LayerSpec.make("Dense", units=units,
+                                                      activation=rng.choice(ACTIVATIONS)))
+        if batch_normalization:
+            shape = _append(layers, shape, LayerSpec.make("BatchNormalization"))
+        if dropout and rng.random() < 0.5:
+            shape = _append(layers, shape, LayerSpec.make("Dropout", rate=rng.choice(DROPOUT_RATES)))
+    if rng.random() < 0.25:
+        layers.append(LayerSpec.make("Dense", units=1, activation="sigmoid"))
+    else:
+        layers.append(LayerSpec.make("Dense", units=rng.choice((3, 4, 5, 10, 10, 100)),
+                                     activation="softmax"))
+    return layers
+
+
+def _span(value: Any, default: tuple[int, int], name: str) -> tuple[int, int]:
+    low, high = default if value is None else (value if isinstance(value, list) else (value, value))
+    if not 0 <= low <= high:
+        raise TemplateError(f"sampler option {name}: expected [min, max], got {value!r}")
+    return low, high
+
+
+def cnn(rng: random.Random, blocks: Any = None, hidden: Any = None, dropout: bool = True,
+        batch_normalization: bool = False) -> ModelSpec:
+    """A CIFAR/MNIST-style convnet: `blocks` conv blocks (default 1–3), Flatten, optional
+    Dropout, `hidden` Dense layers (default 0–1) and an output layer. Input `(H, W, C)` from
+    `IMAGE_INPUTS`; output `(None, classes)`. Pooling is added while the flattened vector is
+    longer than `MAX_FLATTEN`."""
+    low, high = _span(blocks, (1, 3), "blocks")
+    input_shape = rng.choice(IMAGE_INPUTS)
+    shape: Shape = (None, *input_shape)
+    layers: list[LayerSpec] = []
+    for _ in range(rng.randint(max(low, 1), high)):
+        block, shape = conv_block(rng, shape, batch_normalization)
+        layers += block
+    while shape[1] * shape[2] * shape[3] > MAX_FLATTEN:
+        extra = LayerSpec.make("MaxPooling2D", pool_size=(2, 2))
+        if not _fits(extra, shape):
+            layers.append(LayerSpec.make("Conv2D", filters=8, kernel_size=(1, 1)))
+            shape = layer_closed_form(layers[-1], shape).output_shape
+            continue
+        shape = _append(layers, shape, extra)
+    shape = _append(layers, shape, LayerSpec.make("Flatten"))
+    if dropout and rng.random() < 0.5:
+        shape = _append(layers, shape, LayerSpec.make("Dropout", rate=rng.choice(DROPOUT_RATES)))
+    layers += dense_head(rng, shape, rng.randint(*_span(hidden, (0, 1), "hidden")), dropout)
+    return ModelSpec(input_shape, tuple(layers))
+
+
+def mlp(rng: random.Random, hidden: Any = None, dropout: bool = True,
+        batch_normalization: bool = False) -> ModelSpec:
+    """A multi-layer perceptron on `(n,)` features (n from `FEATURE_INPUTS`): `hidden` Dense
+    layers (default 1–3) with optional BatchNormalization and Dropout, and an output layer."""
+    input_shape = (rng.choice(FEATURE_INPUTS),)
+    low, high = _span(hidden, (1, 3), "hidden")
+    layers = dense_head(rng, (None, *input_shape), rng.randint(low, high), dropout,
+                        batch_normalization)
+    return ModelSpec(input_shape, tuple(layers))
+
+
+SAMPLERS: dict[str, Callable[..., ModelSpec]] = {"cnn": cnn, "mlp": mlp}
+
+
+def sample(name: str, rng: random.Random, options: dict[str, Any] | None = None) -> ModelSpec:
+    """Draw a model from the sampler `name` with the template's `options`.
+
+    Raises:
+        TemplateError: unknown sampler or option.
+    """
+    if name not in SAMPLERS:
+        raise TemplateError(f"unknown sampler {name!r}; known: {', '.join(SAMPLERS)}")
+    try:
+        return SAMPLERS[name](rng, **(options or {}))
+    except TypeError as error:
+        raise TemplateError(f"sampler {name!r}: bad options {options!r} ({error})") from error

@@ -1,0 +1,200 @@
+"""ModelSpec: a Keras architecture as plain, frozen, hashable data (no Keras import here).
+
+A spec mirrors Keras' own serialization: an `input_shape` (without the batch axis) and a list of
+layers, each `{class_name, config}` with Keras' argument names (`filters`, `kernel_size`,
+`strides`, `padding`, `activation`, `units`, `rate`, `pool_size`, ...). It round-trips through
+JSON, hashes by content, and renders to Python code in the two styles of the seed documents:
+`keras.Sequential([...])` and `model.add(...)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from quizgen.errors import TemplateError
+
+#: Arguments passed positionally in the rendered code, as in the Keras examples.
+POSITIONAL_ARGUMENTS = ("filters", "units", "rate")
+
+#: The order in which arguments are rendered (Keras' signature order); others follow, sorted.
+ARGUMENT_ORDER = (
+    "filters", "units", "rate", "kernel_size", "pool_size", "strides", "padding",
+    "activation", "use_bias",
+)
+
+CODE_STYLES = ("sequential", "add")
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples (recursively) so that a config is hashable and compares by value."""
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    if isinstance(value, Mapping):
+        return tuple((key, _freeze(item)) for key, item in value.items())
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """Tuples become lists: the JSON form of a frozen value."""
+    if isinstance(value, tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One Keras layer: its `class_name` and its config as ordered `(argument, value)` pairs."""
+
+    class_name: str
+    config: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def make(cls, class_name: str, **config: Any) -> LayerSpec:
+        """Build a layer spec from Keras keyword arguments, e.g. `make("Dense", units=10)`."""
+        return cls(class_name, tuple((key, _freeze(value)) for key, value in config.items()))
+
+    def get(self, argument: str, default: Any = None) -> Any:
+        """The value of `argument` in the config, or `default` if it is not set."""
+        return dict(self.config).get(argument, default)
+
+    def with_config(self, **changes: Any) -> LayerSpec:
+        """A copy with some arguments changed (a value of `None` removes the argument)."""
+        config = dict(self.config)
+        for key, value in changes.items():
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = _freeze(value)
+        return replace(self, config=tuple(config.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"module": "keras.layers", "class_name": ..., "config": {...}}`, loadable with
+        `keras.layers.deserialize` (Keras 3 needs the module to find built-in classes)."""
+        config = {key: _thaw(value) for key, value in self.config}
+        return {"module": "keras.layers", "class_name": self.class_name, "config": config}
+
+    def code(self) -> str:
+        """The constructor call as written in Keras examples, e.g.
+        `layers.Conv2D(32, kernel_size=(3, 3), activation="relu")`."""
+        config = dict(self.config)
+        ordered = [key for key in ARGUMENT_ORDER if key in config]
+        ordered += sorted(key for key in config if key not in ARGUMENT_ORDER)
+        arguments = []
+        for position, key in enumerate(ordered):
+            literal = python_literal(config[key])
+            positional = position == 0 and key in POSITIONAL_ARGUMENTS
+            arguments.append(literal if positional else f"{key}={literal}")
+        return f"layers.{self.class_name}({', '.join(arguments)})"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A Sequential Keras model: `input_shape` (no batch axis) and its layers, in order.
+
+    Example: `ModelSpec((28, 28, 1), (LayerSpec.make("Conv2D", filters=32, kernel_size=(3, 3)),))`
+    describes a model whose input has shape `(None, 28, 28, 1)`.
+    """
+
+    input_shape: tuple[int, ...]
+    layers: tuple[LayerSpec, ...]
+
+    def __iter__(self) -> Iterator[LayerSpec]:
+        return iter(self.layers)
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"input_shape": [...], "layers": [{"module", "class_name", "config"}, ...]}`."""
+        return {
+            "input_shape": list(self.input_shape),
+            "layers": [layer.to_json() for layer in self.layers],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "model") -> ModelSpec:
+        """Parse the JSON form (as written by `to_json`, or by hand in a template).
+
+        Raises:
+            TemplateError: a field is missing or has the wrong type; the message names `where`.
+        """
+        try:
+            input_shape = tuple(int(size) for size in data["input_shape"])
+            layers = tuple(
+                LayerSpec.make(layer["class_name"], **dict(layer.get("config") or {}))
+                for layer in data["layers"]
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise TemplateError(f"{where}: not a model spec ({error!r})") from error
+        if any(size < 1 for size in input_shape):
+            raise TemplateError(f"{where}.input_shape: sizes must be >= 1, got {input_shape}")
+        return cls(input_shape, layers)
+
+    def canonical_json(self) -> str:
+        """The spec as compact JSON with sorted keys: the basis of `digest`."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        """A SHA-256 hex digest of the content: equal specs give equal digests in every run."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def layer_names(self) -> list[str]:
+        """Deterministic layer names as a fresh Keras session would give them:
+        `conv2d`, `conv2d_1`, `max_pooling2d`, ... (numbered per class within this model)."""
+        seen: dict[str, int] = {}
+        names = []
+        for layer in self.layers:
+            base = snake_case(layer.class_name)
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            names.append(base if count == 0 else f"{base}_{count}")
+        return names
+
+    def replace_layer(self, index: int, layer: LayerSpec) -> ModelSpec:
+        """A copy with layer `index` replaced."""
+        layers = list(self.layers)
+        layers[index] = layer
+        return replace(self, layers=tuple(layers))
+
+    def without_layers(self, indices: set[int]) -> ModelSpec:
+        """A copy with the layers at `indices` removed."""
+        kept = tuple(layer for index, layer in enumerate(self.layers) if index not in indices)
+        return replace(self, layers=kept)
+
+    def code(self, style: str = "sequential") -> str:
+        """Python code that builds this model, in one of `CODE_STYLES`:
+
+        - `"sequential"`: `model = keras.Sequential([keras.Input(shape=...), layers...])`
+        - `"add"`: `model = keras.Sequential()` then one `model.add(...)` per layer.
+
+        Raises:
+            TemplateError: unknown style.
+        """
+        input_line = f"keras.Input(shape={python_literal(self.input_shape)})"
+        if style == "sequential":
+            lines = [f"    {input_line},"] + [f"    {layer.code()}," for layer in self.layers]
+            return "model = keras.Sequential([\n" + "\n".join(lines) + "\n])"
+        if style == "add":
+            lines = [f"model.add({input_line})"] + [f"model.add({layer.code()})" for layer in self]
+            return "model = keras.Sequential()\n" + "\n".join(lines)
+        raise TemplateError(f"code style must be one of {CODE_STYLES}, got {style!r}")
+
+
+def snake_case(class_name: str) -> str:
+    """Keras' default layer-name base: `Conv2D` → `conv2d`, `MaxPooling2D` → `max_pooling2d`.
+
+    Same rule as Keras' `naming.to_snake_case`."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", class_name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+
+
+def python_literal(value: Any) -> str:
+    """Python source for a config value: strings in double quotes, tuples in parentheses."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, tuple | list):
+        items = [python_literal(item) for item in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    return repr(value)
