@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from quizgen import oracle
@@ -264,16 +264,14 @@ def _singles(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
 
 
 def _compounds(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
-               mutations: list[Misconception]) -> dict[Answer, str]:
-    """Wrong answers of two spec mutations applied together (label `first+second`)."""
-    found: dict[Answer, str] = {}
+               mutations: list[Misconception]) -> Iterator[tuple[Answer, str]]:
+    """Wrong answers of two spec mutations applied together (label `first+second`), lazily."""
     for first, second in itertools.combinations(mutations, 2):
         once = first.mutate(spec, ref, facts)
         twice = second.mutate(once[0], once[1], facts) if once else None
         answer = _execute(*twice) if twice is not None else None
         if answer is not None:
-            found.setdefault(answer, f"{first.label}+{second.label}")
-    return found
+            yield answer, f"{first.label}+{second.label}"
 
 
 def choose(spec: ModelSpec, ref: FactRef, facts: ModelFacts, rng: random.Random,
@@ -288,14 +286,15 @@ def choose(spec: ModelSpec, ref: FactRef, facts: ModelFacts, rng: random.Random,
     singles, mutations = _singles(spec, ref, facts, correct)
     if len(singles) >= count:
         return rng.sample(list(singles.items()), count)
-    compounds = {answer: label for answer, label in
-                 _compounds(spec, ref, facts, mutations).items()
-                 if answer != correct and answer not in singles}
-    if len(singles) + len(compounds) < count:
+    chosen = list(singles.items())
+    for answer, label in _compounds(spec, ref, facts, mutations):
+        if len(chosen) == count:
+            break
+        if answer != correct and answer not in singles and all(answer != a for a, _ in chosen):
+            chosen.append((answer, label))
+    if len(chosen) < count:
         raise QuestionError(
-            f"only {len(singles) + len(compounds)} distinct misconception(s) give a wrong "
+            f"only {len(chosen)} distinct misconception(s) give a wrong "
             f"{ref.fact}{'' if ref.layer is None else f' for layer {ref.layer}'}; need {count}"
         )
-    filler = rng.sample(list(compounds.items()), count - len(singles))
-    return list(singles.items()) + filler
-
+    return chosen

@@ -34,15 +34,18 @@ K_H, K_W, C_IN, F, B, N_IN, U, C = sp.symbols(
     "k_h k_w C_in F b n_in u C", integer=True, nonnegative=True
 )
 
-#: Output size along one spatial axis, per padding mode (Conv2D and pooling alike).
-OUTPUT_SIZE = {"valid": sp.floor((W - K) / S) + 1, "same": sp.ceiling(W / S)}
-#: Parameters of a Conv2D layer; `b` is 1 with `use_bias=True`, else 0.
-CONV2D_PARAMS = (K_H * K_W * C_IN + B) * F
-#: Parameters of a Dense layer applied to `n_in` features.
-DENSE_PARAMS = (N_IN + B) * U
-#: BatchNormalization: trainable gamma and beta, non-trainable moving mean and variance.
-BATCHNORM_TRAINABLE = 2 * C
-BATCHNORM_NON_TRAINABLE = 2 * C
+# Built unevaluated, so that the worked solutions print them in the textbook order.
+with sp.evaluate(False):
+    #: Output size along one spatial axis, per padding mode (Conv2D and pooling alike).
+    OUTPUT_SIZE = {"valid": sp.floor((W - K) / S) + 1, "same": sp.ceiling(W / S)}
+    #: Parameters of a Conv2D layer; `b` is 1 with `use_bias=True`, else 0.
+    CONV2D_PARAMS = (K_H * K_W * C_IN + B) * F
+    #: Parameters of a Dense layer applied to `n_in` features.
+    DENSE_PARAMS = (N_IN + B) * U
+    #: BatchNormalization: trainable gamma and beta, non-trainable moving mean and variance.
+    BATCHNORM_TRAINABLE = 2 * C
+    BATCHNORM_NON_TRAINABLE = 2 * C
+    BATCHNORM_PARAMS = BATCHNORM_TRAINABLE + BATCHNORM_NON_TRAINABLE
 
 POOLING = ("MaxPooling2D", "AveragePooling2D")
 SHAPE_PRESERVING = ("Dropout", "Activation")
@@ -231,7 +234,7 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
         expression = DENSE_PARAMS
     elif layer.class_name == "BatchNormalization":
         values = {C: input_shape[-1]}
-        expression = BATCHNORM_TRAINABLE + BATCHNORM_NON_TRAINABLE
+        expression = BATCHNORM_PARAMS
     else:
         return f"${form.params}$ (a {layer.class_name} layer has no weights)"
     return f"${latex(expression)} = {latex(expression, values)} = {form.params}$"

@@ -21,10 +21,17 @@ Shape = tuple[int | None, ...]
 
 @cache
 def keras() -> Any:
-    """Import Keras once (about 3 s with TensorFlow), quietly."""
+    """Import Keras once (about 3 s with TensorFlow), quietly: TensorFlow's C++ start-up notes
+    (CUDA drivers not found, oneDNN) go to the null device; Python errors still propagate."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras as keras_module
-
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import keras as keras_module
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     return keras_module
 
 
@@ -76,8 +83,26 @@ def versions() -> tuple[str, str]:
     return keras().__version__, keras().backend.backend()
 
 
+#: Initializer arguments set to "zeros" when the spec leaves them out: initial values change no
+#: shape or parameter count, and random initialization of large kernels dominates build time.
+FAST_INITIALIZERS = ("kernel_initializer", "depthwise_initializer", "pointwise_initializer",
+                     "recurrent_initializer")
+
+
+@cache
+def _initializer_arguments(class_name: str) -> tuple[str, ...]:
+    import inspect
+
+    cls = getattr(keras().layers, class_name, None)
+    if cls is None:
+        return ()
+    parameters = inspect.signature(cls.__init__).parameters
+    return tuple(name for name in FAST_INITIALIZERS if name in parameters)
+
+
 def build_model(spec: ModelSpec) -> Any:
     """Build `spec` as a `keras.Sequential` whose layer names are `spec.layer_names()`.
+    Kernels the spec does not initialize explicitly start at zero (see `FAST_INITIALIZERS`).
 
     Raises:
         ArchitectureError: Keras rejects the architecture (it raises `ValueError` at build time,
@@ -88,6 +113,8 @@ def build_model(spec: ModelSpec) -> Any:
     for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
         serialized = layer.to_json()
         serialized["config"]["name"] = name
+        for argument in _initializer_arguments(layer.class_name):
+            serialized["config"].setdefault(argument, "zeros")
         try:
             layers.append(k.layers.deserialize(serialized))
         except (ValueError, TypeError) as error:
@@ -168,3 +195,67 @@ def facts(spec: ModelSpec) -> ModelFacts:
         ArchitectureError: Keras cannot build or run the model.
     """
     return _facts(spec)
+
+
+def load_user_model(path: str) -> Any:
+    """Run an instructor's Python file and return the Keras model it binds to `model`.
+
+    Raises:
+        ArchitectureError: the file cannot be read or run, defines no `model`, or Keras cannot
+            build it; the message names the file and says why, without a traceback.
+    """
+    import runpy
+
+    keras()
+    try:
+        namespace = runpy.run_path(path, run_name="__quizgen_inspect__")
+    except FileNotFoundError as error:
+        raise ArchitectureError(f"{path}: no such file") from error
+    except (ValueError, TypeError) as error:
+        raise ArchitectureError(f"{path}: Keras cannot build the model: {error}") from error
+    except Exception as error:  # the instructor's code may raise anything
+        raise ArchitectureError(f"{path}: running the file failed: "
+                                f"{type(error).__name__}: {error}") from error
+    model = namespace.get("model")
+    if not isinstance(model, keras().Model):
+        raise ArchitectureError(f"{path}: the file must define a Keras model named `model`")
+    if not model.built:
+        raise ArchitectureError(f"{path}: `model` is not built; give it an input, "
+                                "e.g. keras.Input(shape=(28, 28, 1)) as its first layer")
+    return model
+
+
+def _output_shape(operation: Any) -> Any:
+    """Output shape of a layer or operation as `model.summary()` shows it: a list with `None`
+    for the batch axis, a list of such lists for several outputs, None if never called."""
+    if not operation._inbound_nodes:
+        return None
+    tensors = operation._inbound_nodes[-1].output_tensors
+    shapes = [list(_shape(tensor.shape)) for tensor in keras().tree.flatten(tensors)]
+    return shapes[0] if len(shapes) == 1 else shapes
+
+
+def summary(model: Any) -> dict[str, Any]:
+    """The rows `model.summary()` prints and the totals under them, as data.
+
+    Rows come from `model.layers` for a Sequential model and from `model._operations` for a
+    functional one (so InputLayer and operation rows appear, as in Keras' summary). Each row:
+    `name`, `class_name`, `output_shape`, `params`.
+    """
+    functional = not isinstance(model, keras().Sequential) and hasattr(model, "_operations")
+    operations = model._operations if functional else model.layers
+    rows = [{
+        "name": operation.name,
+        "class_name": type(operation).__name__,
+        "output_shape": _output_shape(operation),
+        "params": int(operation.count_params()) if hasattr(operation, "count_params") else 0,
+    } for operation in operations]
+    keras_version, backend = versions()
+    return {
+        "layers": rows,
+        "total_params": _count(model.weights),
+        "trainable_params": _count(model.trainable_weights),
+        "non_trainable_params": _count(model.non_trainable_weights),
+        "keras_version": keras_version,
+        "backend": backend,
+    }

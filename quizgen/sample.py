@@ -47,9 +47,10 @@ def conv2d(rng: random.Random, shape: Shape) -> LayerSpec:
     padding = rng.choice(("valid", "same"))
     activation = rng.choice(ACTIVATIONS)
     layer = LayerSpec.make("Conv2D", filters=filters, kernel_size=(kernel, kernel),
-                           strides=(strides, strides), padding=padding, activation=activation)
+                           strides=(strides, strides) if strides > 1 else None, padding=padding,
+                           activation=activation)
     if not _fits(layer, shape):
-        layer = layer.with_config(kernel_size=(3, 3), strides=(1, 1), padding="same")
+        layer = layer.with_config(kernel_size=(3, 3), strides=None, padding="same")
     return layer
 
 

@@ -55,8 +55,10 @@ class LayerSpec:
 
     @classmethod
     def make(cls, class_name: str, **config: Any) -> LayerSpec:
-        """Build a layer spec from Keras keyword arguments, e.g. `make("Dense", units=10)`."""
-        return cls(class_name, tuple((key, _freeze(value)) for key, value in config.items()))
+        """Build a layer spec from Keras keyword arguments, e.g. `make("Dense", units=10)`;
+        arguments given as None are left out (Keras' default applies)."""
+        return cls(class_name, tuple((key, _freeze(value)) for key, value in config.items()
+                                     if value is not None))
 
     def get(self, argument: str, default: Any = None) -> Any:
         """The value of `argument` in the config, or `default` if it is not set."""

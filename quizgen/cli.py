@@ -1,0 +1,160 @@
+"""The `quizgen` command line: generate, list, inspect.
+
+Every `QuizgenError` is printed as one message (no traceback) and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from quizgen import __version__
+from quizgen.errors import QuizgenError
+
+DEFAULT_OUT = Path("build")
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class QuizgenGroup(click.Group):
+    """A click group that prints quizgen's errors cleanly and exits non-zero."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QuizgenError as error:
+            click.secho(f"error: {error}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=QuizgenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="quizgen")
+def main() -> None:
+    """Generate exams about neural networks whose every answer is computed by Keras.
+
+    \b
+    Typical use:
+      quizgen generate --variants 30 --seed 7      # 30 unique variants + key.json in build/
+      quizgen list                                 # the templates of the bundled bank
+      quizgen inspect my_model.py                  # what model.summary() says, as data
+    """
+
+
+@main.command()
+@click.option("--bank", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of YAML question templates  [default: the bundled question bank]")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Exam seed: the same seed gives byte-identical outputs.")
+@click.option("--variants", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of exam variants (e.g. one per student).")
+@click.option("--questions", type=click.IntRange(min=1),
+              help="Questions per variant  [default: 10; with --tags or --template, every "
+              "question of every chosen template once, but at least 10]")
+@click.option("--tags", help="Only templates carrying all these comma-separated tags "
+              "(e.g. 'classic' for the seed questions; by default all but classic).")
+@click.option("--template", "template_ids", help="Only these comma-separated template ids.")
+@click.option("--format", "formats", default="qmd,md", show_default=True,
+              help="Comma-separated output formats: qmd, md.")
+@click.option("--title", default="Neural networks quiz", show_default=True,
+              help="Document title.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+              show_default=True, help="Output folder.")
+def generate(bank: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
+             template_ids: str | None, formats: str, title: str, out: Path) -> None:
+    """Write exam variants (.qmd, .md) and the answer key (key.json) to OUT.
+
+    Every answer comes from building and executing the Keras model of its question. All files
+    are rendered in memory first and then written atomically.
+    """
+    from quizgen.assemble import assemble
+    from quizgen.bank import load_bank, select
+    from quizgen.files import write_outputs
+    from quizgen.key import build_key, dumps
+    from quizgen.render import FORMATS, render
+
+    chosen_formats = _split(formats)
+    unknown = [fmt for fmt in chosen_formats if fmt not in FORMATS]
+    if unknown or not chosen_formats:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
+    templates = select(load_bank(bank), _split(tags), _split(template_ids))
+    if questions is None:
+        chosen = tags or template_ids
+        questions = max(10, sum(len(t.asks) for t in templates)) if chosen else 10
+
+    def progress(numbers: Iterable[int]) -> Iterable[int]:
+        with click.progressbar(numbers, label="Building and executing models",
+                               file=sys.stderr, show_pos=True) as bar:
+            yield from bar
+
+    made = assemble(templates, seed, variants, questions,
+                    progress if variants > 1 else iter)
+    width = len(str(variants))
+    files = {f"variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title)
+             for v in made for fmt in chosen_formats}
+    files["key.json"] = dumps(build_key(made, seed))
+    write_outputs(out, files)
+    count = sum(1 for v in made for _ in v.numbered())
+    click.echo(f"Wrote {len(made)} variant(s), {count} questions, from {len(templates)} "
+               f"template(s) to {out}/:")
+    for fmt in chosen_formats:
+        click.echo(f"  {out}/variant-*.{fmt:<4} {len(made)} file(s)")
+    click.echo(f"  {out}/key.json     answer key ({count} entries)")
+
+
+@main.command(name="list")
+@click.option("--bank", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of YAML question templates  [default: the bundled question bank]")
+def list_templates(bank: Path | None) -> None:
+    """List the question templates, one per line: id, difficulty, topic, tags, title."""
+    from quizgen.bank import load_bank
+
+    templates = load_bank(bank)
+    width = max(len(template.id) for template in templates)
+    for template in templates:
+        tags = ",".join(template.tags)
+        click.echo(f"{template.id:<{width}}  d{template.difficulty}  {template.topic:<20} "
+                   f"{tags:<28} {template.title}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def inspect(file: str, as_json: bool) -> None:
+    """Show what model.summary() says about the `model` defined in FILE (a Python file).
+
+    Rows: name, class_name, output_shape (None for the batch axis), params; then the total,
+    trainable and non-trainable parameter counts, and the Keras version and backend.
+    """
+    from quizgen import oracle
+    from quizgen.facts import format_answer
+
+    facts = oracle.summary(oracle.load_user_model(file))
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    rows = [(f"{row['name']} ({row['class_name']})", _shape_text(row["output_shape"]),
+             f"{row['params']:,}") for row in facts["layers"]]
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in
+              enumerate(("Layer (type)", "Output Shape", "Param #"))]
+    for row in [("Layer (type)", "Output Shape", "Param #"), *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for label in ("total_params", "trainable_params", "non_trainable_params"):
+        click.echo(f"{label.replace('_', ' ').capitalize()}: {format_answer(facts[label])}")
+    click.echo(f"Keras {facts['keras_version']} ({facts['backend']} backend)")
+
+
+def _shape_text(shape: list | None) -> str:
+    """`(None, 26, 26, 32)`; several outputs joined by commas; `?` for a layer never called."""
+    from quizgen.facts import format_answer
+
+    if shape is None:
+        return "?"
+    if shape and isinstance(shape[0], list):
+        return ", ".join(_shape_text(part) for part in shape)
+    return format_answer(tuple(shape))

@@ -1,0 +1,33 @@
+"""Writing outputs safely: everything is rendered in memory first, then each file is written to a
+temporary file in its folder and atomically renamed over the old one, so an error never leaves a
+half-written or half-overwritten output behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from quizgen.errors import QuizgenError
+
+
+def write_outputs(folder: Path, files: dict[str, str]) -> list[Path]:
+    """Write `files` (relative path → text) under `folder`; return the written paths in order.
+
+    Raises:
+        QuizgenError: a file cannot be written (the message names it); files already replaced
+            stay complete, the others keep their old content.
+    """
+    written = []
+    for relative, text in files.items():
+        path = Path(folder) / relative
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except OSError as error:
+            raise QuizgenError(f"{path}: cannot write: {error.strerror}") from error
+        written.append(path)
+    return written
