@@ -85,7 +85,8 @@ def _check_jinja(text: str, where: str) -> None:
     try:
         TEMPLATE_ENV.parse(text)
     except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(f"{where}: Jinja2 syntax error line {error.lineno}: {error.message}")
+        raise TemplateError(
+            f"{where}: Jinja2 syntax error line {error.lineno}: {error.message}") from error
 
 
 def _ask(data: dict[str, Any]) -> Ask:

@@ -144,8 +144,9 @@ def inspect(file: str, as_json: bool) -> None:
               enumerate(("Layer (type)", "Output Shape", "Param #"))]
     for row in [("Layer (type)", "Output Shape", "Param #"), *rows]:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    for label in ("total_params", "trainable_params", "non_trainable_params"):
-        click.echo(f"{label.replace('_', ' ').capitalize()}: {format_answer(facts[label])}")
+    for field, label in (("total_params", "Total params"), ("trainable_params", "Trainable params"),
+                         ("non_trainable_params", "Non-trainable params")):
+        click.echo(f"{label}: {format_answer(facts[field])}")
     click.echo(f"Keras {facts['keras_version']} ({facts['backend']} backend)")
 
 

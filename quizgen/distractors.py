@@ -11,6 +11,7 @@ model, so every distractor is a number a real (mistaken) computation produces.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from quizgen import oracle
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, Answer, FactRef, read_fact
+from quizgen.formulas import window
 from quizgen.oracle import ModelFacts
 from quizgen.spec import LayerSpec, ModelSpec
 
@@ -120,6 +122,13 @@ def _filters_ignored(layer: LayerSpec, channels: int) -> LayerSpec:
     return layer.with_config(filters=channels)
 
 
+def _filters_kernel_swapped(layer: LayerSpec, channels: int) -> LayerSpec:
+    """Conv2D(32, 3) read as 32×32 windows and 3 filters."""
+    (k_h, _), _, _ = window(layer)
+    filters = layer.get("filters")
+    return layer.with_config(filters=k_h, kernel_size=(filters, filters))
+
+
 def _per_channel_filters(layer: LayerSpec, channels: int) -> LayerSpec:
     """Each filter applied to each input channel separately: a DepthwiseConv2D whose
     depth_multiplier is the number of filters."""
@@ -165,6 +174,68 @@ def _kernel_reordered(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return (shape[3], shape[2], shape[0], shape[1]) if len(shape) == 4 else tuple(reversed(shape))
 
 
+def _weights_order_confused(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The kernel's shape given for the bias, or the bias's for the kernel."""
+    if ref.fact != "weight_shape" or ref.weight not in ("kernel", "bias"):
+        return None
+    other = "bias" if ref.weight == "kernel" else "kernel"
+    return facts.layers[ref.layer].weight_shape(other)
+
+
+def _bias_per_position(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """One bias per output value (biases are shared across positions)."""
+    if ref.fact != "weight_shape" or ref.weight != "bias":
+        return None
+    return facts.layers[ref.layer].output_shape[1:]
+
+
+def _bias_sizes(facts: ModelFacts, layer: int | None) -> list[int]:
+    """Sizes of the bias vectors of one layer (or of all layers)."""
+    layers = facts.layers if layer is None else [facts.layers[layer]]
+    return [math.prod(weight.shape) for known in layers for weight in known.weights
+            if weight.name == "bias"]
+
+
+def _single_bias(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """One bias for the whole layer, as the scalar b of y = wx + b."""
+    if ref.fact == "weight_shape":
+        return (1,) if ref.weight == "bias" else None
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    biases = _bias_sizes(facts, ref.layer if ref.fact == "params" else None)
+    return read_fact(facts, ref) - sum(biases) + len(biases) if biases else None
+
+
+def _neurons_counted(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The number of units (or filters) instead of the number of weights."""
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
+    return sum(known.output_shape[-1] for known in layers if known.class_name in WEIGHTED) or None
+
+
+def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The model counted without its last layer."""
+    if ref.fact not in ("total_params", "trainable_params") or len(spec.layers) < 2:
+        return None
+    return spec.without_layers({len(spec.layers) - 1}), ref
+
+
+def _bias_in_kernel(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """A Dense kernel with an extra row for the bias, as in textbooks that append x0 = 1."""
+    if ref.fact != "weight_shape" or ref.weight != "kernel":
+        return None
+    shape = read_fact(facts, ref)
+    return (shape[0] + 1, shape[1]) if len(shape) == 2 else None
+
+
+def _earlier_layers_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked layer applied straight to the model's input."""
+    if not ref.layer or spec.layers[ref.layer].class_name not in WEIGHTED:
+        return None
+    return ModelSpec(spec.input_shape, spec.layers[ref.layer:]), ref.at(0)
+
+
 def _bias_per_input(facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact != "weight_shape" or ref.weight != "bias":
         return None
@@ -190,6 +261,18 @@ def _all_counted_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None
     return None
 
 
+def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Biases counted as fixed (non-trainable) parameters."""
+    biases = sum(_bias_sizes(facts, None))
+    if not biases:
+        return None
+    if ref.fact == "non_trainable_params":
+        return facts.non_trainable_params + biases
+    if ref.fact == "trainable_params":
+        return facts.trainable_params - biases
+    return None
+
+
 MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("padding_flipped", "confused padding='valid' and padding='same'",
                   mutate=_rewrite(CONV + POOLING, _flip_padding)),
@@ -205,6 +288,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   mutate=_input_channels_forgotten),
     Misconception("filters_ignored", "kept the input's depth instead of the number of filters",
                   mutate=_asked_conv(_filters_ignored)),
+    Misconception("filters_kernel_swapped", "swapped filters and kernel_size, the first two "
+                  "arguments of Conv2D", mutate=_asked_conv(_filters_kernel_swapped)),
     Misconception("per_channel_filters", "thought each filter makes one feature map per input "
                   "channel (a depthwise convolution)", mutate=_asked_conv(_per_channel_filters)),
     Misconception("flatten_ignored", "applied Dense to the last axis only, as if there were no "
@@ -213,6 +298,10 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   mutate=_remove(POOLING)),
     Misconception("batchnorm_ignored", "thought BatchNormalization has no parameters",
                   mutate=_remove(("BatchNormalization",))),
+    Misconception("output_layer_forgotten", "left the output layer out of the count",
+                  mutate=_output_layer_forgotten),
+    Misconception("earlier_layers_ignored", "used the model's input size instead of the output "
+                  "of the layer just before", mutate=_earlier_layers_ignored),
     Misconception("previous_layer_shape", "gave the layer's input shape, not its output shape",
                   misread=_previous_layer_shape),
     Misconception("channels_first_axes", "read the shape as (batch, channels, height, width); "
@@ -221,12 +310,24 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("kernel_reordered", "wrote the kernel in channels-first (PyTorch/Theano) order; "
                   "Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
                   misread=_kernel_reordered),
+    Misconception("weights_order_confused", "mixed up the kernel and the bias (get_weights() "
+                  "returns the kernel first, then the bias)", misread=_weights_order_confused),
+    Misconception("bias_per_position", "gave every output value its own bias; a bias is shared "
+                  "by all positions of its feature map", misread=_bias_per_position),
+    Misconception("single_bias", "gave each layer a single bias instead of one per unit or "
+                  "filter", misread=_single_bias),
+    Misconception("neurons_counted", "counted neurons (units or filters) instead of weights",
+                  misread=_neurons_counted),
+    Misconception("bias_in_kernel", "put the bias in the kernel as an extra input row",
+                  misread=_bias_in_kernel),
     Misconception("bias_per_input", "gave one bias per input channel instead of one per filter",
                   misread=_bias_per_input),
     Misconception("batchnorm_all_trainable", "counted BatchNormalization's moving mean and "
                   "variance as trainable", misread=_all_counted_trainable),
     Misconception("batchnorm_all_non_trainable", "counted BatchNormalization's gamma and beta "
                   "as non-trainable", misread=_all_counted_non_trainable),
+    Misconception("bias_non_trainable", "thought biases are fixed, not learned",
+                  misread=_bias_non_trainable),
 )
 
 BY_LABEL = {misconception.label: misconception for misconception in MISCONCEPTIONS}

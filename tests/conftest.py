@@ -1,0 +1,37 @@
+"""Shared fixtures. Tests execute Keras for real; the 30-variant exam is generated once per
+session (in-process, through the CLI) and shared by the tests that inspect it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quizgen.bank import load_bank
+from quizgen.cli import main
+
+
+@pytest.fixture(scope="session")
+def bank():
+    return load_bank()
+
+
+def run_cli(*args: str):
+    """Run `quizgen ARGS` in-process; return click's result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def exam(tmp_path_factory) -> Path:
+    """`quizgen generate --variants 30 --seed 7` into a temporary folder."""
+    out = tmp_path_factory.mktemp("exam")
+    result = run_cli("generate", "--variants", "30", "--seed", "7", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def key(exam) -> dict:
+    return json.loads((exam / "key.json").read_text())

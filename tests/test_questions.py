@@ -1,0 +1,79 @@
+"""Questions: choices distinct with one correct, distractors from labelled misconceptions,
+answers equal to the closed forms, balanced positions."""
+
+import dataclasses
+from collections import Counter
+
+import pytest
+
+from quizgen import distractors, formulas
+from quizgen.facts import AXES, read_fact
+from quizgen.questions import make_item
+
+SEEDS = range(12)
+
+
+def as_choice(template):
+    asks = tuple(dataclasses.replace(ask, response=("single_choice",)) for ask in template.asks)
+    return dataclasses.replace(template, asks=asks)
+
+
+def closed_form_answer(item, ref):
+    forms = formulas.model_closed_form(item.spec)
+    if ref.fact == "total_params":
+        return sum(form.params for form in forms)
+    if ref.fact == "trainable_params":
+        return sum(form.trainable_params for form in forms)
+    if ref.fact == "non_trainable_params":
+        return sum(form.non_trainable_params for form in forms)
+    form = forms[ref.layer]
+    if ref.fact == "params":
+        return form.params
+    if ref.fact == "weight_shape":
+        return dict(form.weights)[ref.weight]
+    return form.output_shape if ref.axis is None else form.output_shape[AXES[ref.axis]]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_template_as_single_choice(bank, seed):
+    for template in bank:
+        item = make_item(as_choice(template), seed)
+        for question in item.questions:
+            assert question.kind == "single_choice"
+            texts = [choice.text for choice in question.choices]
+            assert len(texts) == 4 and len(set(texts)) == 4, (template.id, texts)
+            correct = [choice for choice in question.choices if choice.correct]
+            assert len(correct) == 1 and correct[0].value == question.answer
+            assert correct[0].misconception is None
+            for choice in question.choices:
+                if not choice.correct:
+                    assert distractors.describe(choice.misconception)
+                    assert choice.value != question.answer
+            assert question.answer == read_fact(item.facts, question.ref)
+            assert question.answer == closed_form_answer(item, question.ref), template.id
+
+
+def test_free_response_kinds(bank):
+    kinds = Counter()
+    for template in bank:
+        free = dataclasses.replace(template, asks=tuple(
+            dataclasses.replace(ask, response=("free",)) for ask in template.asks))
+        for question in make_item(free, 1).questions:
+            kinds[question.kind] += 1
+            assert not question.choices
+            assert question.kind == ("shape" if isinstance(question.answer, tuple) else "numeric")
+    assert kinds["shape"] and kinds["numeric"]
+
+
+def test_same_seed_same_item_other_seed_other_model(bank):
+    template = next(t for t in bank if t.id == "conv-output-shape")
+    assert make_item(template, 5) == make_item(template, 5)
+    assert len({make_item(template, seed).spec for seed in SEEDS}) == len(SEEDS)
+
+
+def test_explanations_show_the_worked_formula(bank):
+    template = as_choice(next(t for t in bank if t.id == "classic-conv-dims-1"))
+    shape_question, params_question = make_item(template, 0).questions
+    assert r"\left\lfloor{\frac{200 - 2}{2}}\right\rfloor + 1 = 100" in shape_question.explanation
+    assert "= 80$" in params_question.explanation
+    assert "**Common mistakes**" in params_question.explanation
