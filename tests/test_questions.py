@@ -77,3 +77,15 @@ def test_explanations_show_the_worked_formula(bank):
     assert r"\left\lfloor{\frac{200 - 2}{2}}\right\rfloor + 1 = 100" in shape_question.explanation
     assert "= 80$" in params_question.explanation
     assert "**Common mistakes**" in params_question.explanation
+
+
+def test_correct_position_varies_across_variants(bank):
+    from quizgen.assemble import make_variant
+
+    template = next(t for t in bank if t.id == "classic-conv-dims-1")  # two choice questions
+    firsts = Counter()
+    for number in range(1, 41):
+        variant = make_variant([template], exam_seed=1, number=number, questions=2)
+        (_, _, question), _ = variant.numbered()
+        firsts[next(i for i, choice in enumerate(question.choices) if choice.correct)] += 1
+    assert sorted(firsts) == [0, 1, 2, 3], firsts
