@@ -159,3 +159,91 @@ def _shape_text(shape: list | None) -> str:
     if shape and isinstance(shape[0], list):
         return ", ".join(_shape_text(part) for part in shape)
     return format_answer(tuple(shape))
+
+
+def _load_key(path: Path) -> dict:
+    """Read and schema-check a key.json; errors name the file (and field)."""
+    from quizgen.key import validate
+
+    try:
+        key = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise QuizgenError(f"{path}: cannot read: {error.strerror}") from error
+    except json.JSONDecodeError as error:
+        raise QuizgenError(f"{path}: not JSON: {error}") from error
+    validate(key, str(path))
+    return key
+
+
+@main.command()
+@click.argument("key_file", metavar="KEY.json", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--against", "old_file", metavar="OLD.json",
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="An earlier key of the same exam: list the questions whose answer changed.")
+def verify(key_file: Path, old_file: Path | None) -> None:
+    """Re-derive every answer of KEY.json with Keras and the closed forms.
+
+    Rebuilds each recorded model, recomputes the asked fact, and checks the choices (one
+    correct, equal to the answer; distractors distinct and wrong). Prints one line per failing
+    entry and exits 1 if any; with --against, also prints the regrade list.
+    """
+    from quizgen.verify import regrade, verify_key
+
+    key = _load_key(key_file)
+    old = _load_key(old_file) if old_file else None
+
+    def progress(entries):
+        with click.progressbar(entries, label="Re-executing models", file=sys.stderr) as bar:
+            yield from bar
+
+    report = verify_key(key, progress)
+    for finding in report.findings:
+        click.echo(f"FAIL {finding}")
+    if report.drift:
+        click.echo(f"note: key written with Keras {report.recorded_keras}; verified with "
+                   f"Keras {report.installed_keras}")
+    if old is not None:
+        changed = regrade(key, old)
+        click.echo(f"{len(changed)} question(s) changed since {old_file}:")
+        for finding in changed:
+            click.echo(f"  {finding}")
+    failed = len({finding.id for finding in report.findings})
+    click.echo(f"{report.checked - failed} of {report.checked} entries verified"
+               + (f", {failed} failed" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("template_ids", nargs=-1, metavar="[TEMPLATE]...")
+@click.option("--seeds", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Seeds per template.")
+@click.option("--bank", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of YAML question templates  [default: the bundled question bank]")
+def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None:
+    """Stress-test templates (all by default) over many seeds.
+
+    For each seed: sample, execute with Keras, render, and verify the key entries (answer =
+    Keras = closed form; choices distinct, one correct; no degenerate value). Prints a table per
+    template (failures, pool size, duplicates, chi-square p-value of the correct option's
+    position, time per variant) and exits 1 on any failure.
+    """
+    from quizgen.bank import load_bank, select
+    from quizgen.stress import stress as run_stress
+    from quizgen.stress import table
+
+    templates = load_bank(bank)
+    chosen = select(templates, ids=list(template_ids)) if template_ids else templates
+
+    def progress(items):
+        with click.progressbar(items, label="Stress-testing templates", file=sys.stderr,
+                               item_show_func=lambda t: t.id if t else "") as bar:
+            yield from bar
+
+    results = run_stress(chosen, seeds, progress)
+    click.echo(table(results))
+    failures = [f"{r.template}: {failure}" for r in results for failure in r.failures]
+    for failure in failures:
+        click.echo(f"FAIL {failure}")
+    if failures:
+        sys.exit(1)

@@ -24,7 +24,8 @@ from functools import cache
 
 import sympy as sp
 
-from quizgen.errors import ArchitectureError
+from quizgen.errors import ArchitectureError, QuestionError
+from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
 from quizgen.spec import LayerSpec, ModelSpec
 
 Shape = tuple[int | None, ...]
@@ -238,3 +239,29 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     else:
         return f"${form.params}$ (a {layer.class_name} layer has no weights)"
     return f"${latex(expression)} = {latex(expression, values)} = {form.params}$"
+
+
+def closed_form_fact(spec: ModelSpec, ref: FactRef) -> Answer:
+    """The fact `ref` as the closed forms give it (no Keras): the independent cross-check.
+
+    Raises:
+        NotImplementedError: a layer of `spec` has no closed form.
+        ArchitectureError: the formulas say the model cannot be built.
+        QuestionError: the fact does not exist for this model.
+    """
+    forms = model_closed_form(spec)
+    if ref.fact in MODEL_FACTS:
+        column = {"total_params": "params"}.get(ref.fact, ref.fact)
+        return sum(getattr(form, column) for form in forms)
+    if ref.layer is None or not -len(forms) <= ref.layer < len(forms):
+        raise QuestionError(f"{ref.fact}: layer {ref.layer} out of range")
+    form = forms[ref.layer]
+    if ref.fact == "params":
+        return form.params
+    if ref.fact == "weight_shape":
+        weights = dict(form.weights)
+        if ref.weight not in weights:
+            raise QuestionError(f"layer {ref.layer} has no weight {ref.weight!r}")
+        return weights[ref.weight]
+    shape = form.output_shape
+    return shape if ref.axis is None else shape[AXES[ref.axis]]

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from quizgen import distractors, formulas
-from quizgen.facts import AXES, read_fact
+from quizgen.facts import read_fact
 from quizgen.questions import make_item
 
 SEEDS = range(12)
@@ -16,22 +16,6 @@ SEEDS = range(12)
 def as_choice(template):
     asks = tuple(dataclasses.replace(ask, response=("single_choice",)) for ask in template.asks)
     return dataclasses.replace(template, asks=asks)
-
-
-def closed_form_answer(item, ref):
-    forms = formulas.model_closed_form(item.spec)
-    if ref.fact == "total_params":
-        return sum(form.params for form in forms)
-    if ref.fact == "trainable_params":
-        return sum(form.trainable_params for form in forms)
-    if ref.fact == "non_trainable_params":
-        return sum(form.non_trainable_params for form in forms)
-    form = forms[ref.layer]
-    if ref.fact == "params":
-        return form.params
-    if ref.fact == "weight_shape":
-        return dict(form.weights)[ref.weight]
-    return form.output_shape if ref.axis is None else form.output_shape[AXES[ref.axis]]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -50,7 +34,7 @@ def test_every_template_as_single_choice(bank, seed):
                     assert distractors.describe(choice.misconception)
                     assert choice.value != question.answer
             assert question.answer == read_fact(item.facts, question.ref)
-            assert question.answer == closed_form_answer(item, question.ref), template.id
+            assert question.answer == formulas.closed_form_fact(item.spec, question.ref), template.id
 
 
 def test_free_response_kinds(bank):

@@ -1,0 +1,131 @@
+"""Stress tests of templates (after R/exams' `stresstest_exercise`).
+
+For each template and each of N seeds: make a one-template variant (sample, execute with Keras,
+ask), render it to every format, write its key entries and verify them independently
+(`quizgen.verify.check_entry`: Keras re-executed, closed forms, choices), and check that nothing
+is degenerate (no size or count below 1). Across the seeds it reports the pool size (distinct
+variants) and duplicates, the time per variant, and how evenly the correct option's position is
+spread (Pearson's chi-square test against the uniform distribution).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from quizgen.assemble import make_variant
+from quizgen.bank import Template
+from quizgen.errors import QuizgenError
+from quizgen.key import question_entry
+from quizgen.questions import CHOICES
+from quizgen.render import FORMATS, render
+from quizgen.verify import check_entry
+
+#: Below this chi-square p-value the correct positions count as unevenly spread (a failure).
+MIN_POSITION_P = 0.001
+
+
+def chi_square_p(counts: list[int]) -> float | None:
+    """p-value of Pearson's chi-square test that `counts` come from a uniform distribution:
+    the upper regularized gamma Q(k/2, x/2) with k = len(counts) - 1 degrees of freedom
+    (sympy's `uppergamma`). None when there is nothing to test."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    expected = total / len(counts)
+    statistic = sum((count - expected) ** 2 for count in counts) / expected
+    half_k = sp.Rational(len(counts) - 1, 2)
+    return float((sp.uppergamma(half_k, sp.Float(statistic) / 2) / sp.gamma(half_k)).evalf())
+
+
+def _degenerate(value) -> bool:
+    sizes = value if isinstance(value, list) else [value]
+    return any(size is not None and size < 1 for size in sizes)
+
+
+@dataclass
+class TemplateStress:
+    """The stress-test outcome of one template over `seeds` seeds."""
+
+    template: str
+    seeds: int
+    failures: list[str] = field(default_factory=list)
+    signatures: Counter = field(default_factory=Counter)
+    positions: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def distinct(self) -> int:
+        """Number of distinct variants (the pool size seen)."""
+        return len(self.signatures)
+
+    @property
+    def duplicates(self) -> int:
+        """Seeds that repeated a variant already seen."""
+        return sum(self.signatures.values()) - self.distinct
+
+    @property
+    def position_p(self) -> float | None:
+        """Chi-square p-value of the correct positions (None without choice questions)."""
+        return chi_square_p([self.positions.get(i, 0) for i in range(CHOICES)])
+
+
+def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
+    variant = make_variant([template], seed, 1, len(template.asks))
+    for fmt in FORMATS:
+        render(variant, fmt, template.title)
+    signature = []
+    for position, item, question in variant.numbered():
+        entry = question_entry(1, position, item, question)
+        signature.append((item.spec.digest(), str(entry["answer"])))
+        for problem in check_entry(entry):
+            result.failures.append(f"seed {seed}, question {position}: {problem}")
+        if _degenerate(entry["answer"]) or any(
+                _degenerate(list(layer.output_shape)) for layer in item.facts.layers):
+            result.failures.append(f"seed {seed}, question {position}: degenerate value "
+                                   f"{entry['answer_text']}")
+        if question.choices:
+            result.positions[next(i for i, c in enumerate(question.choices) if c.correct)] += 1
+    result.signatures[tuple(signature)] += 1
+
+
+def stress_template(template: Template, seeds: int) -> TemplateStress:
+    """Run `template` over seeds 0..seeds-1 and check every invariant."""
+    result = TemplateStress(template.id, seeds)
+    start = time.perf_counter()
+    for seed in range(seeds):
+        try:
+            _one_seed(template, seed, result)
+        except QuizgenError as error:
+            result.failures.append(f"seed {seed}: {error}")
+    result.seconds = time.perf_counter() - start
+    p = result.position_p
+    if p is not None and p < MIN_POSITION_P:
+        counts = [result.positions.get(i, 0) for i in range(CHOICES)]
+        result.failures.append(f"correct positions uneven: {counts} (chi-square p = {p:.2g})")
+    return result
+
+
+def stress(templates: list[Template], seeds: int,
+           progress: Callable[[Iterable[Template]], Iterable[Template]] = iter,
+           ) -> list[TemplateStress]:
+    """Stress-test every template; `progress` wraps the template list."""
+    return [stress_template(template, seeds) for template in progress(templates)]
+
+
+def table(results: list[TemplateStress]) -> str:
+    """The results as a fixed-width text table, one row per template."""
+    header = ("template", "seeds", "failures", "distinct", "duplicates", "position p", "ms/variant")
+    rows = [header] + [(
+        r.template, str(r.seeds), str(len(r.failures)), str(r.distinct), str(r.duplicates),
+        "-" if r.position_p is None else f"{r.position_p:.3f}",
+        f"{1000 * r.seconds / max(r.seeds, 1):.0f}",
+    ) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     for row in rows)

@@ -1,0 +1,171 @@
+"""Verification of answer keys: every entry re-derived, independently of how it was generated.
+
+For each entry of a `key.json`, `check_entry` rebuilds the recorded `model` with Keras (through
+the oracle), recomputes the asked fact, compares it with the recorded `answer`, checks it against
+the sympy closed forms where the model has them, and checks the choices: the correct one present
+exactly once and equal to the answer, the distractors distinct and wrong. `regrade` compares two
+keys and lists the questions whose answer changed (after a template fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from quizgen import distractors, formulas, oracle
+from quizgen.errors import ArchitectureError, QuestionError, QuizgenError
+from quizgen.facts import FactRef, format_answer, from_json, read_fact, to_json
+from quizgen.spec import ModelSpec
+
+CHOICE_KINDS = ("single_choice", "multiple_choice")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check of one key entry."""
+
+    id: str
+    variant: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.id} (variant {self.variant}): {self.message}"
+
+
+def _ref(entry: dict[str, Any]) -> FactRef:
+    return FactRef(entry["fact"], entry.get("layer"), entry.get("axis"), entry.get("weight"))
+
+
+def _describe(ref: FactRef) -> str:
+    where = "" if ref.layer is None else f" of layer {ref.layer}"
+    what = ref.fact + (f" ({ref.axis})" if ref.axis else "") + (f" ({ref.weight})" if ref.weight else "")
+    return what + where
+
+
+def _text(value: Any) -> str:
+    return format_answer(from_json(value))
+
+
+def _check_choices(entry: dict[str, Any], answer: Any) -> list[str]:
+    """Problems with the choices: one correct, equal to the answer; distractors distinct, wrong."""
+    choices = entry.get("choices") or []
+    problems = []
+    correct = [choice for choice in choices if choice["correct"]]
+    if entry["kind"] == "single_choice" and len(correct) != 1:
+        problems.append(f"{len(correct)} choices marked correct, expected exactly 1")
+    for choice in correct:
+        if choice.get("value", answer) != answer:
+            problems.append(f"choice {choice['text']!r} is marked correct but Keras says "
+                            f"{_text(answer)}")
+    texts = [choice["text"] for choice in choices]
+    if len(set(texts)) != len(texts):
+        problems.append(f"choices are not distinct: {texts}")
+    for choice in choices:
+        if choice["correct"]:
+            continue
+        if choice.get("value") == answer or choice["text"] == _text(answer):
+            problems.append(f"distractor {choice['text']!r} equals the correct answer")
+        label = choice.get("misconception")
+        if label:
+            try:
+                distractors.describe(label)
+            except KeyError:
+                problems.append(f"distractor {choice['text']!r}: unknown misconception {label!r}")
+    return problems
+
+
+def check_entry(entry: dict[str, Any]) -> list[str]:
+    """Re-derive one key entry; return the problems found (empty when it holds).
+
+    Checks: the recorded model builds; Keras' value of the fact equals `answer`; the closed
+    form (where every layer has one) agrees; the choices are consistent with Keras' value.
+    """
+    ref = _ref(entry)
+    recorded = entry["answer"]
+    try:
+        spec = ModelSpec.from_json(entry["model"])
+        keras_answer = to_json(read_fact(oracle.facts(spec), ref))
+    except (QuizgenError, KeyError, TypeError) as error:
+        return [f"cannot re-derive {_describe(ref)}: {error}"]
+    problems = []
+    if keras_answer != recorded:
+        problems.append(f"{_describe(ref)}: recorded {_text(recorded)}, Keras says "
+                        f"{_text(keras_answer)}")
+    try:
+        closed = to_json(formulas.closed_form_fact(spec, ref))
+    except NotImplementedError:
+        closed = keras_answer  # no closed form for some layer: Keras is the only reference
+    except (ArchitectureError, QuestionError) as error:
+        closed = f"error: {error}"
+    if closed != keras_answer:
+        problems.append(f"{_describe(ref)}: Keras says {_text(keras_answer)} but the closed "
+                        f"form gives {closed if isinstance(closed, str) else _text(closed)}")
+    if entry["kind"] in CHOICE_KINDS:
+        problems += _check_choices(entry, keras_answer)
+    return problems
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of verifying a key: findings, entries checked, and the Keras versions."""
+
+    findings: tuple[Finding, ...]
+    checked: int
+    recorded_keras: str
+    installed_keras: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every entry holds."""
+        return not self.findings
+
+    @property
+    def drift(self) -> bool:
+        """True when the key was written under another Keras version or backend."""
+        return self.recorded_keras != self.installed_keras
+
+
+def verify_key(key: dict[str, Any], progress: Callable[[Iterable], Iterable] = iter) -> Report:
+    """Verify every entry of `key` (already parsed JSON). `progress` wraps the entries.
+
+    Entries of a key written under another Keras version are verified against the installed
+    one; each finding then says so.
+    """
+    keras_version, backend = oracle.versions()
+    installed = f"{keras_version} ({backend})"
+    recorded = f"{key.get('keras_version')} ({key.get('backend')})"
+    note = f" [key written with Keras {recorded}, verified with {installed}]" \
+        if recorded != installed else ""
+    findings = [
+        Finding(entry.get("id", "?"), entry.get("variant", 0), problem + note)
+        for entry in progress(key["questions"])
+        for problem in check_entry(entry)
+    ]
+    return Report(tuple(findings), len(key["questions"]), recorded, installed)
+
+
+def regrade(key: dict[str, Any], old: dict[str, Any]) -> list[Finding]:
+    """Questions of `old` whose answer (or correct option) differs in `key`: the regrade list.
+    Entries are matched by `id`; an entry missing from either key is listed too."""
+    new_entries = {entry["id"]: entry for entry in key["questions"]}
+    changed = []
+    for entry in old["questions"]:
+        new = new_entries.get(entry["id"])
+        if new is None:
+            changed.append(Finding(entry["id"], entry["variant"], "missing from the new key"))
+        elif _key_answer(new) != _key_answer(entry):
+            changed.append(Finding(entry["id"], entry["variant"],
+                                   f"answer changed: {_key_answer(entry)} -> {_key_answer(new)}"))
+    old_ids = {entry["id"] for entry in old["questions"]}
+    changed += [Finding(entry["id"], entry["variant"], "not in the old key")
+                for entry in key["questions"] if entry["id"] not in old_ids]
+    return changed
+
+
+def _key_answer(entry: dict[str, Any]) -> str:
+    """The answer a student is graded against: the correct option(s) for choice kinds."""
+    if entry["kind"] in CHOICE_KINDS:
+        options = [str(i) for i, choice in enumerate(entry["choices"], 1) if choice["correct"]]
+        return f"option {','.join(options)} ({_text(entry['answer'])})"
+    return _text(entry["answer"])
