@@ -2,8 +2,9 @@
 
 For each template and each of N seeds: make a one-template variant (sample, execute with Keras,
 ask), render it to every format, write its key entries and verify them independently
-(`quizgen.verify.check_entry`: Keras re-executed, closed forms, choices), and check that nothing
-is degenerate (no size or count below 1). Across the seeds it reports the pool size (distinct
+(`quizgen.verify.check_entry`: Keras, closed forms, choices), self-test the grading
+(`quizgen.grade.self_test`: the key's answer scores full marks, each distractor zero, an invalid
+response is rejected), and check that nothing is degenerate (no size or count below 1). Across the seeds it reports the pool size (distinct
 variants) and duplicates, the time per variant, and how evenly the correct option's position is
 spread (Pearson's chi-square test against the uniform distribution).
 """
@@ -20,6 +21,7 @@ import sympy as sp
 from quizgen.assemble import make_variant
 from quizgen.bank import Template
 from quizgen.errors import QuizgenError
+from quizgen.grade import self_test
 from quizgen.key import question_entry
 from quizgen.questions import CHOICES
 from quizgen.render import FORMATS, render
@@ -82,7 +84,7 @@ def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
     for position, item, question in variant.numbered():
         entry = question_entry(1, position, item, question)
         signature.append((item.spec.digest(), str(entry["answer"])))
-        for problem in check_entry(entry):
+        for problem in check_entry(entry) + self_test(entry):
             result.failures.append(f"seed {seed}, question {position}: {problem}")
         if _degenerate(entry["answer"]) or any(
                 _degenerate(list(layer.output_shape)) for layer in item.facts.layers):
