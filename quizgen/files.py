@@ -11,6 +11,12 @@ from pathlib import Path
 from quizgen.errors import QuizgenError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_outputs(folder: Path, files: dict[str, str]) -> list[Path]:
     """Write `files` (relative path → text) under `folder`; return the written paths in order.
 
@@ -21,13 +27,17 @@ def write_outputs(folder: Path, files: dict[str, str]) -> list[Path]:
     written = []
     for relative, text in files.items():
         path = Path(folder) / relative
+        temporary = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
                 stream.write(text)
+            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files
             os.replace(temporary, path)
         except OSError as error:
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
             raise QuizgenError(f"{path}: cannot write: {error.strerror}") from error
         written.append(path)
     return written

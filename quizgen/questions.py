@@ -213,7 +213,7 @@ def _mistakes(choices: tuple[Choice, ...]) -> str:
     return "**Common mistakes**\n\n" + "\n".join(lines) if lines else ""
 
 
-def _reading(template: Template, spec: ModelSpec, layer: int | None):
+def _reading(template: Template, spec: ModelSpec, layer: int | None) -> tuple[tuple[str, str], ...]:
     extra = KERAS_DOCS.get(spec.layers[layer].class_name) if layer is not None else MODEL_DOCS
     reading = list(template.reading)
     if extra and extra not in reading:

@@ -4,9 +4,10 @@ For each template and each of N seeds: make a one-template variant (sample, exec
 ask), render it to every format, write its key entries and verify them independently
 (`quizgen.verify.check_entry`: Keras, closed forms, choices), self-test the grading
 (`quizgen.grade.self_test`: the key's answer scores full marks, each distractor zero, an invalid
-response is rejected), and check that nothing is degenerate (no size or count below 1). Across the seeds it reports the pool size (distinct
-variants) and duplicates, the time per variant, and how evenly the correct option's position is
-spread (Pearson's chi-square test against the uniform distribution).
+response is rejected), and check that nothing is degenerate (no size or count below 1). Across
+the seeds it reports the pool size (distinct variants) and duplicates, the time per variant, and
+how evenly the correct option's position is spread (Pearson's chi-square test against the
+uniform distribution).
 """
 
 from __future__ import annotations
