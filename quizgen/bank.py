@@ -21,7 +21,7 @@ import yaml
 from quizgen.errors import BatchError, TemplateError
 from quizgen.facts import FactRef
 from quizgen.resources import data_dir
-from quizgen.spec import ModelSpec
+from quizgen.spec import ModelSpec, Task
 
 TEMPLATE_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
 
@@ -45,8 +45,9 @@ class Ask:
 
 @dataclass(frozen=True)
 class Template:
-    """A validated question template. `model` is a sampler (`sampler`, `options`) or a fixed
-    `ModelSpec`; `content_hash` is the SHA-256 of the file's bytes."""
+    """A validated question template. Its subject is drawn by a sampler (`sampler`, `options`)
+    or `fixed`: a `ModelSpec`, or a by-hand `Task`; `content_hash` is the SHA-256 of the file's
+    bytes."""
 
     id: str
     path: Path
@@ -58,7 +59,7 @@ class Template:
     code_style: str
     sampler: str | None
     options: dict[str, Any] | None
-    fixed: ModelSpec | None
+    fixed: ModelSpec | Task | None
     asks: tuple[Ask, ...]
     reading: tuple[tuple[str, str], ...]
     content_hash: str
@@ -117,8 +118,13 @@ def load_template(path: Path) -> Template:
     if errors:
         details = "; ".join(f"{_field(e.absolute_path)}: {e.message}" for e in errors[:5])
         raise TemplateError(f"{name}: {details}")
-    model = data["model"]
-    fixed = ModelSpec.from_json(model, f"{name}: model") if "layers" in model else None
+    model = data.get("model") or data["task"]
+    if "layers" in model:
+        fixed = ModelSpec.from_json(model, f"{name}: model")
+    elif "input" in model:
+        fixed = Task.from_json(model, f"{name}: task")
+    else:
+        fixed = None
     for index, ask in enumerate(data["asks"]):
         _check_jinja(ask["text"], f"{name}: asks[{index}].text")
     _check_jinja(data.get("stem", ""), f"{name}: stem")

@@ -60,7 +60,8 @@ def main() -> None:
               "(e.g. 'classic' for the seed questions; by default all but classic).")
 @click.option("--template", "template_ids", help="Only these comma-separated template ids.")
 @click.option("--format", "formats", default="qmd,md", show_default=True,
-              help="Comma-separated output formats: qmd, md.")
+              help="Comma-separated output formats: qmd, md (one file per variant); gift, "
+              "moodle, qti (LMS imports under OUT/lms/).")
 @click.option("--title", default="Neural networks quiz", show_default=True,
               help="Document title.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
@@ -76,12 +77,15 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
     from quizgen.bank import load_bank, select
     from quizgen.files import write_outputs
     from quizgen.key import build_key, dumps
+    from quizgen.lms import SUFFIXES, export
     from quizgen.render import FORMATS, render
 
     chosen_formats = _split(formats)
-    unknown = [fmt for fmt in chosen_formats if fmt not in FORMATS]
+    known = [*FORMATS, *SUFFIXES]
+    unknown = [fmt for fmt in chosen_formats if fmt not in known]
     if unknown or not chosen_formats:
-        raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
+        raise click.BadParameter(f"choose from {', '.join(known)}", param_hint="--format")
+    documents = [fmt for fmt in chosen_formats if fmt in FORMATS]
     templates = select(load_bank(bank), _split(tags), _split(template_ids))
     if questions is None:
         chosen = tags or template_ids
@@ -95,16 +99,23 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
     made = assemble(templates, seed, variants, questions,
                     progress if variants > 1 else iter)
     width = len(str(variants))
-    files = {f"variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title)
-             for v in made for fmt in chosen_formats}
-    files["key.json"] = dumps(build_key(made, seed))
+    files: dict[str, str | bytes] = {f"variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title)
+                                     for v in made for fmt in documents}
+    key = build_key(made, seed)
+    for fmt in chosen_formats:
+        if fmt in SUFFIXES:
+            files |= export(key, fmt, title)
+    files["key.json"] = dumps(key)
     write_outputs(out, files)
-    count = sum(1 for v in made for _ in v.numbered())
+    count = len(key["questions"])
     click.echo(f"Wrote {len(made)} variant(s), {count} questions, from {len(templates)} "
                f"template(s) to {out}/:")
+    for fmt in documents:
+        click.echo(f"  {out}/variant-*.{fmt:<4}   {len(made)} file(s)")
     for fmt in chosen_formats:
-        click.echo(f"  {out}/variant-*.{fmt:<4} {len(made)} file(s)")
-    click.echo(f"  {out}/key.json     answer key ({count} entries)")
+        if fmt in SUFFIXES:
+            click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {len(made)} file(s)")
+    click.echo(f"  {out}/key.json       answer key ({count} entries)")
 
 
 @main.command(name="list")
@@ -159,6 +170,33 @@ def _shape_text(shape: list | None) -> str:
     if shape and isinstance(shape[0], list):
         return ", ".join(_shape_text(part) for part in shape)
     return format_answer(tuple(shape))
+
+
+@main.command(name="grade")
+@click.option("--key", "key_file", metavar="KEY.json", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="The exam's answer key.")
+@click.option("--responses", metavar="FILE.csv", required=True,
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="The class's answers: columns student_id, variant, q1…qN.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
+              show_default=True, help="Output folder.")
+def grade_class(key_file: Path, responses: Path, out: Path) -> None:
+    """Grade a class's responses CSV against KEY.json.
+
+    Writes grades.csv (score and points per question of each student), report.md (with
+    report-histogram.svg) and a self-contained report.html (class summary, score histogram,
+    item analysis) to OUT. Malformed rows are reported by CSV line number and skipped; the
+    responses file is only read.
+    """
+    from quizgen.gradebook import grade_responses
+
+    run = grade_responses(_load_key(key_file), responses, out)
+    for row in run.skipped:
+        click.secho(f"skipped line {row.line}: {row.reason}", fg="yellow", err=True)
+    skipped = f", skipped {len(run.skipped)} malformed row(s)" if run.skipped else ""
+    click.echo(f"Graded {len(run.students)} student(s) from {responses}{skipped}; wrote:")
+    for path in run.files:
+        click.echo(f"  {path}")
 
 
 def _load_key(path: Path) -> dict:

@@ -14,14 +14,14 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from quizgen import oracle
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, Answer, FactRef, read_fact
-from quizgen.formulas import window
+from quizgen.formulas import padding_amounts, window
 from quizgen.oracle import ModelFacts
-from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.spec import LayerSpec, ModelSpec, Task
 
 CONV = ("Conv2D",)
 POOLING = ("MaxPooling2D", "AveragePooling2D")
@@ -330,7 +330,92 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   misread=_bias_non_trainable),
 )
 
-BY_LABEL = {misconception.label: misconception for misconception in MISCONCEPTIONS}
+def _flip_kernel(task: Task) -> Task | None:
+    """True convolution: the kernel rotated by 180° (Keras computes a cross-correlation)."""
+    if task.kernel is None:
+        return None
+    flipped = tuple(tuple(reversed(row)) for row in reversed(task.kernel))
+    return replace(task, kernel=flipped) if flipped != task.kernel else None
+
+
+def _ignore_one_stride(axis: int):
+    def mutate(task: Task) -> Task | None:
+        _, strides, _ = window(task.layer)
+        if strides[axis] == 1:
+            return None
+        changed = list(strides)
+        changed[axis] = 1
+        return replace(task, layer=task.layer.with_config(strides=tuple(changed)))
+
+    return mutate
+
+
+def _pad_symmetrically(task: Task) -> Task | None:
+    """'same' padding with the larger half before (top/left) instead of after, applied to the
+    input by hand and followed by a 'valid' window."""
+    kernel, strides, padding = window(task.layer)
+    if padding != "same" or task.layer.class_name not in CONV:
+        return None
+    (top, bottom), (left, right) = (
+        padding_amounts(size, k, s, padding)
+        for size, k, s in zip((len(task.input), len(task.input[0])), kernel, strides, strict=True))
+    if (top, left) == (bottom, right):
+        return None
+    width = len(task.input[0]) + left + right
+    rows = [(0,) * width] * bottom + [(0,) * right + row + (0,) * left for row in task.input]
+    padded = tuple(rows + [(0,) * width] * top)
+    return replace(task, input=padded, layer=task.layer.with_config(padding="valid"))
+
+
+def _swap_pooling(task: Task) -> Task | None:
+    swapped = {"MaxPooling2D": "AveragePooling2D", "AveragePooling2D": "MaxPooling2D"}
+    if task.layer.class_name not in swapped:
+        return None
+    return replace(task, layer=replace(task.layer, class_name=swapped[task.layer.class_name]))
+
+
+def _task_layer(change: Callable[[LayerSpec], LayerSpec | None], classes: tuple[str, ...]):
+    def mutate(task: Task) -> Task | None:
+        if task.layer.class_name not in classes:
+            return None
+        changed = change(task.layer)
+        return replace(task, layer=changed) if changed is not None else None
+
+    return mutate
+
+
+def _task_bias_forgotten(task: Task) -> Task | None:
+    return replace(task, bias=0) if task.bias and task.layer.get("use_bias", True) else None
+
+
+@dataclass(frozen=True)
+class TaskMisconception:
+    """A labelled mistake in working out a convolution or pooling by hand."""
+
+    label: str
+    description: str
+    mutate: Callable[[Task], Task | None]
+
+
+TASK_MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
+    TaskMisconception("kernel_flipped", "flipped the kernel (a true convolution); Keras' Conv2D "
+                      "computes a cross-correlation", _flip_kernel),
+    TaskMisconception("row_stride_ignored", "moved the window down one row at a time, ignoring "
+                      "the vertical stride", _ignore_one_stride(0)),
+    TaskMisconception("column_stride_ignored", "moved the window right one column at a time, "
+                      "ignoring the horizontal stride", _ignore_one_stride(1)),
+    TaskMisconception("same_padded_symmetrically", "padded the extra row or column at the "
+                      "top/left; Keras puts it at the bottom/right", _pad_symmetrically),
+    TaskMisconception("padding_flipped", MISCONCEPTIONS[0].description,
+                      _task_layer(_flip_padding, CONV + POOLING)),
+    TaskMisconception("pooling_swapped", "swapped max pooling and average pooling",
+                      _swap_pooling),
+    TaskMisconception("pool_stride_one", MISCONCEPTIONS[2].description,
+                      _task_layer(_pool_stride_one, POOLING)),
+    TaskMisconception("bias_forgotten", MISCONCEPTIONS[3].description, _task_bias_forgotten),
+)
+
+BY_LABEL = {m.label: m for m in TASK_MISCONCEPTIONS} | {m.label: m for m in MISCONCEPTIONS}
 
 
 def describe(label: str) -> str:
@@ -346,56 +431,79 @@ def _execute(spec: ModelSpec, ref: FactRef) -> Answer | None:
         return None
 
 
-def _singles(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
-             correct: Answer) -> tuple[dict[Answer, str], list[Misconception]]:
-    """Wrong answers of single misconceptions, and the mutations that applied."""
+def run(task: Task) -> Answer | None:
+    """The output matrix Keras computes for a (possibly mutated) task; None if it cannot run."""
+    try:
+        return oracle.run_task(task.spec, task.input, task.kernel, task.bias)
+    except ArchitectureError:
+        return None
+
+
+def _pick(correct: Answer, singles: list[tuple[Answer | None, str]],
+          compounds: Iterator[tuple[Answer | None, str]], rng: random.Random, count: int,
+          what: str) -> list[tuple[Answer, str]]:
+    """`count` distinct wrong answers: single mistakes (at random among them) first, then
+    compound mistakes, lazily, only to fill up.
+
+    Raises:
+        QuestionError: fewer than `count` distinct wrong answers exist.
+    """
     found: dict[Answer, str] = {}
-    mutations = []
-    for misconception in MISCONCEPTIONS:
-        if misconception.misread is not None:
-            answer = misconception.misread(facts, ref)
-        elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
-            mutations.append(misconception)
-            answer = _execute(*mutated)
-        else:
-            continue
-        if answer is not None and answer != correct and answer not in found:
-            found[answer] = misconception.label
-    return found, mutations
-
-
-def _compounds(spec: ModelSpec, ref: FactRef, facts: ModelFacts,
-               mutations: list[Misconception]) -> Iterator[tuple[Answer, str]]:
-    """Wrong answers of two spec mutations applied together (label `first+second`), lazily."""
-    for first, second in itertools.combinations(mutations, 2):
-        once = first.mutate(spec, ref, facts)
-        twice = second.mutate(once[0], once[1], facts) if once else None
-        answer = _execute(*twice) if twice is not None else None
-        if answer is not None:
-            yield answer, f"{first.label}+{second.label}"
+    for answer, label in singles:
+        if answer is not None and answer != correct:
+            found.setdefault(answer, label)
+    if len(found) >= count:
+        return rng.sample(list(found.items()), count)
+    for answer, label in compounds:
+        if len(found) == count:
+            break
+        if answer is not None and answer != correct:
+            found.setdefault(answer, label)
+    if len(found) < count:
+        raise QuestionError(f"only {len(found)} distinct misconception(s) give a wrong {what}; "
+                            f"need {count}")
+    return list(found.items())
 
 
 def choose(spec: ModelSpec, ref: FactRef, facts: ModelFacts, rng: random.Random,
            count: int = 3) -> list[tuple[Answer, str]]:
-    """`count` distinct wrong answers with their misconception labels, single mistakes first
-    (picked at random among them), compound mistakes only to fill up.
+    """`count` distinct wrong answers to `ref` about `spec`, with their misconception labels.
 
     Raises:
         QuestionError: fewer than `count` misconceptions give distinct wrong answers.
     """
-    correct = read_fact(facts, ref)
-    singles, mutations = _singles(spec, ref, facts, correct)
-    if len(singles) >= count:
-        return rng.sample(list(singles.items()), count)
-    chosen = list(singles.items())
-    for answer, label in _compounds(spec, ref, facts, mutations):
-        if len(chosen) == count:
-            break
-        if answer != correct and answer not in singles and all(answer != a for a, _ in chosen):
-            chosen.append((answer, label))
-    if len(chosen) < count:
-        raise QuestionError(
-            f"only {len(chosen)} distinct misconception(s) give a wrong "
-            f"{ref.fact}{'' if ref.layer is None else f' for layer {ref.layer}'}; need {count}"
-        )
-    return chosen
+    singles, mutations = [], []
+    for misconception in MISCONCEPTIONS:
+        if misconception.misread is not None:
+            singles.append((misconception.misread(facts, ref), misconception.label))
+        elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
+            mutations.append(misconception)
+            singles.append((_execute(*mutated), misconception.label))
+
+    def compounds() -> Iterator[tuple[Answer | None, str]]:
+        for first, second in itertools.combinations(mutations, 2):
+            once = first.mutate(spec, ref, facts)
+            twice = second.mutate(once[0], once[1], facts) if once else None
+            if twice is not None:
+                yield _execute(*twice), f"{first.label}+{second.label}"
+
+    what = ref.fact + ("" if ref.layer is None else f" for layer {ref.layer}")
+    return _pick(read_fact(facts, ref), singles, compounds(), rng, count, what)
+
+
+def choose_for_task(task: Task, rng: random.Random, count: int = 3) -> list[tuple[Answer, str]]:
+    """`count` distinct wrong output matrices of a by-hand task, with misconception labels.
+
+    Raises:
+        QuestionError: fewer than `count` misconceptions give distinct wrong matrices.
+    """
+    applied = [(m, mutated) for m in TASK_MISCONCEPTIONS if (mutated := m.mutate(task))]
+    singles = [(run(mutated), m.label) for m, mutated in applied]
+
+    def compounds() -> Iterator[tuple[Answer | None, str]]:
+        for (first, once), (second, _) in itertools.combinations(applied, 2):
+            twice = second.mutate(once)
+            if twice is not None:
+                yield run(twice), f"{first.label}+{second.label}"
+
+    return _pick(run(task), singles, compounds(), rng, count, "output matrix")

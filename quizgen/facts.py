@@ -18,12 +18,14 @@ from quizgen.oracle import ModelFacts
 MODEL_FACTS = ("total_params", "trainable_params", "non_trainable_params")
 #: Facts about one layer (need `layer`).
 LAYER_FACTS = ("output_shape", "params", "weight_shape")
-FACTS = LAYER_FACTS + MODEL_FACTS
+#: Facts of a by-hand task (`quizgen.spec.Task`): the output matrix of its layer.
+TASK_FACTS = ("conv_output", "pool_output")
+FACTS = LAYER_FACTS + MODEL_FACTS + TASK_FACTS
 
 #: Axis names of an image tensor `(None, height, width, channels)` and their index.
 AXES = {"height": 1, "width": 2, "channels": -1}
 
-Answer = int | tuple[int | None, ...]
+Answer = int | tuple[int | None, ...] | tuple[tuple[int | float, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,13 @@ class FactRef:
         return replace(self, layer=layer)
 
     @property
-    def is_shape(self) -> bool:
-        """True when the answer is a shape (a tuple), False when it is a count (an int)."""
-        return self.fact == "weight_shape" or (self.fact == "output_shape" and self.axis is None)
+    def free_kind(self) -> str:
+        """The key `kind` of this fact asked as free response: `matrix`, `shape` or `numeric`."""
+        if self.fact in TASK_FACTS:
+            return "matrix"
+        if self.fact == "weight_shape" or (self.fact == "output_shape" and self.axis is None):
+            return "shape"
+        return "numeric"
 
 
 def read_fact(facts: ModelFacts, ref: FactRef) -> Answer:
@@ -75,17 +81,20 @@ def read_fact(facts: ModelFacts, ref: FactRef) -> Answer:
 
 
 def to_json(answer: Answer) -> Any:
-    """JSON form of an answer: shapes become lists (batch axis `null`), counts stay ints."""
-    return list(answer) if isinstance(answer, tuple) else answer
+    """JSON form of an answer: shapes and matrices become lists (batch axis `null`)."""
+    return [to_json(item) for item in answer] if isinstance(answer, tuple) else answer
 
 
 def from_json(value: Any) -> Answer:
     """Inverse of `to_json`."""
-    return tuple(value) if isinstance(value, list) else value
+    return tuple(from_json(item) for item in value) if isinstance(value, list) else value
 
 
 def format_answer(answer: Answer) -> str:
-    """How an answer is printed: `(None, 26, 26, 32)`, `(32,)`, `34,826`."""
+    """How an answer is printed: `(None, 26, 26, 32)`, `(32,)`, `34,826`, and a matrix as
+    `[[2, 2, 3], [1, 2, 1]]`."""
+    if isinstance(answer, tuple) and answer and isinstance(answer[0], tuple):
+        return "[" + ", ".join("[" + ", ".join(str(v) for v in row) + "]" for row in answer) + "]"
     if isinstance(answer, tuple):
         items = ["None" if size is None else str(size) for size in answer]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"

@@ -17,8 +17,9 @@ def _umask() -> int:
     return mask
 
 
-def write_outputs(folder: Path, files: dict[str, str]) -> list[Path]:
-    """Write `files` (relative path → text) under `folder`; return the written paths in order.
+def write_outputs(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
+    """Write `files` (relative path → text, or bytes for binary files such as zips) under
+    `folder`; return the written paths in order.
 
     Raises:
         QuizgenError: a file cannot be written (the message names it); files already replaced
@@ -31,8 +32,9 @@ def write_outputs(folder: Path, files: dict[str, str]) -> list[Path]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
+            data = text.encode("utf-8") if isinstance(text, str) else text
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
             os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files
             os.replace(temporary, path)
         except OSError as error:

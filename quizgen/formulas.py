@@ -26,7 +26,7 @@ import sympy as sp
 
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
-from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.spec import LayerSpec, ModelSpec, Task
 
 Shape = tuple[int | None, ...]
 
@@ -265,3 +265,55 @@ def closed_form_fact(spec: ModelSpec, ref: FactRef) -> Answer:
         return weights[ref.weight]
     shape = form.output_shape
     return shape if ref.axis is None else shape[AXES[ref.axis]]
+
+
+def padding_amounts(size: int, kernel: int, stride: int, padding: str) -> tuple[int, int]:
+    """Pixels added before and after one axis. 'valid' adds none; 'same' adds
+    `max((out - 1)·S + K - W, 0)` in total, the smaller half before (top/left) and the larger
+    after (bottom/right), as TensorFlow and Keras do
+    (https://www.tensorflow.org/api_docs/python/tf/nn#notes_on_padding_2)."""
+    if padding == "valid":
+        return 0, 0
+    total = max((output_size(size, kernel, stride, padding) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def task_windows(task: Task) -> list[tuple[int, int, list[list[float | None]]]]:
+    """Every window of a by-hand task, row by row: `(row, column, values)` with 0-based output
+    coordinates and `None` for padded pixels. Independent of Keras (plain Python)."""
+    (k_h, k_w), (s_h, s_w), padding = window(task.layer)
+    height, width = len(task.input), len(task.input[0])
+    top, _ = padding_amounts(height, k_h, s_h, padding)
+    left, _ = padding_amounts(width, k_w, s_w, padding)
+
+    def pixel(r: int, c: int) -> float | None:
+        return task.input[r][c] if 0 <= r < height and 0 <= c < width else None
+
+    return [
+        (i, j, [[pixel(i * s_h - top + a, j * s_w - left + b) for b in range(k_w)]
+                for a in range(k_h)])
+        for i in range(output_size(height, k_h, s_h, padding))
+        for j in range(output_size(width, k_w, s_w, padding))
+    ]
+
+
+def window_value(task: Task, values: list[list[float | None]]) -> float:
+    """One output value from its window: cross-correlation with the kernel plus the bias
+    (padding counts as 0) for Conv2D; the maximum, or the mean of the real pixels (padding is
+    left out), for pooling."""
+    real = [v for row in values for v in row if v is not None]
+    if task.layer.class_name == "MaxPooling2D":
+        return max(real)
+    if task.layer.class_name == "AveragePooling2D":
+        return sum(real) / len(real)
+    bias = task.bias if task.layer.get("use_bias", True) else 0
+    return sum((v or 0) * w for row, weights in zip(values, task.kernel, strict=True)
+               for v, w in zip(row, weights, strict=True)) + bias
+
+
+def task_closed_form(task: Task) -> list[list[float]]:
+    """The output matrix of a by-hand task, computed without Keras."""
+    windows = task_windows(task)
+    width = 1 + max(j for _, j, _ in windows)
+    values = [window_value(task, vals) for _, _, vals in windows]
+    return [values[row:row + width] for row in range(0, len(values), width)]

@@ -3,17 +3,23 @@
 Responses are text, as a student writes them or a CSV holds them:
 
 - `single_choice`: the option number as printed (`2`);
+- `multiple_choice`: the chosen option numbers, comma-separated (`1,3`; `none` when no option is
+  chosen; repeating a number counts once);
 - `numeric`: a number, thousands separators allowed (`34,826`, `34826`), within `tolerance`;
 - `shape`: a tuple in any usual spelling: `(None, 13, 13, 32)`, `[None, 13, 13, 32]`,
   `13x13x32`, `13 × 13 × 32`, `None,13,13,32`. For output shapes the batch axis may be left
-  out (`13x13x32` is read as `(None, 13, 13, 32)`).
+  out (`13x13x32` is read as `(None, 13, 13, 32)`);
+- `matrix`: a 2-D array as JSON (`[[2, 2, 3], [1, 2, 1]]`), matched element by element within
+  `tolerance` (0 if the entry has none).
 
-A correct response scores 1, any other valid response 0. An unparsable one raises
-`ResponseError`: it is rejected, not graded.
+A correct response scores 1, a wrong one 0; only `multiple_choice` gives partial credit (see
+`multiple_choice_score`). An unparsable response raises `ResponseError`: it is rejected, not
+graded.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -72,8 +78,65 @@ def parse_option(text: str, count: int) -> int:
     return int(cleaned) - 1
 
 
+def parse_options(text: str, count: int) -> frozenset[int]:
+    """`"1, 3"` → the 0-based indices {0, 2} of the chosen options; `"none"` → no option.
+
+    Raises:
+        ResponseError: a part is not an option number from 1 to `count`.
+    """
+    if text.strip().lower() == "none":
+        return frozenset()
+    return frozenset(parse_option(part, count) for part in text.split(","))
+
+
+def parse_matrix(text: str) -> list[list[float]]:
+    """`"[[2, 2, 3], [1, 2, 1]]"` (JSON) → the rows, as lists of numbers.
+
+    Raises:
+        ResponseError: not JSON, or not a non-empty list of equally long, non-empty lists of
+            numbers.
+    """
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError:
+        raise ResponseError(f"{text!r} is not a matrix (JSON like [[1, 2], [3, 4]])") from None
+    if (not isinstance(rows, list) or not rows or not all(isinstance(row, list) and row for row in rows)
+            or len({len(row) for row in rows}) != 1):
+        raise ResponseError(f"{text!r} is not a matrix: rows must be non-empty and equally long")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for row in rows for x in row):
+        raise ResponseError(f"{text!r} is not a matrix of numbers")
+    return rows
+
+
+def multiple_choice_score(correct: frozenset[int], chosen: frozenset[int], count: int) -> float:
+    """Partial credit of a multiple-choice response, in [0, 1].
+
+    Per option, as Moodle's "multiple answers" grading with the usual option weights: each
+    correct option chosen earns 1/k, each wrong option chosen costs 1/(n − k), floored at 0
+    (k = correct options, n = `count` options). All correct and no wrong options chosen scores 1;
+    choosing every option scores 0. If no option is correct (k = 0), only choosing none scores
+    (1), anything else 0.
+    """
+    if not correct:
+        return 0.0 if chosen else 1.0
+    wrong = count - len(correct)
+    earned = len(chosen & correct) / len(correct)
+    penalty = len(chosen - correct) / wrong if wrong else 0.0
+    return max(0.0, earned - penalty)
+
+
+def _matrix_score(answer: list[list[float]], rows: list[list[float]], tolerance: float) -> float:
+    """1 if `rows` has the answer's dimensions and every element is within `tolerance`, else 0."""
+    if [len(row) for row in rows] != [len(want) for want in answer]:
+        return 0.0
+    close = all(abs(x - y) <= tolerance for row, want in zip(rows, answer, strict=True)
+                for x, y in zip(row, want, strict=True))
+    return 1.0 if close else 0.0
+
+
 def score(entry: dict[str, Any], response: str) -> float:
-    """The score (0 or 1) of `response` to the key entry `entry`.
+    """The score of `response` to the key entry `entry`: 0 or 1, or a fraction of 1 for
+    `multiple_choice` (see `multiple_choice_score`).
 
     Raises:
         ResponseError: the response cannot be read as an answer of the entry's kind.
@@ -82,6 +145,12 @@ def score(entry: dict[str, Any], response: str) -> float:
     if kind == "single_choice":
         choice = entry["choices"][parse_option(response, len(entry["choices"]))]
         return 1.0 if choice["correct"] else 0.0
+    if kind == "multiple_choice":
+        count = len(entry["choices"])
+        correct = frozenset(i for i, choice in enumerate(entry["choices"]) if choice["correct"])
+        return multiple_choice_score(correct, parse_options(response, count), count)
+    if kind == "matrix":
+        return _matrix_score(answer, parse_matrix(response), entry.get("tolerance", 0))
     if kind == "numeric":
         return 1.0 if abs(parse_number(response) - answer) <= entry.get("tolerance", 0) else 0.0
     if kind == "shape":
@@ -93,9 +162,14 @@ def score(entry: dict[str, Any], response: str) -> float:
 
 
 def correct_response(entry: dict[str, Any]) -> str:
-    """A response that must score full marks: the option number, or the answer as printed."""
+    """A response that must score full marks: the option number(s) (`none` for a multiple-choice
+    question without a correct option), the matrix as JSON, or the answer as printed."""
     if entry["kind"] == "single_choice":
         return str(next(i for i, c in enumerate(entry["choices"], 1) if c["correct"]))
+    if entry["kind"] == "multiple_choice":
+        return ",".join(str(i) for i, c in enumerate(entry["choices"], 1) if c["correct"]) or "none"
+    if entry["kind"] == "matrix":
+        return json.dumps(entry["answer"])
     return entry["answer_text"]
 
 

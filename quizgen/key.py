@@ -43,7 +43,11 @@ def question_entry(variant: int, position: int, item: Item, question: Question) 
     }
     entry |= {name: value for name, value in
               (("layer", ref.layer), ("axis", ref.axis), ("weight", ref.weight)) if value is not None}
-    entry["model"] = item.spec.to_json()
+    if item.task is not None:
+        entry["task"] = item.task.to_json()
+    else:
+        entry["model"] = item.spec.to_json()
+    entry |= {"stem": item.stem, "code": item.code, "text": question.text}
     entry["answer"] = to_json(question.answer)
     entry["answer_text"] = question.answer_text
     if question.kind == "numeric":

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from quizgen.errors import ArchitectureError
-from quizgen.spec import ModelSpec
+from quizgen.spec import Matrix, ModelSpec
 
 Shape = tuple[int | None, ...]
 
@@ -195,6 +195,37 @@ def facts(spec: ModelSpec) -> ModelFacts:
         ArchitectureError: Keras cannot build or run the model.
     """
     return _facts(spec)
+
+
+def _number(value: float) -> int | float:
+    """An output value as printed: an int when integral, else rounded to 6 decimals."""
+    return int(round(value)) if abs(value - round(value)) < 1e-6 else round(float(value), 6)
+
+
+@cache
+def run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
+    """Execute a by-hand task: `spec` (input `(None, H, W, 1)`; its layers may include a
+    Conv2D with one filter, which gets `kernel` (k_h×k_w) and `bias` via `set_weights`) on the
+    integer matrix `input`. Returns the output's single channel as a matrix of numbers.
+
+    Raises:
+        ArchitectureError: Keras cannot build the model, or the kernel does not fit the layer.
+    """
+    import numpy as np
+
+    model = build_model(spec)
+    for layer in model.layers:
+        if layer.weights and kernel is not None:
+            weights = [np.array(kernel, dtype="float32").reshape(layer.weights[0].shape)]
+            if len(layer.weights) > 1:
+                weights.append(np.full(layer.weights[1].shape, bias, dtype="float32"))
+            try:
+                layer.set_weights(weights)
+            except ValueError as error:
+                raise ArchitectureError(f"{layer.name}: {error}") from error
+    batch = np.array(input, dtype="float32").reshape((1, len(input), len(input[0]), 1))
+    output = keras().ops.convert_to_numpy(model(batch, training=False))[0, :, :, 0]
+    return tuple(tuple(_number(value) for value in row) for row in output)
 
 
 def load_user_model(path: str) -> Any:

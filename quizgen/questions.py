@@ -19,10 +19,10 @@ import jinja2
 from quizgen import distractors, formulas, oracle
 from quizgen.bank import TEMPLATE_ENV, Ask, Template
 from quizgen.errors import ArchitectureError, QuestionError, TemplateError
-from quizgen.facts import Answer, FactRef, format_answer, read_fact
+from quizgen.facts import TASK_FACTS, Answer, FactRef, format_answer, read_fact
 from quizgen.oracle import ModelFacts
 from quizgen.sample import sample
-from quizgen.spec import ModelSpec
+from quizgen.spec import ModelSpec, Task
 
 #: How many times a sampled template is redrawn before giving up.
 MAX_DRAWS = 25
@@ -93,7 +93,8 @@ class Question:
 
 @dataclass(frozen=True)
 class Item:
-    """One template instance: a model, its code, and the questions asked about it."""
+    """One template instance: a model (or a by-hand `task` and its one-layer model), its code,
+    and the questions asked about it."""
 
     template: Template
     seed: int
@@ -102,6 +103,7 @@ class Item:
     stem: str
     code: str
     questions: tuple[Question, ...]
+    task: Task | None = None
 
 
 def resolve_layer(ask: Ask, spec: ModelSpec, rng: random.Random) -> int | None:
@@ -207,6 +209,58 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
             f"{ref.axis} is {answer}.")
 
 
+#: Windows spelled out in a worked solution; the rest are summarised.
+SHOWN_WINDOWS = 4
+
+
+def _window_step(task: Task, values: list[list[float | None]]) -> str:
+    """One window's computation in LaTeX, e.g. `1 \\cdot 1 + 0 \\cdot 0 + 1 = 2`."""
+    result = format_answer(formulas.window_value(task, values))
+    real = [format_answer(v) for row in values for v in row if v is not None]
+    if task.layer.class_name == "MaxPooling2D":
+        return rf"\max({', '.join(real)}) = {result}"
+    if task.layer.class_name == "AveragePooling2D":
+        return rf"({' + '.join(real)}) / {len(real)} = {result}"
+    terms = [f"{format_answer(v or 0)} \\cdot {format_answer(w)}"
+             for row, weights in zip(values, task.kernel, strict=True)
+             for v, w in zip(row, weights, strict=True)]
+    if task.layer.get("use_bias", True):
+        terms.append(f"{task.bias}")
+    return " + ".join(terms).replace("+ -", "- ") + f" = {result}"
+
+
+def explain_task(task: Task) -> str:
+    """The worked solution of a by-hand task: output size, padding, the first windows."""
+    kernel, strides, padding = formulas.window(task.layer)
+    height, width = len(task.input), len(task.input[0])
+    windows = formulas.task_windows(task)
+    rows, columns = windows[-1][0] + 1, windows[-1][1] + 1
+    sizes = " and ".join(
+        f"{axis} {formulas.size_derivation(size, k, s, padding)}"
+        for axis, size, k, s in zip(("height", "width"), (height, width), kernel, strides,
+                                    strict=True))
+    pads = [formulas.padding_amounts(n, k, s, padding)
+            for n, k, s in zip((height, width), kernel, strides, strict=True)]
+    padded = "" if padding == "valid" else (
+        f" Padding \"same\" adds {pads[0][0]} row(s) at the top, {pads[0][1]} at the bottom, "
+        f"{pads[1][0]} column(s) on the left and {pads[1][1]} on the right (Keras puts the extra "
+        "one at the bottom/right)" + (", filled with zeros." if task.kernel is not None else
+                                      "; padded pixels are left out of the pooling."))
+    how = {"Conv2D": "multiplies each window element-wise by the kernel, without flipping it "
+                     "(a cross-correlation), and adds up the products"
+                     + (" and the bias" if task.layer.get("use_bias", True) else ""),
+           "MaxPooling2D": "takes the maximum of each window",
+           "AveragePooling2D": "takes the mean of each window"}[task.layer.class_name]
+    steps = [f"* row {i + 1}, column {j + 1}: ${_window_step(task, values)}$"
+             for i, j, values in windows[:SHOWN_WINDOWS]]
+    if len(windows) > SHOWN_WINDOWS:
+        steps.append(f"* … and likewise for the other {len(windows) - SHOWN_WINDOWS} windows.")
+    return (f"The {kernel[0]}×{kernel[1]} window moves with strides {strides} over the "
+            f"{height}×{width} input, so the output is {rows}×{columns}: {sizes}.{padded} "
+            f"`{task.layer.class_name}` {how}:\n\n" + "\n".join(steps) +
+            f"\n\nKeras computes {format_answer(distractors.run(task))}.")
+
+
 def _mistakes(choices: tuple[Choice, ...]) -> str:
     lines = [f"* {choice.text}: {distractors.describe(choice.misconception)}."
              for choice in choices if choice.misconception]
@@ -221,10 +275,16 @@ def _reading(template: Template, spec: ModelSpec, layer: int | None) -> tuple[tu
     return tuple(reading)
 
 
+def _check_task(fact: str, task: Task | None) -> None:
+    expected = ("Conv2D",) if fact == "conv_output" else formulas.POOLING
+    if task is None or task.layer.class_name not in expected:
+        raise QuestionError(f"{fact} needs a by-hand task with a {' or '.join(expected)} layer")
+
+
 def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelFacts,
-                  rng: random.Random) -> Question:
-    """Ask `template.asks[index]` about a built model. The correct choice comes first; the
-    assembler moves it to its final position.
+                  rng: random.Random, task: Task | None = None) -> Question:
+    """Ask `template.asks[index]` about a built model (or its by-hand `task`). The correct
+    choice comes first; the assembler moves it to its final position.
 
     Raises:
         QuestionError: the ask does not apply to this model (no matching layer, no such weight,
@@ -232,27 +292,32 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
         TemplateError: the ask's text uses an undefined variable.
     """
     ask = template.asks[index]
-    layer = resolve_layer(ask, spec, rng)
+    if ask.fact in TASK_FACTS:
+        _check_task(ask.fact, task)
+        layer = 0
+    else:
+        layer = resolve_layer(ask, spec, rng)
     ref = ask.ref(layer)
-    answer = read_fact(facts, ref)
+    answer = distractors.run(task) if task is not None else read_fact(facts, ref)
     response = rng.choice(ask.response)
     choices: tuple[Choice, ...] = ()
     if response == "single_choice":
         kind = "single_choice"
-        wrong = distractors.choose(spec, ref, facts, rng, CHOICES - 1)
+        wrong = (distractors.choose_for_task(task, rng, CHOICES - 1) if task is not None else
+                 distractors.choose(spec, ref, facts, rng, CHOICES - 1))
         choices = (Choice(format_answer(answer), answer, True),) + tuple(
             Choice(format_answer(value), value, False, label) for value, label in wrong)
     else:
-        kind = "shape" if ref.is_shape else "numeric"
+        kind = ref.free_kind
     context = _layer_context(spec, facts, layer) | {"axis": ref.axis, "weight": ref.weight}
     text = _render_text(ask.text, context, f"{template.path.name}: asks[{index}].text")
-    explanation = "\n\n".join(part for part in (explain(spec, facts, ref), _mistakes(choices))
-                              if part)
+    worked = explain_task(task) if task is not None else explain(spec, facts, ref)
+    explanation = "\n\n".join(part for part in (worked, _mistakes(choices)) if part)
     return Question(ref, kind, text, answer, choices, explanation,
                     _reading(template, spec, layer))
 
 
-def _draw(template: Template, seed: int) -> tuple[ModelSpec, random.Random]:
+def _draw(template: Template, seed: int) -> tuple[ModelSpec | Task, random.Random]:
     rng = random.Random(seed)
     if template.fixed is not None:
         return template.fixed, rng
@@ -270,16 +335,19 @@ def make_item(template: Template, seed: int) -> Item:
     """
     last_error: Exception | None = None
     for draw in range(1 if template.fixed is not None else MAX_DRAWS):
-        spec, rng = _draw(template, seed if draw == 0 else derive_seed(seed, "redraw", draw))
+        subject, rng = _draw(template, seed if draw == 0 else derive_seed(seed, "redraw", draw))
+        task = subject if isinstance(subject, Task) else None
+        spec = subject.spec if isinstance(subject, Task) else subject
         try:
             facts = oracle.facts(spec)
-            questions = tuple(make_question(template, i, spec, facts, rng)
+            questions = tuple(make_question(template, i, spec, facts, rng, task)
                               for i in range(len(template.asks)))
         except (QuestionError, ArchitectureError) as error:
             last_error = error
             continue
         stem = _render_text(template.stem, {}, f"{template.path.name}: stem")
-        return Item(template, seed, spec, facts, stem, spec.code(template.code_style), questions)
+        code = task.code() if task is not None else spec.code(template.code_style)
+        return Item(template, seed, spec, facts, stem, code, questions, task)
     kind = "its fixed model" if template.fixed is not None else f"{MAX_DRAWS} sampled models"
     error_type = ArchitectureError if isinstance(last_error, ArchitectureError) else QuestionError
     raise error_type(f"{template.path.name}: {kind} cannot carry its questions: {last_error}")

@@ -23,6 +23,7 @@ FORMATS = {"qmd": "exam.qmd.j2", "md": "exam.md.j2"}
 INSTRUCTIONS = {
     "numeric": "Answer with a whole number.",
     "shape": "Answer with a shape written as a tuple, for example (None, 4, 4, 8) or (3, 3, 1, 8).",
+    "matrix": "Answer with the matrix row by row, for example [[1, 2], [3, 4]].",
 }
 
 

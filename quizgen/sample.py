@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from quizgen.errors import TemplateError
-from quizgen.formulas import Shape, layer_closed_form, output_size, window
-from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.formulas import Shape, layer_closed_form, output_size, task_closed_form, window
+from quizgen.spec import LayerSpec, Matrix, ModelSpec, Task
 
 MIN_SIZE = 2
 MAX_FLATTEN = 6400
@@ -156,11 +156,60 @@ def mlp(rng: random.Random, hidden: Any = None, dropout: bool = True,
     return ModelSpec(input_shape, tuple(layers))
 
 
-SAMPLERS: dict[str, Callable[..., ModelSpec]] = {"cnn": cnn, "mlp": mlp}
+def _matrix(rng: random.Random, rows: int, columns: int, values: tuple[int, ...]) -> Matrix:
+    return tuple(tuple(rng.choice(values) for _ in range(columns)) for _ in range(rows))
 
 
-def sample(name: str, rng: random.Random, options: dict[str, Any] | None = None) -> ModelSpec:
-    """Draw a model from the sampler `name` with the template's `options`.
+def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
+    """A convolution or pooling to work out by hand (seeds/004): a `size` (default 4–6) square
+    or rectangular integer input (values 0–3), and for `layer="conv"` a Conv2D with one filter,
+    a 2×2 or 3×3 kernel of small integers (-1–2) and an integer bias; for `"max"`, `"average"`
+    or `"pooling"` a pooling layer (average pooling with a 2×2 window, so every value is a
+    multiple of 0.25). Strides 1–2 per axis, `valid` or `same` padding; every output side is
+    2–5 values long, and the output is never constant."""
+    low, high = _span(size, (4, 6), "size")
+    kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
+             "pooling": ("MaxPooling2D", "AveragePooling2D")}
+    if layer not in kinds:
+        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {layer!r}")
+    while True:
+        rows, columns = rng.randint(low, high), rng.randint(low, high)
+        class_name = rng.choice(kinds[layer])
+        window_size = (2, 2) if class_name == "AveragePooling2D" else (
+            rng.choice((2, 2, 3)), rng.choice((2, 2, 3)))
+        config: dict[str, Any] = {"kernel_size" if class_name == "Conv2D" else "pool_size":
+                                  window_size}
+        strides = (rng.choice((1, 1, 2)), rng.choice((1, 2, 2)))
+        if class_name == "Conv2D" or strides != window_size:
+            config["strides"] = strides
+        if rng.random() < 0.35:
+            config["padding"] = "same"
+        if class_name == "Conv2D":
+            config = {"filters": 1, **config}
+            if rng.random() < 0.25:
+                config["use_bias"] = False
+        task_layer = LayerSpec.make(class_name, **config)
+        out = layer_closed_form(task_layer, (None, rows, columns, 1)).output_shape \
+            if _fits(task_layer, (None, rows, columns, 1)) else (None, 0, 0, 1)
+        if 2 <= out[1] <= 5 and 2 <= out[2] <= 5:
+            break
+    while True:
+        if class_name != "Conv2D":
+            task = Task(task_layer, _matrix(rng, rows, columns, (0, 1, 2, 3)))
+        else:
+            task = Task(task_layer, _matrix(rng, rows, columns, (0, 0, 1, 1, 2, 3)),
+                        _matrix(rng, *window_size, (-1, 0, 1, 1, 2)),
+                        rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
+        if len({value for row in task_closed_form(task) for value in row}) > 1:
+            return task
+
+
+SAMPLERS: dict[str, Callable[..., ModelSpec | Task]] = {"cnn": cnn, "mlp": mlp, "by_hand": by_hand}
+
+
+def sample(name: str, rng: random.Random,
+           options: dict[str, Any] | None = None) -> ModelSpec | Task:
+    """Draw a model (or a by-hand task) from the sampler `name` with the template's `options`.
 
     Raises:
         TemplateError: unknown sampler or option.

@@ -19,28 +19,41 @@ from typing import Any
 from quizgen.errors import TemplateError
 
 #: Arguments passed positionally in the rendered code, as in the Keras examples.
-POSITIONAL_ARGUMENTS = ("filters", "units", "rate")
+POSITIONAL_ARGUMENTS = ("layer", "filters", "units", "rate")
 
 #: The order in which arguments are rendered (Keras' signature order); others follow, sorted.
 ARGUMENT_ORDER = (
-    "filters", "units", "rate", "kernel_size", "pool_size", "strides", "padding",
-    "activation", "use_bias",
+    "layer", "filters", "units", "rate", "input_dim", "output_dim", "kernel_size", "pool_size",
+    "strides", "padding", "activation", "use_bias",
 )
 
 CODE_STYLES = ("sequential", "add")
 
 
+class FrozenDict(tuple):
+    """A dict frozen as a tuple of `(key, value)` pairs (e.g. the `layer` of a Bidirectional)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping back, with its values thawed."""
+        return {key: _thaw(value) for key, value in self}
+
+
 def _freeze(value: Any) -> Any:
-    """Lists become tuples (recursively) so that a config is hashable and compares by value."""
+    """Lists become tuples and dicts `FrozenDict`s (recursively), so that a config is hashable
+    and compares by value."""
+    if isinstance(value, FrozenDict):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenDict((key, _freeze(item)) for key, item in value.items())
     if isinstance(value, list | tuple):
         return tuple(_freeze(item) for item in value)
-    if isinstance(value, Mapping):
-        return tuple((key, _freeze(item)) for key, item in value.items())
     return value
 
 
 def _thaw(value: Any) -> Any:
-    """Tuples become lists: the JSON form of a frozen value."""
+    """The JSON form of a frozen value: tuples become lists, `FrozenDict`s dicts."""
+    if isinstance(value, FrozenDict):
+        return value.to_dict()
     if isinstance(value, tuple):
         return [_thaw(item) for item in value]
     return value
@@ -193,10 +206,79 @@ def snake_case(class_name: str) -> str:
 
 
 def python_literal(value: Any) -> str:
-    """Python source for a config value: strings in double quotes, tuples in parentheses."""
+    """Python source for a config value: strings in double quotes, tuples in parentheses, a
+    nested layer (`{"class_name", "config"}`) as its constructor call."""
+    if isinstance(value, FrozenDict):
+        nested = dict(value)
+        if "class_name" in nested:
+            return LayerSpec.make(nested["class_name"], **dict(nested.get("config", ()))).code()
+        return "{" + ", ".join(f"{json.dumps(k)}: {python_literal(v)}" for k, v in value) + "}"
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, tuple | list):
         items = [python_literal(item) for item in value]
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     return repr(value)
+
+
+Matrix = tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A convolution or pooling to work out by hand (seeds/004): one `layer` applied to a small
+    single-channel integer `input` (H×W), with an integer `kernel` (k_h×k_w) and `bias` for a
+    Conv2D. The Keras model is `keras.Input(shape=(H, W, 1))` followed by the layer."""
+
+    layer: LayerSpec
+    input: Matrix
+    kernel: Matrix | None = None
+    bias: int = 0
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The one-layer model the task runs: input `(None, H, W, 1)`."""
+        return ModelSpec((len(self.input), len(self.input[0]), 1), (self.layer,))
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"layer": {class_name, config}, "input": [[...]], "kernel": [[...]] | null,
+        "bias": int}` (the key's `task`)."""
+        return {"layer": self.layer.to_json(), "input": _thaw(self.input),
+                "kernel": _thaw(self.kernel), "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str = "task") -> Task:
+        """Parse the JSON form.
+
+        Raises:
+            TemplateError: a field is missing or malformed; the message names `where`.
+        """
+        try:
+            layer = LayerSpec.make(data["layer"]["class_name"],
+                                   **dict(data["layer"].get("config") or {}))
+            matrix = _freeze(data["input"])
+            kernel = _freeze(data.get("kernel"))
+            bias = int(data.get("bias") or 0)
+        except (KeyError, TypeError, ValueError) as error:
+            raise TemplateError(f"{where}: not a task ({error!r})") from error
+        for name, value in (("input", matrix), ("kernel", kernel)):
+            if value is not None and (not value or len({len(row) for row in value}) != 1):
+                raise TemplateError(f"{where}.{name}: must be a non-empty rectangular matrix")
+        return cls(layer, matrix, kernel, bias)
+
+    def code(self) -> str:
+        """Python code that runs the task with Keras, in the style of seeds/004."""
+        lines = [matrix_literal("x", self.input)]
+        if self.kernel is not None:
+            lines.append(matrix_literal("kernel", self.kernel))
+        if self.kernel is not None and self.layer.get("use_bias", True):
+            lines.append(f"bias = {self.bias}")
+        lines.append(f"layer = {self.layer.code()}")
+        return "\n".join(lines)
+
+
+def matrix_literal(name: str, matrix: Matrix) -> str:
+    """`name = [[1, 0],\n        [0, 1]]`: a matrix as nested lists, one row per line."""
+    indent = " " * (len(name) + 4)
+    rows = ["[" + ", ".join(str(value) for value in row) + "]" for row in matrix]
+    return f"{name} = [" + (",\n" + indent).join(rows) + "]"

@@ -45,8 +45,12 @@ def chi_square_p(counts: list[int]) -> float | None:
     return float((sp.uppergamma(half_k, sp.Float(statistic) / 2) / sp.gamma(half_k)).evalf())
 
 
-def _degenerate(value) -> bool:
-    sizes = value if isinstance(value, list) else [value]
+def _degenerate(entry: dict, item) -> bool:
+    """A size or count below 1, a 0-sized feature map, or a constant output matrix."""
+    if "task" in entry:
+        return len({value for row in entry["answer"] for value in row}) < 2
+    sizes = entry["answer"] if isinstance(entry["answer"], list) else [entry["answer"]]
+    sizes += [size for layer in item.facts.layers for size in layer.output_shape]
     return any(size is not None and size < 1 for size in sizes)
 
 
@@ -87,8 +91,7 @@ def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
         signature.append((item.spec.digest(), str(entry["answer"])))
         for problem in check_entry(entry) + self_test(entry):
             result.failures.append(f"seed {seed}, question {position}: {problem}")
-        if _degenerate(entry["answer"]) or any(
-                _degenerate(list(layer.output_shape)) for layer in item.facts.layers):
+        if _degenerate(entry, item):
             result.failures.append(f"seed {seed}, question {position}: degenerate value "
                                    f"{entry['answer_text']}")
         if question.choices:

@@ -71,3 +71,13 @@ def test_classic_choices_are_executed_misconceptions(bank):
     # forgetting the bias: 3·3·3·32 = 864; all distractors differ from 896
     assert wrong.get("bias_forgotten", 864) == 864
     assert 896 not in wrong.values() and len(set(wrong.values())) == 3
+
+
+@pytest.mark.parametrize("template_id, fact, expected", [
+    ("classic-lab7-conv-2x2", "conv_output", ((2, 2, 3), (1, 2, 1), (1, 1, 0))),
+    ("classic-lab7-max-pool", "pool_output", ((1, 1, 1), (1, 1, 1), (1, 1, 0))),
+    ("classic-lab7-conv-stride", "conv_output", ((2, 3), (1, 1), (1, 0))),
+])
+def test_lab7_by_hand(bank, template_id, fact, expected):
+    # seeds/004: the lab's three matrices, from Keras after set_weights
+    assert answers(bank, template_id)[(fact, 0, None, None)] == expected

@@ -8,6 +8,7 @@ from collections import Counter
 
 import jsonschema
 import keras
+import numpy as np
 import pypandoc
 import pytest
 
@@ -55,9 +56,23 @@ def test_thirty_variants_of_ten_questions(exam, key):
         assert (exam / f"variant-{number:02d}.md").is_file()
 
 
+def task_output(task):
+    """A by-hand task run with Keras directly: set_weights, then a forward pass."""
+    inputs = np.array(task["input"], dtype="float32")[None, :, :, None]
+    layer = keras.layers.deserialize(task["layer"])
+    model = keras.Sequential([keras.Input(shape=inputs.shape[1:]), layer])
+    if task["kernel"] is not None:
+        weights = [np.array(task["kernel"], dtype="float32").reshape(layer.weights[0].shape)]
+        layer.set_weights(weights + [np.full((1,), task["bias"], "float32")][:len(layer.weights) - 1])
+    return model(inputs).numpy()[0, :, :, 0]
+
+
 def test_every_answer_is_what_keras_computes(key):
     built = {}
     for entry in key["questions"]:
+        if "task" in entry:
+            np.testing.assert_allclose(task_output(entry["task"]), entry["answer"], atol=1e-5)
+            continue
         signature = json.dumps(entry["model"], sort_keys=True)
         if signature not in built:
             built[signature] = rebuild(entry["model"])

@@ -4,6 +4,7 @@ answers equal to the closed forms, balanced positions."""
 import dataclasses
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from quizgen import distractors, formulas
@@ -33,6 +34,9 @@ def test_every_template_as_single_choice(bank, seed):
                 if not choice.correct:
                     assert distractors.describe(choice.misconception)
                     assert choice.value != question.answer
+            if item.task is not None:
+                assert np.allclose(question.answer, formulas.task_closed_form(item.task))
+                continue
             assert question.answer == read_fact(item.facts, question.ref)
             assert question.answer == formulas.closed_form_fact(item.spec, question.ref), template.id
 
@@ -45,8 +49,11 @@ def test_free_response_kinds(bank):
         for question in make_item(free, 1).questions:
             kinds[question.kind] += 1
             assert not question.choices
-            assert question.kind == ("shape" if isinstance(question.answer, tuple) else "numeric")
-    assert kinds["shape"] and kinds["numeric"]
+            if question.kind == "matrix":
+                assert all(isinstance(row, tuple) for row in question.answer)
+            else:
+                assert question.kind == ("shape" if isinstance(question.answer, tuple) else "numeric")
+    assert kinds["shape"] and kinds["numeric"] and kinds["matrix"]
 
 
 def test_same_seed_same_item_other_seed_other_model(bank):

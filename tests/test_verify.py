@@ -38,7 +38,12 @@ def tampered(key, entry_id, change):
 
 def wrong_answer(entry):
     answer = entry["answer"]
-    entry["answer"] = answer + 1 if isinstance(answer, int) else answer[:-1] + [answer[-1] + 1]
+    if isinstance(answer, int):
+        entry["answer"] = answer + 1
+    elif isinstance(answer[0], list):  # a matrix
+        entry["answer"] = [[answer[0][0] + 1, *answer[0][1:]], *answer[1:]]
+    else:
+        entry["answer"] = answer[:-1] + [answer[-1] + 1]
 
 
 def test_every_changed_answer_is_caught(key):

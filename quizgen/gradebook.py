@@ -1,0 +1,559 @@
+"""Grading a class: a responses CSV against key.json, with item analysis.
+
+The responses CSV (UTF-8, a BOM is allowed) has a header row with the columns `student_id`,
+`variant` and `q1`…`qN` (N = the highest `position` in the key; the header's order and any further
+columns do not matter, names are matched case-insensitively). Each later row is one student: the
+answers are read by `quizgen.grade` (option numbers, comma-separated for `multiple_choice`;
+numbers; shapes; JSON matrices). Every question is worth 1 point (`multiple_choice`: partial
+credit, see `quizgen.grade.multiple_choice_score`); a blank answer scores 0.
+
+A malformed row is skipped and reported with its **line number in the CSV file** (the header is
+line 1; a quoted answer spanning several lines counts them all) and the reason: a missing
+`student_id`, an unknown variant, an unparsable answer, an answer to a question the variant does
+not have, fewer or more fields than the header, or a `student_id` already graded on an earlier
+line (the first row of a student counts). Blank lines and rows of empty cells are ignored.
+
+Outputs (written atomically by `quizgen.files.write_outputs`):
+
+- `grades.csv`: `student_id`, `variant`, `score`, `max_score`, then `q1`…`qN` (that question's
+  points; empty where the variant has no such question), in the order of the responses file;
+- `report.md` with the histogram beside it as `report-histogram.svg` (an SVG file, so that the
+  Markdown stays small and readable and the image is text that `write_outputs` can write);
+- `report.html`, self-contained: the same histogram inline as a `data:image/svg+xml` URI.
+
+The reports hold the class summary, the score histogram (matplotlib, rendered headless without
+pyplot, so no global backend is selected) and the item analysis: per question slot (variant and
+position) and per template (all slots of a template pooled), the difficulty, the corrected
+point-biserial discrimination and Kelley's upper–lower 27 % index, and for choice questions how
+often each option (and so each distractor's misconception) was chosen.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from quizgen import grade
+from quizgen.errors import QuizgenError
+from quizgen.files import write_outputs
+from quizgen.render import environment
+
+#: The file name of the histogram written next to report.md.
+HISTOGRAM = "report-histogram.svg"
+
+#: Share of the class in each of the upper and lower groups of the discrimination index D.
+GROUP_FRACTION = 0.27
+
+CHOICE_KINDS = ("single_choice", "multiple_choice")
+_QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
+
+
+@dataclass(frozen=True)
+class StudentGrade:
+    """One graded row. `answers` and `points` follow the variant's questions in position order;
+    `line` is the row's line number in the responses CSV."""
+
+    student_id: str
+    variant: int
+    answers: tuple[str, ...]
+    points: tuple[float, ...]
+    max_score: float
+    line: int
+
+    @property
+    def score(self) -> float:
+        """The total score, in points."""
+        return sum(self.points)
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A malformed row: its line number in the responses CSV (header = line 1) and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    """Classical item statistics of `n` responses; None where undefined (n < 2, or no spread
+    in the item or rest scores for the correlation). See `_item_stats` for the formulas."""
+
+    n: int
+    difficulty: float | None
+    discrimination: float | None
+    upper_lower: float | None
+
+
+@dataclass(frozen=True)
+class OptionCount:
+    """How many students chose option `number` (1-based) of a choice question."""
+
+    number: int
+    text: str
+    correct: bool
+    misconception: str | None
+    chosen: int
+
+
+@dataclass(frozen=True)
+class SlotAnalysis:
+    """Item analysis of one question slot: key entry `id` (variant, position). `options` and
+    `blank` (unanswered count) only for choice kinds; `options` is empty otherwise."""
+
+    id: str
+    variant: int
+    position: int
+    template: str
+    kind: str
+    stats: ItemStats
+    options: tuple[OptionCount, ...]
+    blank: int
+
+
+@dataclass(frozen=True)
+class MisconceptionCount:
+    """A distractor's misconception over all slots of a template: `offered` = responses to
+    questions showing it, `chosen` = how many of those chose it."""
+
+    label: str
+    feedback: str
+    offered: int
+    chosen: int
+
+
+@dataclass(frozen=True)
+class TemplateAnalysis:
+    """Item analysis of all responses to the `slots` question slots made from `template`."""
+
+    template: str
+    slots: int
+    stats: ItemStats
+    misconceptions: tuple[MisconceptionCount, ...]
+
+
+@dataclass(frozen=True)
+class GradeRun:
+    """The result of `grade_responses`: graded students (in file order), skipped rows, the item
+    analysis per slot (key order) and per template (by id), and the files written."""
+
+    students: tuple[StudentGrade, ...]
+    skipped: tuple[SkippedRow, ...]
+    slots: tuple[SlotAnalysis, ...]
+    templates: tuple[TemplateAnalysis, ...]
+    files: tuple[Path, ...]
+
+
+def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
+    """Grade a class's responses CSV against a parsed key.json (see the module docstring for the
+    CSV format and the outputs); write `grades.csv`, `report.md`, `report-histogram.svg` and
+    `report.html` to `out_dir` atomically. The responses file is only read.
+
+    Raises:
+        QuizgenError: the responses file is missing, unreadable, not UTF-8, not CSV, or lacks
+            a required header column (the message names the file); an output would replace
+            the responses file; an output cannot be written.
+    """
+    responses_path, out_dir = Path(responses_path), Path(out_dir)
+    variants = _variants(key)
+    _refuse_overwrite(responses_path, out_dir)
+    records = _read_records(responses_path)
+    header = records[0][1] if records else []
+    columns = _columns(header, responses_path, _max_position(variants))
+    students, skipped = _grade_records(records[1:], len(header), columns, variants)
+    slots, observations = _analyse_slots(variants, students)
+    templates = _analyse_templates(variants, slots, observations)
+    files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates)
+    written = write_outputs(out_dir, files)
+    return GradeRun(students, skipped, slots, templates, tuple(written))
+
+
+# --- reading the responses -----------------------------------------------------------------
+
+
+def _variants(key: dict) -> dict[int, tuple[dict[str, Any], ...]]:
+    """The key's entries per variant number, in position order."""
+    variants: dict[int, list[dict[str, Any]]] = {}
+    for entry in key["questions"]:
+        variants.setdefault(entry["variant"], []).append(entry)
+    return {number: tuple(sorted(entries, key=lambda e: e["position"]))
+            for number, entries in sorted(variants.items())}
+
+
+def _max_position(variants: dict[int, tuple[dict[str, Any], ...]]) -> int:
+    return max((entry["position"] for entries in variants.values() for entry in entries), default=0)
+
+
+def _refuse_overwrite(responses_path: Path, out_dir: Path) -> None:
+    """Raise QuizgenError if an output file would be the responses file."""
+    names = ("grades.csv", "report.md", HISTOGRAM, "report.html")
+    if any((out_dir / name).resolve() == responses_path.resolve() for name in names):
+        raise QuizgenError(f"{responses_path}: would be overwritten by the outputs; "
+                           "choose another output folder")
+
+
+def _read_records(path: Path) -> list[tuple[int, list[str]]]:
+    """The CSV's records as (first line number, fields), blank lines left out.
+
+    Raises:
+        QuizgenError: the file cannot be read, is not UTF-8, or is not valid CSV.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            return [(line, fields) for line, fields in _numbered(csv.reader(stream)) if fields]
+    except OSError as error:
+        raise QuizgenError(f"{path}: cannot read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise QuizgenError(f"{path}: not UTF-8 text: {error}") from error
+    except csv.Error as error:
+        raise QuizgenError(f"{path}: not valid CSV: {error}") from error
+
+
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a csv.reader with the line number it starts on."""
+    start = 1
+    for fields in reader:
+        yield start, fields
+        start = reader.line_num + 1
+
+
+def _columns(header: list[str], path: Path, questions: int) -> dict[str, int]:
+    """Column name (lower case) → index, for `student_id`, `variant` and every `q<number>`.
+
+    Raises:
+        QuizgenError: a required column is missing or repeated (names the file).
+    """
+    names = [name.strip().lower() for name in header]
+    required = ["student_id", "variant", *(f"q{p}" for p in range(1, questions + 1))]
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise QuizgenError(f"{path}: the header must have the columns {', '.join(required)}; "
+                           f"missing: {', '.join(missing)}")
+    wanted = [n for n in names if n in ("student_id", "variant") or _QUESTION_COLUMN.fullmatch(n)]
+    repeated = sorted({name for name in wanted if names.count(name) > 1})
+    if repeated:
+        raise QuizgenError(f"{path}: repeated header column(s): {', '.join(repeated)}")
+    return {name: names.index(name) for name in wanted}
+
+
+# --- grading -------------------------------------------------------------------------------
+
+
+def _grade_records(records: list[tuple[int, list[str]]], width: int, columns: dict[str, int],
+                   variants: dict[int, tuple[dict[str, Any], ...]]
+                   ) -> tuple[tuple[StudentGrade, ...], tuple[SkippedRow, ...]]:
+    """Grade each record (`width`: the header's field count); a student_id counts once (its
+    first graded row)."""
+    students: list[StudentGrade] = []
+    skipped: list[SkippedRow] = []
+    first_line: dict[str, int] = {}
+    for line, fields in records:
+        if not any(field.strip() for field in fields):
+            continue
+        result = _grade_record(line, fields, width, columns, variants)
+        if isinstance(result, StudentGrade) and result.student_id in first_line:
+            result = (f"duplicate student_id {result.student_id!r} "
+                      f"(already graded from line {first_line[result.student_id]})")
+        if isinstance(result, str):
+            skipped.append(SkippedRow(line, result))
+        else:
+            first_line[result.student_id] = line
+            students.append(result)
+    return tuple(students), tuple(skipped)
+
+
+def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, int],
+                  variants: dict[int, tuple[dict[str, Any], ...]]) -> StudentGrade | str:
+    """A graded row, or the reason it is malformed."""
+    if len(fields) != width:
+        hint = " (an unquoted comma, as in 34,826?)" if len(fields) > width else ""
+        return f"has {len(fields)} fields, the header has {width}{hint}"
+    cell = {name: fields[index].strip() for name, index in columns.items()}
+    student_id, variant_text = cell["student_id"], cell["variant"]
+    if not student_id:
+        return "no student_id"
+    number = int(variant_text) if re.fullmatch(r"[0-9]+", variant_text) else None
+    if number not in variants:
+        return f"student {student_id!r}: unknown variant {variant_text!r}"
+    entries = variants[number]
+    asked = {f"q{entry['position']}" for entry in entries}
+    extra = [name for name in columns if _QUESTION_COLUMN.fullmatch(name) and cell[name]
+             and name not in asked]
+    if extra:
+        return f"student {student_id!r}: answers {', '.join(extra)}, not in variant {number}"
+    answers = tuple(cell[f"q{entry['position']}"] for entry in entries)
+    points, problems = _score_answers(entries, answers)
+    if problems:
+        return f"student {student_id!r}: " + "; ".join(problems)
+    return StudentGrade(student_id, number, answers, points, float(len(entries)), line)
+
+
+def _score_answers(entries: tuple[dict[str, Any], ...], answers: tuple[str, ...]
+                   ) -> tuple[tuple[float, ...], list[str]]:
+    """Points per answer (blank: 0) and the problems of the unparsable ones."""
+    points, problems = [], []
+    for entry, answer in zip(entries, answers, strict=True):
+        try:
+            points.append(grade.score(entry, answer) if answer else 0.0)
+        except grade.ResponseError as error:
+            problems.append(f"q{entry['position']}: {error}")
+    return tuple(points), problems
+
+
+# --- item analysis -------------------------------------------------------------------------
+
+_Observations = tuple[np.ndarray, np.ndarray]  # item scores, total scores (one per response)
+
+
+def _item_stats(items: np.ndarray, totals: np.ndarray) -> ItemStats:
+    """Classical test theory statistics of one item (Crocker & Algina, *Introduction to
+    Classical and Modern Test Theory*, 1986, ch. 14), from the item scores x_i ∈ [0, 1] and
+    total scores T_i of n responses:
+
+    - difficulty p = mean(x): the proportion correct (mean share of the point for partial
+      credit);
+    - discrimination r = corr(x, T − x): the Pearson correlation of the item score with the rest
+      score, i.e. the corrected item–total (point-biserial, for 0/1 items) correlation, which
+      keeps the item from correlating with itself (Henrysson, 1963, Psychometrika 28:211–218);
+      None if x or T − x is constant;
+    - upper–lower index D = p_U − p_L (Kelley, 1939, J. Educ. Psychol. 30:17–24): the
+      difficulty in the top 27 % of responses by total score minus that in the bottom 27 %,
+      each group g = ⌊0.27 n + ½⌋ (at least 1) responses, see `_group_difficulty`.
+    """
+    n = len(items)
+    if n == 0:
+        return ItemStats(0, None, None, None)
+    difficulty = float(items.mean())
+    if n < 2:
+        return ItemStats(n, difficulty, None, None)
+    rest = totals - items
+    spread = items.std() > 0 and rest.std() > 0
+    discrimination = float(np.corrcoef(items, rest)[0, 1]) if spread else None
+    group = max(1, int(np.floor(GROUP_FRACTION * n + 0.5)))
+    upper_lower = (_group_difficulty(items, totals, group, upper=True)
+                   - _group_difficulty(items, totals, group, upper=False))
+    return ItemStats(n, difficulty, discrimination, upper_lower)
+
+
+def _group_difficulty(items: np.ndarray, totals: np.ndarray, group: int, upper: bool) -> float:
+    """Mean item score of the `group` responses with the highest (`upper`) or lowest totals.
+
+    Responses tied on the total at the group's boundary share the remaining places equally
+    (each weighted places left / tied count), so the result does not depend on row order.
+    """
+    order = -totals if upper else totals
+    cutoff = np.sort(order)[group - 1]
+    inside, tied = order < cutoff, order == cutoff
+    weights = inside + tied * (group - inside.sum()) / tied.sum()
+    return float((weights * items).sum() / group)
+
+
+def _analyse_slots(variants: dict[int, tuple[dict[str, Any], ...]],
+                   students: tuple[StudentGrade, ...]
+                   ) -> tuple[tuple[SlotAnalysis, ...], dict[str, _Observations]]:
+    """The analysis of every slot, and each slot's observations (for pooling by template)."""
+    slots, observations = [], {}
+    for number, entries in variants.items():
+        group = [student for student in students if student.variant == number]
+        points = np.array([student.points for student in group]).reshape(len(group), len(entries))
+        totals = points.sum(axis=1)
+        for column, entry in enumerate(entries):
+            observations[entry["id"]] = (points[:, column], totals)
+            answers = [student.answers[column] for student in group]
+            options, blank = _option_counts(entry, answers)
+            slots.append(SlotAnalysis(entry["id"], number, entry["position"], entry["template"],
+                                      entry["kind"], _item_stats(points[:, column], totals),
+                                      options, blank))
+    return tuple(slots), observations
+
+
+def _option_counts(entry: dict[str, Any], answers: list[str]) -> tuple[tuple[OptionCount, ...], int]:
+    """For a choice entry: how often each option was chosen, and the blank count."""
+    if entry["kind"] not in CHOICE_KINDS:
+        return (), 0
+    choices = entry["choices"]
+    chosen = [_chosen(entry, answer) for answer in answers if answer]
+    options = tuple(OptionCount(i + 1, choice["text"], choice["correct"], choice["misconception"],
+                                sum(i in picks for picks in chosen))
+                    for i, choice in enumerate(choices))
+    return options, len(answers) - len(chosen)
+
+
+def _chosen(entry: dict[str, Any], answer: str) -> frozenset[int]:
+    """The 0-based option indices of an (already graded, so valid) choice answer."""
+    count = len(entry["choices"])
+    if entry["kind"] == "single_choice":
+        return frozenset({grade.parse_option(answer, count)})
+    return grade.parse_options(answer, count)
+
+
+def _analyse_templates(variants: dict[int, tuple[dict[str, Any], ...]],
+                       slots: tuple[SlotAnalysis, ...], observations: dict[str, _Observations]
+                       ) -> tuple[TemplateAnalysis, ...]:
+    """Per template: the statistics of all its slots' responses pooled, and its misconceptions."""
+    entries = {entry["id"]: entry for group in variants.values() for entry in group}
+    analyses = []
+    for template in sorted({slot.template for slot in slots}):
+        mine = [slot for slot in slots if slot.template == template]
+        items = np.concatenate([observations[slot.id][0] for slot in mine])
+        totals = np.concatenate([observations[slot.id][1] for slot in mine])
+        analyses.append(TemplateAnalysis(template, len(mine), _item_stats(items, totals),
+                                         _misconceptions(mine, entries)))
+    return tuple(analyses)
+
+
+def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, dict[str, Any]]
+                    ) -> tuple[MisconceptionCount, ...]:
+    """Each distractor misconception of the slots: responses offered it and how many chose it."""
+    feedback: dict[str, str] = {}
+    offered: Counter[str] = Counter()
+    chosen: Counter[str] = Counter()
+    for slot in slots:
+        for option in slot.options:
+            if option.misconception:
+                choice = entries[slot.id]["choices"][option.number - 1]
+                feedback.setdefault(option.misconception, choice.get("feedback") or "")
+                offered[option.misconception] += slot.stats.n
+                chosen[option.misconception] += option.chosen
+    return tuple(MisconceptionCount(label, feedback[label], offered[label], chosen[label])
+                 for label in sorted(feedback))
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+def _outputs(key: dict, source: str, variants: dict[int, tuple[dict[str, Any], ...]],
+             students: tuple[StudentGrade, ...], skipped: tuple[SkippedRow, ...],
+             slots: tuple[SlotAnalysis, ...], templates: tuple[TemplateAnalysis, ...]
+             ) -> dict[str, str]:
+    """Every output file's text, by name."""
+    positions = _max_position(variants)
+    scores = [student.score for student in students]
+    svg = _histogram_svg(scores, max((len(e) for e in variants.values()), default=0))
+    context = _report_context(key, source, students, skipped, slots, templates)
+    return {
+        "grades.csv": _grades_csv(students, positions),
+        "report.md": _render("report.md.j2", context | {"histogram": HISTOGRAM}),
+        HISTOGRAM: svg,
+        "report.html": _render("report.html.j2", context | {
+            "histogram": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()}),
+    }
+
+
+def _points(value: float) -> str:
+    """Points as text: `3`, `2.5`, `0.3333` (at most 4 decimals)."""
+    return f"{round(value, 4):g}"
+
+
+def _grades_csv(students: tuple[StudentGrade, ...], positions: int) -> str:
+    """grades.csv: one row per graded student, in file order."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student_id", "variant", "score", "max_score",
+                     *(f"q{p}" for p in range(1, positions + 1))])
+    for student in students:
+        by_position = dict(enumerate(student.points, 1))
+        writer.writerow([student.student_id, student.variant, _points(student.score),
+                         _points(student.max_score),
+                         *(_points(by_position[p]) if p in by_position else ""
+                           for p in range(1, positions + 1))])
+    return buffer.getvalue()
+
+
+def _histogram_svg(scores: list[float], max_score: int) -> str:
+    """The score histogram as SVG text: one bar per whole score 0…max_score (bars 1 point wide,
+    centred on whole numbers). Deterministic: no date, fixed hash salt for element ids."""
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
+    top = max([max_score, *scores])
+    axes.hist(scores, bins=np.arange(-0.5, np.ceil(top) + 1), color="#4c72b0", edgecolor="white")
+    axes.set_xlabel("Score (points)")
+    axes.set_ylabel("Students")
+    axes.set_title(f"Score distribution (n = {len(scores)})")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "quizgen", "svg.fonttype": "path"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    """A statistic as text (never `-0.00`); `—` where undefined."""
+    return "—" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"
+
+
+def _stats_context(stats: ItemStats) -> dict[str, Any]:
+    return {"n": stats.n, "difficulty": _number(stats.difficulty),
+            "discrimination": _number(stats.discrimination),
+            "upper_lower": _number(stats.upper_lower)}
+
+
+def _summary(students: tuple[StudentGrade, ...]) -> dict[str, Any]:
+    """Class summary: n, mean, median, min, max of the scores, and the maximum possible."""
+    scores = [student.score for student in students]
+    if not scores:
+        return {"n": 0, "mean": "—", "median": "—", "min": "—", "max": "—", "out_of": "—"}
+    out_of = sorted({_points(student.max_score) for student in students}, key=float)
+    return {"n": len(scores), "mean": _number(statistics.fmean(scores)),
+            "median": _points(statistics.median(scores)), "min": _points(min(scores)),
+            "max": _points(max(scores)), "out_of": " / ".join(out_of)}
+
+
+def _slot_context(slot: SlotAnalysis) -> dict[str, Any]:
+    options = [{"number": option.number, "text": option.text, "correct": option.correct,
+                "misconception": option.misconception or "", "chosen": option.chosen}
+               for option in slot.options]
+    return {"id": slot.id, "template": slot.template, "kind": slot.kind,
+            "stats": _stats_context(slot.stats), "options": options, "blank": slot.blank}
+
+
+def _template_context(template: TemplateAnalysis) -> dict[str, Any]:
+    misconceptions = [{"label": m.label, "feedback": m.feedback, "offered": m.offered,
+                       "chosen": m.chosen,
+                       "rate": f"{m.chosen / m.offered:.0%}" if m.offered else "—"}
+                      for m in template.misconceptions]
+    return {"template": template.template, "slots": template.slots,
+            "stats": _stats_context(template.stats), "misconceptions": misconceptions}
+
+
+def _report_context(key: dict, source: str, students: tuple[StudentGrade, ...],
+                    skipped: tuple[SkippedRow, ...], slots: tuple[SlotAnalysis, ...],
+                    templates: tuple[TemplateAnalysis, ...]) -> dict[str, Any]:
+    """The variables of report.md.j2 and report.html.j2 (all numbers already formatted)."""
+    return {
+        "source": source,
+        "key": {"seed": key["seed"], "keras_version": key["keras_version"],
+                "backend": key["backend"], "quizgen_version": key["quizgen_version"]},
+        "summary": _summary(students),
+        "skipped": [{"line": row.line, "reason": row.reason} for row in skipped],
+        "slots": [_slot_context(slot) for slot in slots],
+        "templates": [_template_context(template) for template in templates],
+        "group_percent": round(GROUP_FRACTION * 100),
+    }
+
+
+def _render(name: str, context: dict[str, Any]) -> str:
+    """Render the bundled template `name`.
+
+    Raises:
+        QuizgenError: a template error (names the template file).
+    """
+    try:
+        return environment().get_template(name).render(**context).strip() + "\n"
+    except jinja2.TemplateError as error:
+        raise QuizgenError(f"templates/{name}: {error}") from error

@@ -1,0 +1,284 @@
+"""LMS export: the questions of an answer key as Moodle GIFT, Moodle XML or a Canvas QTI zip.
+
+Every format holds one quiz per variant, one question per key entry, named by the entry's `id`.
+The question text is Markdown: a short stem, the Keras code of the entry's model (or by-hand
+`task`) in a fenced block and the question (the entry's printed `text` when the key has it, else
+a sentence made from `fact`, `layer`, `axis` and `weight`). The entry's `explanation` becomes the
+general feedback and each distractor's misconception `feedback` that choice's feedback.
+
+GIFT and Moodle XML are rendered with Jinja2 from `templates/gift.j2` and
+`templates/moodle.xml.j2`; the QTI zip is made by text2qti from its plain-text quiz format, with
+LaTeX math left to Canvas' own equation renderer (no network request at export time). The
+same key always gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from functools import cache, partial
+from itertools import groupby
+from typing import Any
+
+import jinja2
+import text2qti.config
+import text2qti.err
+import text2qti.qti
+import text2qti.quiz
+
+from quizgen import render
+from quizgen.errors import QuizgenError
+from quizgen.spec import python_literal
+
+#: The file name suffix of each format, one file per variant: `lms/variant-<n><suffix>`.
+SUFFIXES = {"gift": ".gift", "moodle": ".moodle.xml", "qti": ".qti.zip"}
+
+#: The Jinja2 template of each template-rendered format.
+TEMPLATES = {"gift": "gift.j2", "moodle": "moodle.xml.j2"}
+
+#: The Moodle question type of each key question kind.
+MOODLE_TYPES = {"single_choice": "multichoice", "multiple_choice": "multichoice",
+                "numeric": "numerical", "shape": "shortanswer", "matrix": "shortanswer"}
+
+
+
+
+#: The date stamped on every member of a QTI zip, so that the zip bytes depend on the key only.
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+#: text2qti refuses numerical answers whose acceptable range ends this close to zero.
+QTI_SMALLEST_NUMBER = 1e-4
+
+_GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
+
+
+class ExportError(QuizgenError):
+    """A key cannot be exported to an LMS format (unknown format, malformed entry)."""
+
+
+def export(key: dict[str, Any], fmt: str, title: str) -> dict[str, bytes]:
+    """Export the questions of an answer key (parsed key.json) to an LMS format.
+
+    `fmt` is `"gift"`, `"moodle"` or `"qti"`. Returns `{relative file name: file content}`, one
+    file per variant in variant order: `lms/variant-<n>.gift`, `lms/variant-<n>.moodle.xml` or
+    the Canvas QTI zip `lms/variant-<n>.qti.zip` (n zero-padded like the exam files).
+
+    Raises:
+        ExportError: unknown format, or an entry that cannot be exported (names its id).
+        QuizgenError: a template error (names the template file).
+    """
+    if fmt not in SUFFIXES:
+        raise ExportError(f"unknown LMS format {fmt!r}; known: {', '.join(SUFFIXES)}")
+    entries = sorted(key["questions"], key=lambda entry: (entry["variant"], entry["position"]))
+    width = len(str(entries[-1]["variant"])) if entries else 1
+    return {
+        f"lms/variant-{variant:0{width}d}{SUFFIXES[fmt]}": _WRITERS[fmt](
+            [lms_question(entry) for entry in group], title, variant)
+        for variant, group in groupby(entries, key=lambda entry: entry["variant"])
+    }
+
+
+def lms_question(entry: dict[str, Any]) -> dict[str, Any]:
+    """The format-neutral question of one key entry: `name`, `kind`, `text` (Markdown),
+    `explanation`, and by kind `choices` (`text`, `correct`, `fraction` as a percentage,
+    `feedback`), `number` and `tolerance`, or the accepted short-answer spellings `answers`.
+
+    Raises:
+        ExportError: a field is missing or the kind is unknown.
+    """
+    where = f"key question {entry.get('id', '?')}"
+    try:
+        kind, answer = entry["kind"], entry["answer"]
+        if kind not in MOODLE_TYPES:
+            raise ExportError(f"{where}: cannot export questions of kind {kind!r}")
+        question = {"name": entry["id"], "kind": kind, "text": question_text(entry),
+                    "explanation": entry["explanation"]}
+        if kind in ("single_choice", "multiple_choice"):
+            question["choices"] = _choices(kind, entry["choices"], where)
+        elif kind == "numeric":
+            question |= {"number": _number(answer), "tolerance": _number(entry["tolerance"])}
+        else:
+            question["answers"] = shape_spellings(answer) if kind == "shape" else matrix_spellings(answer)
+    except KeyError as error:
+        raise ExportError(f"{where}: missing field {error}") from None
+    return question
+
+
+def question_text(entry: dict[str, Any]) -> str:
+    """The question as Markdown, as printed in the exam: the entry's `stem`, its `code` in a
+    fenced block, its `text` and, for free responses, how to write the answer."""
+    parts = [entry["stem"], f"```python\n{entry['code']}\n```", entry["text"]]
+    if entry["kind"] in render.INSTRUCTIONS:
+        parts.append(f"*{render.INSTRUCTIONS[entry['kind']]}*")
+    return "\n\n".join(parts)
+
+
+def _choices(kind: str, choices: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """The choices with their grade fractions in percent: the correct ones share 100, the wrong
+    ones share -100 (multiple choice) or score 0 (single choice).
+
+    Raises:
+        ExportError: no correct choice, or several for a single-choice question.
+    """
+    correct = sum(1 for choice in choices if choice["correct"])
+    if correct == 0 or (kind == "single_choice" and correct > 1):
+        raise ExportError(f"{where}: a {kind} question with {correct} correct choices")
+    wrong = len(choices) - correct
+    return [{"text": choice["text"], "correct": choice["correct"],
+             "fraction": _percent(100 / correct if choice["correct"]
+                                  else 0 if kind == "single_choice" else -100 / wrong),
+             "feedback": choice.get("feedback") or ""}
+            for choice in choices]
+
+
+def _percent(value: float) -> str:
+    """A Moodle grade fraction in percent: `100`, `33.33333`, `-50`."""
+    return f"{value:.5f}".rstrip("0").rstrip(".")
+
+
+def _number(value: float) -> str:
+    """An answer or tolerance as written in the LMS: `1068`, `0.5`."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def shape_spellings(shape: list[int | None]) -> list[str]:
+    """The accepted short-answer spellings of a shape, as `quizgen.grade.parse_shape` reads them:
+    `(None, 13, 13, 32)`, `(None,13,13,32)`, `[None, 13, 13, 32]`, `13x13x32`, and for output
+    shapes (batch axis None) also `(13, 13, 32)`."""
+    printed = python_literal(tuple(shape))
+    dims = shape[1:] if shape[0] is None else shape
+    spellings = [printed, printed.replace(" ", ""), json.dumps(shape).replace("null", "None")]
+    if dims:
+        spellings.append("x".join(str(size) for size in dims))
+    if dims != shape:
+        spellings.append(python_literal(tuple(dims)))
+    return list(dict.fromkeys(spellings))
+
+
+def matrix_spellings(matrix: list[list[float]]) -> list[str]:
+    """The accepted short-answer spellings of a matrix, as `quizgen.grade.parse_matrix` reads
+    them: its JSON text `[[2, 2, 3], [1, 2, 1]]`, with and without spaces (whole numbers
+    written without `.0`)."""
+    rows = [[int(value) if float(value).is_integer() else value for value in row] for row in matrix]
+    return list(dict.fromkeys([json.dumps(rows), json.dumps(rows, separators=(",", ":"))]))
+
+
+def gift_escape(text: str) -> str:
+    """Text made safe for GIFT: a backslash before each of GIFT's special characters
+    `~ = # { } :` and before backslashes, and each blank line (which would end the question)
+    replaced by GIFT's `\\n` line-break escape."""
+    escaped = _GIFT_SPECIAL.sub(r"\\\1", str(text).strip())
+    return "\n".join(line if line.strip() else r"\n" for line in escaped.split("\n"))
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    """quizgen's output-template environment (`quizgen.render.environment`) plus the `gift`
+    filter, as an overlay so that the shared environment is left as it is."""
+    environment = render.environment().overlay()
+    environment.filters = {**environment.filters, "gift": gift_escape}
+    return environment
+
+
+def _render(fmt: str, questions: list[dict[str, Any]], title: str, variant: int) -> bytes:
+    """One variant rendered by the template of `fmt`.
+
+    Raises:
+        QuizgenError: a template error (names the template file).
+    """
+    heading = f"{' '.join(title.split())} (variant {variant})"
+    try:
+        text = _environment().get_template(TEMPLATES[fmt]).render(
+            heading=heading, questions=questions, moodle_types=MOODLE_TYPES)
+    except jinja2.TemplateError as error:
+        raise QuizgenError(f"templates/{TEMPLATES[fmt]}: {error}") from error
+    return (text.strip() + "\n").encode()
+
+
+def _qti(questions: list[dict[str, Any]], title: str, variant: int) -> bytes:
+    """The Canvas QTI zip of one variant, made by text2qti.
+
+    Raises:
+        ExportError: text2qti rejects the quiz (its message names the line).
+    """
+    source = qti_source(questions, f"{' '.join(title.split())} (variant {variant})")
+    # A fresh Config (not Config.load, which reads and writes ~/.text2qti.bespon): LaTeX becomes
+    # Canvas equation images rendered by Canvas itself, code blocks are never run.
+    config = text2qti.config.Config()
+    try:
+        quiz = text2qti.quiz.Quiz(source, config=config, source_name=f"variant-{variant}.txt")
+        data = text2qti.qti.QTI(quiz).zip_bytes()
+    except text2qti.err.Text2qtiError as error:
+        raise ExportError(f"variant {variant}: text2qti: {error}") from error
+    return _fixed_date_zip(data)
+
+
+def qti_source(questions: list[dict[str, Any]], quiz_title: str) -> str:
+    """The text2qti plain-text quiz of some questions: each question's title is its name, its
+    explanation the general feedback (`...`)."""
+    lines = [f"Quiz title: {quiz_title}", ""]
+    for number, question in enumerate(questions, 1):
+        lines += [f"Title: {question['name']}", _qti_block(f"{number}.", question["text"]),
+                  *_qti_feedback(question["explanation"]), *_qti_answers(question), ""]
+    return "\n".join(lines)
+
+
+def _qti_feedback(feedback: str) -> list[str]:
+    """The `...` feedback line(s) of a question or choice; none for empty feedback (text2qti
+    rejects an empty `...`)."""
+    return [_qti_block("...", feedback)] if feedback.strip() else []
+
+
+def _qti_answers(question: dict[str, Any]) -> list[str]:
+    """The answer lines of one question in text2qti's format."""
+    if question["kind"] in ("single_choice", "multiple_choice"):
+        lines = []
+        for index, choice in enumerate(question["choices"]):
+            if question["kind"] == "single_choice":
+                marker = ("*" if choice["correct"] else "") + chr(ord("a") + index) + ")"
+            else:
+                marker = "[*]" if choice["correct"] else "[ ]"
+            lines += [_qti_block(marker, choice["text"]), *_qti_feedback(choice["feedback"])]
+        return lines
+    if question["kind"] == "numeric":
+        return [_qti_numerical(question["number"], question["tolerance"])]
+    return [_qti_block("*", answer) for answer in question["answers"]]
+
+
+def _qti_numerical(number: str, tolerance: str) -> str:
+    """A numerical answer line; a short answer when text2qti cannot express the range (it
+    refuses ranges that end within 1e-4 of zero, such as exactly 0)."""
+    low, high = float(number) - float(tolerance), float(number) + float(tolerance)
+    if min(abs(low), abs(high)) < QTI_SMALLEST_NUMBER:
+        return _qti_block("*", number)
+    return _qti_block("=", number if float(tolerance) == 0 else f"{number} +- {tolerance}")
+
+
+def _qti_block(marker: str, markdown: str) -> str:
+    """A text2qti element: the marker, then the Markdown indented under its first line."""
+    width = max(4, len(marker) + 1)
+    first, *rest = str(markdown).strip().split("\n")
+    indent = " " * width
+    return "\n".join([marker.ljust(width) + first, *(indent + line if line.strip() else ""
+                                                    for line in rest)])
+
+
+def _fixed_date_zip(data: bytes) -> bytes:
+    """The zip `data` rewritten with every member dated `ZIP_DATE` and fixed permissions."""
+    output = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
+        for member in source.infolist():
+            fixed = zipfile.ZipInfo(member.filename, date_time=ZIP_DATE)
+            fixed.compress_type = member.compress_type
+            fixed.create_system = 3
+            fixed.external_attr = (0o40755 << 16 | 0x10) if member.is_dir() else 0o644 << 16
+            target.writestr(fixed, source.read(member))
+    return output.getvalue()
+
+
+_WRITERS: dict[str, Callable[[list[dict[str, Any]], str, int], bytes]] = {
+    "gift": partial(_render, "gift"), "moodle": partial(_render, "moodle"), "qti": _qti,
+}
