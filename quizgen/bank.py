@@ -21,7 +21,8 @@ import yaml
 from quizgen.errors import BatchError, TemplateError
 from quizgen.facts import FactRef
 from quizgen.resources import data_dir
-from quizgen.spec import ModelSpec, Task
+from quizgen.spec import FrozenDict, ModelSpec, Task, freeze
+from quizgen.statements import KINDS
 
 TEMPLATE_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
 
@@ -37,6 +38,8 @@ class Ask:
     axis: str | None = None
     weight: str | None = None
     response: tuple[str, ...] = ("single_choice", "free")
+    count: int = 4
+    statements: tuple[tuple[str, FrozenDict | None], ...] | None = None
 
     def ref(self, layer: int | None) -> FactRef:
         """The `FactRef` this ask makes about `layer`."""
@@ -94,9 +97,14 @@ def _ask(data: dict[str, Any]) -> Ask:
     layer = data.get("layer")
     if isinstance(layer, dict):
         layer = (tuple(layer["class_name"]), layer.get("pick", "any"))
+    statements = data.get("statements")
+    if statements is not None:
+        statements = tuple((s["kind"], freeze(s["claim"]) if "claim" in s else None)
+                           for s in statements)
     return Ask(fact=data["fact"], text=data["text"], layer=layer, axis=data.get("axis"),
                weight=data.get("weight"),
-               response=tuple(data.get("response", ("single_choice", "free"))))
+               response=tuple(data.get("response", ("single_choice", "free"))),
+               count=data.get("count", 4), statements=statements)
 
 
 def load_template(path: Path) -> Template:
@@ -127,6 +135,10 @@ def load_template(path: Path) -> Template:
         fixed = None
     for index, ask in enumerate(data["asks"]):
         _check_jinja(ask["text"], f"{name}: asks[{index}].text")
+        for number, statement in enumerate(ask.get("statements") or ()):
+            if statement["kind"] not in KINDS:
+                raise TemplateError(f"{name}: asks[{index}].statements[{number}].kind: unknown "
+                                    f"kind {statement['kind']!r}; known: {', '.join(KINDS)}")
     _check_jinja(data.get("stem", ""), f"{name}: stem")
     return Template(
         id=path.stem, path=path, title=data["title"], topic=data["topic"],

@@ -415,12 +415,34 @@ TASK_MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
     TaskMisconception("bias_forgotten", MISCONCEPTIONS[3].description, _task_bias_forgotten),
 )
 
-BY_LABEL = {m.label: m for m in TASK_MISCONCEPTIONS} | {m.label: m for m in MISCONCEPTIONS}
+#: Misconceptions that false statements (quizgen.statements) reveal.
+STATEMENT_MISCONCEPTIONS = {
+    "output_task_confused": "misread what the output layer implies: softmax over several units "
+                            "means multi-class, one sigmoid unit binary classification",
+    "probabilities_sum_confused": "thought every output layer's values sum to 1; only softmax "
+                                  "makes them a probability distribution",
+    "activation_range_confused": "mixed up the output ranges of activation functions (ReLU ≥ 0, "
+                                 "sigmoid in (0, 1), tanh in (-1, 1), linear unbounded)",
+    "pooling_has_activation": "thought pooling layers apply an activation function",
+    "default_activation_confused": "thought Dense and Conv2D apply ReLU by default; without an "
+                                   "activation argument they are linear",
+    "dropout_removes_params": "thought Dropout removes parameters; it only zeroes activations "
+                              "during training",
+    "kernel_pool_must_match": "thought the kernel size and the pool size must be equal",
+}
+
+#: Every misconception label and what it means (the feedback a student gets).
+DESCRIPTIONS = STATEMENT_MISCONCEPTIONS | {m.label: m.description for m in TASK_MISCONCEPTIONS} | {
+    m.label: m.description for m in MISCONCEPTIONS}
 
 
 def describe(label: str) -> str:
-    """The feedback text for a misconception label; compound labels join with ' and '."""
-    return " and ".join(BY_LABEL[part].description for part in label.split("+"))
+    """The feedback text for a misconception label; compound labels join with ' and '.
+
+    Raises:
+        KeyError: an unknown label.
+    """
+    return " and ".join(DESCRIPTIONS[part] for part in label.split("+"))
 
 
 def _execute(spec: ModelSpec, ref: FactRef) -> Answer | None:

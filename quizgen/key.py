@@ -16,7 +16,7 @@ from quizgen import __version__, distractors, oracle
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
 from quizgen.facts import to_json
-from quizgen.questions import Item, Question
+from quizgen.questions import Choice, Item, Question
 from quizgen.resources import data_dir
 
 SCHEMA_VERSION = 1
@@ -53,13 +53,17 @@ def question_entry(variant: int, position: int, item: Item, question: Question) 
     if question.kind == "numeric":
         entry["tolerance"] = 0
     if question.choices:
-        entry["choices"] = [
-            {"text": choice.text, "value": to_json(choice.value), "correct": choice.correct,
+        entry["choices"] = [_choice_entry(choice) for choice in question.choices]
+    entry["explanation"] = question.explanation
+    return entry
+
+
+def _choice_entry(choice: Choice) -> dict[str, Any]:
+    entry = {"text": choice.text, "value": to_json(choice.value), "correct": choice.correct,
              "misconception": choice.misconception,
              "feedback": distractors.describe(choice.misconception) if choice.misconception else None}
-            for choice in question.choices
-        ]
-    entry["explanation"] = question.explanation
+    if choice.statement is not None:
+        entry["statement"] = choice.statement
     return entry
 
 

@@ -100,9 +100,10 @@ def _initializer_arguments(class_name: str) -> tuple[str, ...]:
     return tuple(name for name in FAST_INITIALIZERS if name in parameters)
 
 
-def build_model(spec: ModelSpec) -> Any:
+def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
     """Build `spec` as a `keras.Sequential` whose layer names are `spec.layer_names()`.
-    Kernels the spec does not initialize explicitly start at zero (see `FAST_INITIALIZERS`).
+    With `fast_initializers`, kernels the spec does not initialize explicitly start at zero
+    (see `FAST_INITIALIZERS`); otherwise Keras' default initializers apply.
 
     Raises:
         ArchitectureError: Keras rejects the architecture (it raises `ValueError` at build time,
@@ -113,7 +114,7 @@ def build_model(spec: ModelSpec) -> Any:
     for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
         serialized = layer.to_json()
         serialized["config"]["name"] = name
-        for argument in _initializer_arguments(layer.class_name):
+        for argument in _initializer_arguments(layer.class_name) if fast_initializers else ():
             serialized["config"].setdefault(argument, "zeros")
         try:
             layers.append(k.layers.deserialize(serialized))
@@ -290,3 +291,54 @@ def summary(model: Any) -> dict[str, Any]:
         "keras_version": keras_version,
         "backend": backend,
     }
+
+
+#: Seed of the random weights and inputs of behaviour probes (outputs are reproducible).
+PROBE_SEED = 1234
+PROBE_SAMPLES = 64
+
+
+@cache
+def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
+    """Execute `spec` with randomly initialised weights (Keras' default initializers, seeded)
+    on `PROBE_SAMPLES` random inputs (standard normal × 0.5; integer ids for an Embedding) and
+    return, for the output of `model.layers[layer]`: `(min, max, largest |row sum - 1|)`, the
+    row sum taken over the last axis.
+
+    Raises:
+        ArchitectureError: Keras cannot build the model.
+    """
+    import numpy as np
+
+    k = keras()
+    k.utils.set_random_seed(PROBE_SEED)
+    model = build_model(spec, fast_initializers=False)
+    rng = np.random.default_rng(PROBE_SEED)
+    inputs = (rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5).astype("float32")
+    tensor = inputs
+    for current in model.layers[: layer + 1]:
+        tensor = current(tensor, training=False)
+    values = k.ops.convert_to_numpy(tensor).astype("float64")
+    return (float(values.min()), float(values.max()),
+            float(np.abs(values.sum(axis=-1) - 1.0).max()))
+
+
+def accepts_argument(class_name: str, argument: str, value: Any) -> bool:
+    """Whether Keras accepts `argument=value` when creating a `class_name` layer (pooling
+    layers, for example, reject `activation`)."""
+    try:
+        getattr(keras().layers, class_name)(**{argument: value}, **_REQUIRED.get(class_name, {}))
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+#: Arguments a layer cannot be created without, for probing its defaults.
+_REQUIRED = {"Dense": {"units": 1}, "Conv2D": {"filters": 1, "kernel_size": 1},
+             "Dropout": {"rate": 0.5}}
+
+
+def default_argument(class_name: str, argument: str) -> Any:
+    """The value Keras gives `argument` when a `class_name` layer is created without it, as
+    `get_config()` reports it (e.g. Dense's `activation` is `"linear"`)."""
+    return getattr(keras().layers, class_name)(**_REQUIRED.get(class_name, {})).get_config()[argument]

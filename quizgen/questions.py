@@ -23,6 +23,7 @@ from quizgen.facts import TASK_FACTS, Answer, FactRef, format_answer, read_fact
 from quizgen.oracle import ModelFacts
 from quizgen.sample import sample
 from quizgen.spec import ModelSpec, Task
+from quizgen.statements import choose_statements
 
 #: How many times a sampled template is redrawn before giving up.
 MAX_DRAWS = 25
@@ -59,9 +60,10 @@ class Choice:
     """One option of a choice question; `misconception` labels a distractor."""
 
     text: str
-    value: Answer
+    value: Answer | None
     correct: bool
     misconception: str | None = None
+    statement: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,9 @@ class Question:
         return format_answer(self.answer)
 
     def with_correct_at(self, position: int) -> Question:
-        """The same question with the correct choice moved to `position` (0-based)."""
-        if not self.choices:
+        """The same single-choice question with the correct choice moved to `position`
+        (0-based); other kinds are returned unchanged."""
+        if self.kind != "single_choice":
             return self
         wrong = [choice for choice in self.choices if not choice.correct]
         correct = next(choice for choice in self.choices if choice.correct)
@@ -262,7 +265,8 @@ def explain_task(task: Task) -> str:
 
 
 def _mistakes(choices: tuple[Choice, ...]) -> str:
-    lines = [f"* {choice.text}: {distractors.describe(choice.misconception)}."
+    lines = [f"* {choice.text if choice.statement is None else 'Believing “' + choice.text + '”'}"
+             f": {distractors.describe(choice.misconception)}."
              for choice in choices if choice.misconception]
     return "**Common mistakes**\n\n" + "\n".join(lines) if lines else ""
 
@@ -292,6 +296,8 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
         TemplateError: the ask's text uses an undefined variable.
     """
     ask = template.asks[index]
+    if ask.fact == "statements":
+        return _statements_question(template, index, spec, facts, rng)
     if ask.fact in TASK_FACTS:
         _check_task(ask.fact, task)
         layer = 0
@@ -315,6 +321,26 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
     explanation = "\n\n".join(part for part in (worked, _mistakes(choices)) if part)
     return Question(ref, kind, text, answer, choices, explanation,
                     _reading(template, spec, layer))
+
+
+def _statements_question(template: Template, index: int, spec: ModelSpec, facts: ModelFacts,
+                         rng: random.Random) -> Question:
+    """"Which statements are correct?": a multiple-choice question whose answer is the tuple
+    of the true statements' option numbers (1-based), each decided by execution."""
+    ask = template.asks[index]
+    fixed = None if ask.statements is None else [
+        (kind, None if claim is None else claim.to_dict()) for kind, claim in ask.statements]
+    chosen = choose_statements(spec, facts, rng, ask.count, fixed)
+    choices = tuple(Choice(s.text, None, s.true, s.misconception, s.record()) for s in chosen)
+    answer = tuple(number for number, s in enumerate(chosen, 1) if s.true)
+    reasons = "\n".join(f"{number}. **{'True' if s.true else 'False'}.** {s.reason}"
+                         for number, s in enumerate(chosen, 1))
+    shown = ", ".join(map(str, answer)) or "none"
+    text = _render_text(ask.text, {}, f"{template.path.name}: asks[{index}].text")
+    explanation = (f"Correct: {shown}. Each statement was decided by building and executing the "
+                   f"model with Keras:\n\n{reasons}\n\n{_mistakes(choices)}").strip()
+    return Question(FactRef("statements"), "multiple_choice", text, answer, choices, explanation,
+                    _reading(template, spec, None))
 
 
 def _draw(template: Template, seed: int) -> tuple[ModelSpec | Task, random.Random]:

@@ -38,15 +38,15 @@ class FrozenDict(tuple):
         return {key: _thaw(value) for key, value in self}
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     """Lists become tuples and dicts `FrozenDict`s (recursively), so that a config is hashable
     and compares by value."""
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):
-        return FrozenDict((key, _freeze(item)) for key, item in value.items())
+        return FrozenDict((key, freeze(item)) for key, item in value.items())
     if isinstance(value, list | tuple):
-        return tuple(_freeze(item) for item in value)
+        return tuple(freeze(item) for item in value)
     return value
 
 
@@ -70,7 +70,7 @@ class LayerSpec:
     def make(cls, class_name: str, **config: Any) -> LayerSpec:
         """Build a layer spec from Keras keyword arguments, e.g. `make("Dense", units=10)`;
         arguments given as None are left out (Keras' default applies)."""
-        return cls(class_name, tuple((key, _freeze(value)) for key, value in config.items()
+        return cls(class_name, tuple((key, freeze(value)) for key, value in config.items()
                                      if value is not None))
 
     def get(self, argument: str, default: Any = None) -> Any:
@@ -84,7 +84,7 @@ class LayerSpec:
             if value is None:
                 config.pop(key, None)
             else:
-                config[key] = _freeze(value)
+                config[key] = freeze(value)
         return replace(self, config=tuple(config.items()))
 
     def to_json(self) -> dict[str, Any]:
@@ -256,8 +256,8 @@ class Task:
         try:
             layer = LayerSpec.make(data["layer"]["class_name"],
                                    **dict(data["layer"].get("config") or {}))
-            matrix = _freeze(data["input"])
-            kernel = _freeze(data.get("kernel"))
+            matrix = freeze(data["input"])
+            kernel = freeze(data.get("kernel"))
             bias = int(data.get("bias") or 0)
         except (KeyError, TypeError, ValueError) as error:
             raise TemplateError(f"{where}: not a task ({error!r})") from error

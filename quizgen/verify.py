@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from quizgen import distractors, formulas, oracle
+from quizgen import distractors, formulas, oracle, statements
 from quizgen.errors import ArchitectureError, QuestionError, QuizgenError
 from quizgen.facts import FactRef, format_answer, from_json, read_fact, to_json
 from quizgen.spec import ModelSpec, Task
@@ -48,31 +48,43 @@ def _text(value: Any) -> str:
 
 
 def _check_choices(entry: dict[str, Any], answer: Any) -> list[str]:
-    """Problems with the choices: one correct, equal to the answer; distractors distinct, wrong."""
+    """Problems with the choices: texts distinct and misconceptions known; for single choice
+    exactly one correct, equal to the answer, and every distractor wrong; for multiple choice
+    the options marked correct are exactly those execution decides are true."""
     choices = entry.get("choices") or []
     problems = []
+    texts = [choice["text"] for choice in choices]
+    if len(set(texts)) != len(texts):
+        problems.append(f"choices are not distinct: {texts}")
+    for choice in choices:
+        label = choice.get("misconception")
+        if label and label.split("+")[0] and not _known(label):
+            problems.append(f"choice {choice['text']!r}: unknown misconception {label!r}")
+    if entry["kind"] == "multiple_choice":
+        marked = [number for number, choice in enumerate(choices, 1) if choice["correct"]]
+        if marked != answer:
+            problems.append(f"options {marked} are marked correct; execution decides {answer}")
+        return problems
     correct = [choice for choice in choices if choice["correct"]]
-    if entry["kind"] == "single_choice" and len(correct) != 1:
+    if len(correct) != 1:
         problems.append(f"{len(correct)} choices marked correct, expected exactly 1")
     for choice in correct:
         if not _close(choice.get("value", answer), answer):
             problems.append(f"choice {choice['text']!r} is marked correct but Keras says "
                             f"{_text(answer)}")
-    texts = [choice["text"] for choice in choices]
-    if len(set(texts)) != len(texts):
-        problems.append(f"choices are not distinct: {texts}")
     for choice in choices:
-        if choice["correct"]:
-            continue
-        if _close(choice.get("value"), answer) or choice["text"] == _text(answer):
+        if not choice["correct"] and (_close(choice.get("value"), answer)
+                                      or choice["text"] == _text(answer)):
             problems.append(f"distractor {choice['text']!r} equals the correct answer")
-        label = choice.get("misconception")
-        if label:
-            try:
-                distractors.describe(label)
-            except KeyError:
-                problems.append(f"distractor {choice['text']!r}: unknown misconception {label!r}")
     return problems
+
+
+def _known(label: str) -> bool:
+    try:
+        distractors.describe(label)
+    except KeyError:
+        return False
+    return True
 
 
 def _close(first: Any, second: Any) -> bool:
@@ -86,7 +98,14 @@ def _close(first: Any, second: Any) -> bool:
 
 def _derive(entry: dict[str, Any], ref: FactRef) -> tuple[Any, Any]:
     """The asked fact as Keras computes it now, and as the closed forms give it (Keras' value
-    again where some layer has no closed form; an error message where they fail)."""
+    again where some layer has no closed form; an error message where they fail). For
+    statements: the option numbers of the statements that execution decides are true."""
+    if ref.fact == "statements":
+        spec = ModelSpec.from_json(entry["model"])
+        facts = oracle.facts(spec)
+        true = [number for number, choice in enumerate(entry["choices"], 1) if statements.decide(
+            spec, facts, choice["statement"]["kind"], choice["statement"]["claim"])[0]]
+        return true, true
     if "task" in entry:
         task = Task.from_json(entry["task"])
         keras_answer = to_json(oracle.run_task(task.spec, task.input, task.kernel, task.bias))

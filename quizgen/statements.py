@@ -1,0 +1,372 @@
+""""Which statements are correct?" (seeds/000): statements about a model, each decided by execution.
+
+A statement is a *claim* (plain data) of some *kind*; the kind phrases it and decides it by asking
+Keras: it executes the model with random weights on random inputs (output ranges, sums), creates
+layers to see which arguments Keras accepts and which defaults it applies, or builds the model
+without a layer to compare parameter counts. A statement's truth is never assumed: `decide`
+computes it, and `quizgen verify` re-runs `decide` on the claims recorded in the key.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from quizgen import distractors, oracle
+from quizgen.errors import QuestionError
+from quizgen.facts import FactRef, format_answer, read_fact
+from quizgen.formulas import window
+from quizgen.oracle import ModelFacts
+from quizgen.spec import ModelSpec
+
+Claim = dict[str, Any]
+WEIGHTED = ("Dense", "Conv2D")
+POOLING = ("MaxPooling2D", "AveragePooling2D")
+#: Tolerance of "sums to 1" and of the open interval (0, 1) in executed float32 outputs.
+EPSILON = 1e-4
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A phrased claim and its truth as decided by execution; `misconception` labels a false
+    statement (what believing it shows); `reason` explains the verdict with the evidence."""
+
+    kind: str
+    claim: tuple[tuple[str, Any], ...]
+    text: str
+    true: bool
+    misconception: str | None
+    reason: str
+
+    def record(self) -> dict[str, Any]:
+        """`{"kind", "claim"}`: what the key stores so the statement can be decided again."""
+        return {"kind": self.kind, "claim": dict(self.claim)}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of statement: `propose` makes a claim meant to be `want` (or None where the
+    model offers none); `phrase` words it; `decide` returns `(truth, evidence)` by execution."""
+
+    name: str
+    misconception: str
+    propose: Callable[[ModelSpec, ModelFacts, random.Random, bool], Claim | None]
+    phrase: Callable[[ModelSpec, ModelFacts, Claim], str]
+    decide: Callable[[ModelSpec, ModelFacts, Claim], tuple[bool, str]]
+
+
+def _code(spec: ModelSpec, layer: int) -> str:
+    return f"`{spec.layers[layer].code()}`"
+
+
+def _layers(spec: ModelSpec, classes: tuple[str, ...]) -> list[int]:
+    return [i for i, layer in enumerate(spec.layers) if layer.class_name in classes]
+
+
+# --- the task the output layer implies ------------------------------------------------------
+
+def _implied_task(spec: ModelSpec, facts: ModelFacts) -> tuple[str, str]:
+    last = len(spec.layers) - 1
+    low, high, deviation = oracle.probe_outputs(spec, last)
+    units = facts.layers[last].output_shape[-1]
+    evidence = (f"executed on {oracle.PROBE_SAMPLES} random inputs, the {units} output(s) range "
+                f"from {low:.3g} to {high:.3g}")
+    if units > 1 and low >= 0 and deviation < EPSILON:
+        return "multi-class", evidence + " and always sum to 1: a probability for each class"
+    if units == 1 and 0 < low and high < 1:
+        return "binary", evidence + ": a single probability, of the positive class"
+    return "regression", evidence + ": not probabilities"
+
+
+TASK_PHRASES = {"multi-class": "a multi-class classification model",
+                "binary": "a binary classification model", "regression": "a regression model"}
+
+
+def _propose_task(spec, facts, rng, want):
+    actual, _ = _implied_task(spec, facts)
+    return {"task": actual if want else rng.choice([t for t in TASK_PHRASES if t != actual])}
+
+
+def _phrase_task(spec, facts, claim):
+    last = spec.layers[-1]
+    activation = last.get("activation", "linear")
+    units = facts.layers[-1].output_shape[-1]
+    return (f"The {activation} activation function in the last layer and its size ({units} "
+            f"unit{'s' if units > 1 else ''}) hint that this is {TASK_PHRASES[claim['task']]}.")
+
+
+def _decide_task(spec, facts, claim):
+    actual, evidence = _implied_task(spec, facts)
+    return claim["task"] == actual, f"It is {TASK_PHRASES[actual]}: {evidence}."
+
+
+# --- output ranges ---------------------------------------------------------------------------
+
+def _activated(spec: ModelSpec) -> list[int]:
+    return [i for i in _layers(spec, WEIGHTED) if spec.layers[i].get("activation")]
+
+
+def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], bool],
+                misconception: str) -> Kind:
+    """A claim that a layer's executed outputs satisfy `holds(min, max, row-sum deviation)`."""
+
+    def decide(spec, facts, claim):
+        low, high, deviation = oracle.probe_outputs(spec, claim["layer"])
+        truth = holds(low, high, deviation)
+        return truth, (f"Executed with random weights on {oracle.PROBE_SAMPLES} random inputs, "
+                       f"its outputs range from {low:.3g} to {high:.3g}"
+                       + (f" and their sums differ from 1 by up to {deviation:.2g}"
+                          if name == "outputs_sum_to_one" else "") + ".")
+
+    def propose(spec, facts, rng, want):
+        layers = [i for i in _activated(spec) if decide(spec, facts, {"layer": i})[0] == want]
+        if name == "outputs_sum_to_one":
+            layers = [i for i in layers if facts.layers[i].output_shape[-1] > 1]
+        return {"layer": rng.choice(layers)} if layers else None
+
+    def text(spec, facts, claim):
+        layer = claim["layer"]
+        activation = spec.layers[layer].get("activation")
+        return (f"The layer {_code(spec, layer)} (layer {layer + 1}, {activation} activation) "
+                f"{phrase} for every input.")
+
+    return Kind(name, misconception, propose, text, decide)
+
+
+# --- layer arguments and defaults ------------------------------------------------------------
+
+def _propose_pooling(spec, facts, rng, want):
+    pooling = sorted({spec.layers[i].class_name for i in _layers(spec, POOLING)})
+    if not pooling:
+        return None
+    return {"class_name": rng.choice(pooling), "activation": None if want else "relu"}
+
+
+def _phrase_pooling(spec, facts, claim):
+    name = claim["class_name"]
+    if claim["activation"] is None:
+        return f"{name} layers take no activation function: Keras rejects an `activation` argument."
+    return (f"The default activation function in {name} layers is "
+            f"{ {'relu': 'ReLU'}.get(claim['activation'], claim['activation'])}"
+            ", which is why the code doesn't explicitly use it.")
+
+
+def _decide_pooling(spec, facts, claim):
+    accepted = oracle.accepts_argument(claim["class_name"], "activation", "relu")
+    evidence = (f"Creating `layers.{claim['class_name']}(activation=\"relu\")` "
+                + ("succeeds." if accepted else "raises an error: pooling takes the maximum or "
+                   "the mean of each window and applies no activation."))
+    if claim["activation"] is None:
+        return not accepted, evidence
+    return accepted and oracle.default_argument(claim["class_name"], "activation") == \
+        claim["activation"], evidence
+
+
+def _propose_default(spec, facts, rng, want):
+    present = sorted({spec.layers[i].class_name for i in _layers(spec, WEIGHTED)})
+    if not present:
+        return None
+    name = rng.choice(present)
+    actual = oracle.default_argument(name, "activation")
+    return {"class_name": name, "activation": actual if want else "relu"}
+
+
+def _phrase_default(spec, facts, claim):
+    what = ("no activation function (linear: $a(x) = x$)" if claim["activation"] == "linear"
+            else f"the {claim['activation']} activation function")
+    return f"A {claim['class_name']} layer created without an `activation` argument applies {what}."
+
+
+def _decide_default(spec, facts, claim):
+    actual = oracle.default_argument(claim["class_name"], "activation")
+    return actual == claim["activation"], (
+        f"`layers.{claim['class_name']}(...).get_config()[\"activation\"]` is \"{actual}\" when "
+        "no activation is given.")
+
+
+# --- Dropout ---------------------------------------------------------------------------------
+
+def _dropout_before_layer(spec: ModelSpec) -> list[int]:
+    return [i for i in _layers(spec, ("Dropout",)) if i + 1 < len(spec.layers)]
+
+
+def _propose_dropout(spec, facts, rng, want):
+    candidates = _dropout_before_layer(spec)
+    if not candidates:
+        return None
+    layer = rng.choice(candidates)
+    if want:
+        return {"layer": layer, "unchanged": True}
+    features = math.prod(facts.layers[layer].input_shape[1:])
+    rate = spec.layers[layer].get("rate")
+    return {"layer": layer, "before": features, "after": round(features * (1 - rate))}
+
+
+def _phrase_dropout(spec, facts, claim):
+    layer = claim["layer"]
+    following = "the output layer" if layer + 2 == len(spec.layers) else \
+        f"layer {layer + 2} ({_code(spec, layer + 1)})"
+    if claim.get("unchanged"):
+        return (f"Removing the Dropout layer right before {following} would leave the number of "
+                "learnable parameters unchanged.")
+    return (f"The Dropout right before {following} will cut down the number of learnable "
+            f"parameters from {claim['before']:,} to {claim['after']:,}.")
+
+
+def _decide_dropout(spec, facts, claim):
+    without = oracle.facts(spec.without_layers({claim["layer"]})).total_params
+    change = without - facts.total_params
+    evidence = (f"Keras counts {facts.total_params:,} parameters with the Dropout layer and "
+                f"{without:,} without it: Dropout has no weights; during training it sets a "
+                f"random {spec.layers[claim['layer']].get('rate'):.0%} of its inputs to 0.")
+    if claim.get("unchanged"):
+        return change == 0, evidence
+    return change == claim["before"] - claim["after"], evidence
+
+
+# --- kernel and pool sizes -------------------------------------------------------------------
+
+def _sizes(spec: ModelSpec) -> tuple[set, set]:
+    kernels = {window(spec.layers[i])[0] for i in _layers(spec, ("Conv2D",))}
+    pools = {window(spec.layers[i])[0] for i in _layers(spec, POOLING)}
+    return kernels, pools
+
+
+def _propose_match(spec, facts, rng, want):
+    kernels, pools = _sizes(spec)
+    if not kernels or not pools or kernels == pools:
+        return None
+    return {"must_match": not want}
+
+
+def _phrase_match(spec, facts, claim):
+    if claim["must_match"]:
+        return ("The kernel and pool size should have the same value. The model will likely fail "
+                "to learn anything meaningful.")
+    return "The kernel size of the convolutions and the pool size need not be the same."
+
+
+def _decide_match(spec, facts, claim):
+    low, high, _ = oracle.probe_outputs(spec, len(spec.layers) - 1)
+    runs = math.isfinite(low) and math.isfinite(high)
+    return runs != claim["must_match"], (
+        "The kernel size and the pool size are independent choices: this model, whose sizes "
+        f"differ, builds and {'runs' if runs else 'fails'} (Keras computes "
+        f"{facts.total_params:,} parameters and finite outputs).")
+
+
+# --- numbers from the summary ----------------------------------------------------------------
+
+def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) -> Kind:
+    """A claim that a layer's `fact` has a value: true with Keras' value, false with an executed
+    misconception's (the label of that misconception is the statement's)."""
+
+    def ref(claim):
+        return FactRef(fact, claim["layer"])
+
+    def value(answer):
+        return math.prod(answer[1:]) if isinstance(answer, tuple) else answer
+
+    def propose(spec, facts, rng, want):
+        layers = _layers(spec, classes)
+        if not layers:
+            return None
+        layer = rng.choice(layers)
+        actual = value(read_fact(facts, FactRef(fact, layer)))
+        if want:
+            return {"layer": layer, "value": actual}
+        try:
+            wrong = distractors.choose(spec, FactRef(fact, layer), facts, rng, 3)
+        except QuestionError:
+            return None
+        answer, label = next(((v, label) for v, label in wrong if value(v) != actual), (None, None))
+        return None if answer is None else {"layer": layer, "value": value(answer), "mistake": label}
+
+    def phrase(spec, facts, claim):
+        return template.format(layer=claim["layer"] + 1, code=_code(spec, claim["layer"]),
+                               value=f"{claim['value']:,}")
+
+    def decide(spec, facts, claim):
+        actual = value(read_fact(facts, ref(claim)))
+        return actual == claim["value"], f"Keras reports {format_answer(actual)}."
+
+    return Kind(name, "", propose, phrase, decide)
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("output_task", "output_task_confused", _propose_task, _phrase_task, _decide_task),
+    _range_kind("outputs_sum_to_one", "sum to 1", lambda lo, hi, dev: dev < EPSILON,
+                "probabilities_sum_confused"),
+    _range_kind("non_negative", "never outputs a negative value", lambda lo, hi, dev: lo >= 0,
+                "activation_range_confused"),
+    _range_kind("unit_interval", "outputs values strictly between 0 and 1",
+                lambda lo, hi, dev: 0 < lo and hi < 1, "activation_range_confused"),
+    Kind("pooling_activation", "pooling_has_activation", _propose_pooling, _phrase_pooling,
+         _decide_pooling),
+    Kind("default_activation", "default_activation_confused", _propose_default, _phrase_default,
+         _decide_default),
+    Kind("dropout_params", "dropout_removes_params", _propose_dropout, _phrase_dropout,
+         _decide_dropout),
+    Kind("kernel_pool_match", "kernel_pool_must_match", _propose_match, _phrase_match,
+         _decide_match),
+    _number_kind("flatten_size", "output_shape", ("Flatten",),
+                 "The Flatten layer (layer {layer}) outputs {value} values per example."),
+    _number_kind("layer_params", "params", WEIGHTED, "Layer {layer}, {code}, has {value} parameters."),
+)}
+
+
+def decide(spec: ModelSpec, facts: ModelFacts, kind: str, claim: Claim) -> tuple[bool, str]:
+    """Decide a recorded statement again: `(truth, evidence)`.
+
+    Raises:
+        QuestionError: unknown kind, or a claim that does not fit the model.
+    """
+    if kind not in KINDS:
+        raise QuestionError(f"unknown statement kind {kind!r}")
+    try:
+        return KINDS[kind].decide(spec, facts, claim)
+    except (KeyError, IndexError, TypeError) as error:
+        raise QuestionError(f"statement {kind}: claim {claim} does not fit the model") from error
+
+
+def make_statement(spec: ModelSpec, facts: ModelFacts, kind: str, claim: Claim) -> Statement:
+    """Phrase and decide one claim."""
+    truth, evidence = decide(spec, facts, kind, claim)
+    label = None if truth else (claim.get("mistake") or KINDS[kind].misconception)
+    return Statement(kind, tuple(claim.items()), KINDS[kind].phrase(spec, facts, claim), truth,
+                     label, evidence)
+
+
+def choose_statements(spec: ModelSpec, facts: ModelFacts, rng: random.Random, count: int,
+                      fixed: list[tuple[str, Claim | None]] | None = None) -> list[Statement]:
+    """`count` statements of distinct kinds about `spec`, at least one true and one false, in
+    random order; or the `fixed` `(kind, claim)` list of a classic (a claim of None is proposed,
+    wanted true). Truth comes from `decide` only.
+
+    Raises:
+        QuestionError: the model does not offer enough kinds of statement.
+    """
+    if fixed is not None:
+        return [make_statement(spec, facts, kind, claim or KINDS[kind].propose(spec, facts, rng, True))
+                for kind, claim in fixed]
+    wants = [True, False] + [rng.random() < 0.5 for _ in range(count - 2)]
+    rng.shuffle(wants)
+    kinds = list(KINDS)
+    rng.shuffle(kinds)
+    chosen: list[Statement] = []
+    for want in wants:
+        while kinds:
+            kind = kinds.pop()
+            claim = KINDS[kind].propose(spec, facts, rng, want)
+            if claim is not None:
+                statement = make_statement(spec, facts, kind, claim)
+                if statement.true == want:
+                    chosen.append(statement)
+                    break
+    if len(chosen) < count:
+        raise QuestionError(f"the model offers only {len(chosen)} kinds of statement; need {count}")
+    return chosen
+

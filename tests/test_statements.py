@@ -1,0 +1,93 @@
+"""'Which statements are correct?': each statement's truth checked by an independent execution."""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+
+from quizgen import oracle
+from quizgen.questions import make_item
+from quizgen.sample import cnn, mlp
+from quizgen.statements import choose_statements
+
+
+def keras_model(spec):
+    """The spec built directly with Keras, default (random) initializers."""
+    keras.utils.set_random_seed(7)
+    return keras.Sequential([keras.Input(shape=spec.input_shape)] + [
+        keras.layers.deserialize(layer.to_json()) for layer in spec.layers])
+
+
+def independent_truth(spec, facts, statement):
+    claim = dict(statement.claim)
+    model = keras_model(spec)
+    x = np.random.default_rng(3).standard_normal((128, *spec.input_shape)).astype("float32") * 0.5
+    if statement.kind in ("outputs_sum_to_one", "non_negative", "unit_interval", "output_task"):
+        layer = claim.get("layer", len(spec.layers) - 1)
+        out = keras.Model(model.inputs, model.layers[layer].output)(x).numpy()
+        if statement.kind == "outputs_sum_to_one":
+            return bool(np.allclose(out.sum(axis=-1), 1, atol=1e-4))
+        if statement.kind == "non_negative":
+            return bool(out.min() >= 0)
+        if statement.kind == "unit_interval":
+            return bool(out.min() > 0 and out.max() < 1)
+        units = out.shape[-1]
+        task = ("multi-class" if units > 1 and np.allclose(out.sum(-1), 1, atol=1e-4) else
+                "binary" if units == 1 and 0 < out.min() and out.max() < 1 else "regression")
+        return task == claim["task"]
+    if statement.kind == "pooling_activation":
+        try:
+            getattr(keras.layers, claim["class_name"])(activation="relu")
+            accepted = True
+        except (TypeError, ValueError):
+            accepted = False
+        return not accepted if claim["activation"] is None else accepted
+    if statement.kind == "default_activation":
+        layer = keras.layers.Dense(1) if claim["class_name"] == "Dense" else keras.layers.Conv2D(1, 1)
+        return layer.get_config()["activation"] == claim["activation"]
+    if statement.kind == "dropout_params":
+        without = keras_model(spec.without_layers({claim["layer"]})).count_params()
+        change = without - model.count_params()
+        return change == 0 if claim.get("unchanged") else change == claim["before"] - claim["after"]
+    if statement.kind == "kernel_pool_match":
+        return not claim["must_match"]  # the model was built above with sizes that differ
+    layer = model.layers[claim["layer"]]
+    value = layer.count_params() if statement.kind == "layer_params" else layer.output.shape[-1]
+    return value == claim["value"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_statement_truth_by_independent_execution(seed):
+    rng = random.Random(seed)
+    spec = (cnn if seed % 2 else mlp)(rng)
+    facts = oracle.facts(spec)
+    chosen = choose_statements(spec, facts, rng, 4)
+    assert len(chosen) == 4 and len({s.kind for s in chosen}) == 4
+    assert any(s.true for s in chosen) and not all(s.true for s in chosen)
+    for statement in chosen:
+        assert statement.true == independent_truth(spec, facts, statement), statement
+        assert (statement.misconception is None) == statement.true
+
+
+def test_seed_000_only_the_softmax_statement_is_true(bank):
+    template = next(t for t in bank if t.id == "classic-final-exam")
+    (question,) = make_item(template, 0).questions
+    assert question.kind == "multiple_choice" and question.answer == (4,)
+    assert [choice.misconception for choice in question.choices] == [
+        "kernel_pool_must_match", "pooling_has_activation", "dropout_removes_params", None]
+    assert "from 1,600 to 800" in question.choices[2].text
+    assert "multi-class" in question.choices[3].text
+
+
+def test_unknown_statement_kind_is_named(tmp_path):
+    from quizgen.bank import load_template
+    from quizgen.errors import TemplateError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("title: t\ntopic: t\ndifficulty: 1\nmodel: {sampler: mlp}\nasks:\n"
+                    "  - fact: statements\n    text: Which?\n"
+                    "    statements: [{kind: nope}, {kind: output_task}]\n")
+    message = r"bad.yaml: asks\[0\].statements\[0\].kind: unknown kind 'nope'"
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)
