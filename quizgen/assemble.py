@@ -53,14 +53,14 @@ def _balance(items: list[Item], rng: random.Random) -> tuple[Item, ...]:
     """Move each single-choice question's correct option so that, within the variant, every
     position is used as evenly as possible (a shuffled cycle of 0..CHOICES-1 from a random
     start, so that across variants every position is equally likely too)."""
-    choice_count = sum(1 for item in items for q in item.questions if q.choices)
+    choice_count = sum(1 for item in items for q in item.questions if q.kind == "single_choice")
     start = rng.randrange(CHOICES)
     positions = [(start + i) % CHOICES for i in range(choice_count)]
     rng.shuffle(positions)
     slots = iter(positions)
     return tuple(
-        replace(item, questions=tuple(q.with_correct_at(next(slots)) if q.choices else q
-                                      for q in item.questions))
+        replace(item, questions=tuple(q.with_correct_at(next(slots)) if q.kind == "single_choice"
+                                      else q for q in item.questions))
         for item in items
     )
 
