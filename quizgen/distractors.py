@@ -415,6 +415,76 @@ TASK_MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
     TaskMisconception("bias_forgotten", MISCONCEPTIONS[3].description, _task_bias_forgotten),
 )
 
+def _indices(spec: ModelSpec, test: Callable[[LayerSpec], bool]) -> list[int]:
+    return [i for i, layer in enumerate(spec.layers) if test(layer)]
+
+
+def _one_layer(test: Callable[[LayerSpec], bool], change: Callable[[LayerSpec], LayerSpec]):
+    """A code mutation changing one random layer that passes `test`."""
+
+    def mutate(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
+        candidates = _indices(spec, test)
+        if not candidates:
+            return None
+        index = rng.choice(candidates)
+        return spec.replace_layer(index, change(spec.layers[index]))
+
+    return mutate
+
+
+def _drop_flatten(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
+    flatten = _indices(spec, lambda layer: layer.class_name == "Flatten")
+    return spec.without_layers({flatten[0]}) if flatten else None
+
+
+def _dropout_moved(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
+    """A Dropout swapped with the layer before it."""
+    candidates = [i for i in _indices(spec, lambda layer: layer.class_name == "Dropout") if i > 0]
+    if not candidates:
+        return None
+    index = rng.choice(candidates)
+    layers = list(spec.layers)
+    layers[index - 1], layers[index] = layers[index], layers[index - 1]
+    return replace(spec, layers=tuple(layers))
+
+
+def _all_convs_same(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
+    convs = _indices(spec, lambda layer: layer.class_name in CONV)
+    mutated = spec
+    for index in convs:
+        mutated = mutated.replace_layer(index, _flip_padding(spec.layers[index]))
+    return mutated if convs else None
+
+
+@dataclass(frozen=True)
+class CodeMisconception:
+    """A misreading of an architecture described in words, as a mutation of its spec (one
+    random layer where several fit; `rng` picks it)."""
+
+    label: str
+    description: str
+    mutate: Callable[[ModelSpec, random.Random], ModelSpec | None]
+
+
+CODE_MISCONCEPTIONS: tuple[CodeMisconception, ...] = (
+    CodeMisconception("dropout_rate_inverted", "read \"Dropout set to 25%\" as the fraction "
+                      "kept; Keras' rate is the fraction dropped",
+                      _one_layer(lambda layer: layer.class_name == "Dropout" and layer.get("rate") != 0.5,
+                                 lambda layer: layer.with_config(rate=round(1 - layer.get("rate"), 2)))),
+    CodeMisconception("activation_misread", "translated \"rectifier\" as sigmoid instead of "
+                      "ReLU", _one_layer(lambda layer: layer.get("activation") == "relu",
+                                         lambda layer: layer.with_config(activation="sigmoid"))),
+    CodeMisconception("pooling_swapped", "swapped max pooling and average pooling",
+                      _one_layer(lambda layer: layer.class_name == "MaxPooling2D",
+                                 lambda layer: replace(layer, class_name="AveragePooling2D"))),
+    CodeMisconception("same_padding_assumed", "assumed convolutions keep the size ('same' "
+                      "padding); Keras' default is 'valid'", _all_convs_same),
+    CodeMisconception("flatten_forgotten", "left out the Flatten layer", _drop_flatten),
+    CodeMisconception("layers_reordered", "put a Dropout layer before the layer it follows",
+                      _dropout_moved),
+)
+
+
 #: Misconceptions that false statements (quizgen.statements) reveal.
 STATEMENT_MISCONCEPTIONS = {
     "output_task_confused": "misread what the output layer implies: softmax over several units "
@@ -432,8 +502,9 @@ STATEMENT_MISCONCEPTIONS = {
 }
 
 #: Every misconception label and what it means (the feedback a student gets).
-DESCRIPTIONS = STATEMENT_MISCONCEPTIONS | {m.label: m.description for m in TASK_MISCONCEPTIONS} | {
-    m.label: m.description for m in MISCONCEPTIONS}
+DESCRIPTIONS = STATEMENT_MISCONCEPTIONS | {
+    m.label: m.description for group in (CODE_MISCONCEPTIONS, TASK_MISCONCEPTIONS, MISCONCEPTIONS)
+    for m in group}
 
 
 def describe(label: str) -> str:
@@ -529,3 +600,28 @@ def choose_for_task(task: Task, rng: random.Random, count: int = 3) -> list[tupl
                 yield run(twice), f"{first.label}+{second.label}"
 
     return _pick(run(task), singles, compounds(), rng, count, "output matrix")
+
+
+def choose_code(spec: ModelSpec, rng: random.Random, count: int = 3) -> list[tuple[ModelSpec, str]]:
+    """`count` models that misread the description of `spec`, with their labels: each builds
+    in Keras and differs from `spec` in some layer's configuration (as Keras reports it).
+
+    Raises:
+        QuestionError: fewer than `count` misreadings give distinct, buildable models.
+    """
+    target = oracle.layer_configs(spec)
+    found: dict[tuple, tuple[ModelSpec, str]] = {}
+    for misconception in CODE_MISCONCEPTIONS:
+        mutated = misconception.mutate(spec, rng)
+        if mutated is None:
+            continue
+        try:
+            configs = oracle.layer_configs(mutated)
+        except ArchitectureError:
+            continue
+        if configs != target:
+            found.setdefault(configs, (mutated, misconception.label))
+    if len(found) < count:
+        raise QuestionError(f"only {len(found)} misreadings of the description build a "
+                            f"different model; need {count}")
+    return rng.sample(list(found.values()), count)

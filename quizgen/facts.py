@@ -20,7 +20,7 @@ MODEL_FACTS = ("total_params", "trainable_params", "non_trainable_params")
 LAYER_FACTS = ("output_shape", "params", "weight_shape")
 #: Facts of a by-hand task (`quizgen.spec.Task`): the output matrix of its layer.
 TASK_FACTS = ("conv_output", "pool_output")
-FACTS = LAYER_FACTS + MODEL_FACTS + TASK_FACTS + ("statements",)
+FACTS = LAYER_FACTS + MODEL_FACTS + TASK_FACTS + ("statements", "code")
 
 #: Axis names of an image tensor `(None, height, width, channels)` and their index.
 AXES = {"height": 1, "width": 2, "channels": -1}
@@ -80,8 +80,11 @@ def read_fact(facts: ModelFacts, ref: FactRef) -> Answer:
     return int(layer.output_shape[AXES[ref.axis]])
 
 
-def to_json(answer: Answer) -> Any:
-    """JSON form of an answer: shapes and matrices become lists (batch axis `null`)."""
+def to_json(answer: Any) -> Any:
+    """JSON form of an answer: shapes and matrices become lists (batch axis `null`); a model
+    (the value of a `code` choice) its `{input_shape, layers}` form."""
+    if hasattr(answer, "to_json"):
+        return answer.to_json()
     return [to_json(item) for item in answer] if isinstance(answer, tuple) else answer
 
 

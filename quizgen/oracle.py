@@ -293,6 +293,23 @@ def summary(model: Any) -> dict[str, Any]:
     }
 
 
+@cache
+def layer_configs(spec: ModelSpec) -> tuple[str, ...]:
+    """Each layer's class and `get_config()` as Keras reports it (name left out), as JSON: two
+    specs build the same model exactly when these are equal.
+
+    Raises:
+        ArchitectureError: Keras cannot build the model.
+    """
+    import json
+
+    model = build_model(spec)
+    return tuple(
+        json.dumps([type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}],
+                   sort_keys=True, default=str)
+        for layer in model.layers)
+
+
 #: Seed of the random weights and inputs of behaviour probes (outputs are reproducible).
 PROBE_SEED = 1234
 PROBE_SAMPLES = 64

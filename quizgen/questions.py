@@ -22,7 +22,7 @@ from quizgen.errors import ArchitectureError, QuestionError, TemplateError
 from quizgen.facts import TASK_FACTS, Answer, FactRef, format_answer, read_fact
 from quizgen.oracle import ModelFacts
 from quizgen.sample import sample
-from quizgen.spec import ModelSpec, Task
+from quizgen.spec import ModelSpec, Task, describe_layer
 from quizgen.statements import choose_statements
 
 #: How many times a sampled template is redrawn before giving up.
@@ -60,7 +60,7 @@ class Choice:
     """One option of a choice question; `misconception` labels a distractor."""
 
     text: str
-    value: Answer | None
+    value: Answer | ModelSpec | None
     correct: bool
     misconception: str | None = None
     statement: dict[str, Any] | None = None
@@ -298,6 +298,8 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
     ask = template.asks[index]
     if ask.fact == "statements":
         return _statements_question(template, index, spec, facts, rng)
+    if ask.fact == "code":
+        return _code_question(template, index, spec, rng)
     if ask.fact in TASK_FACTS:
         _check_task(ask.fact, task)
         layer = 0
@@ -343,6 +345,39 @@ def _statements_question(template: Template, index: int, spec: ModelSpec, facts:
                     _reading(template, spec, None))
 
 
+def _fenced(spec: ModelSpec) -> str:
+    return f"```python\n{spec.code()}\n```"
+
+
+def _code_question(template: Template, index: int, spec: ModelSpec,
+                   rng: random.Random) -> Question:
+    """"Which code implements this description?": the described model's code against the code
+    of executed misreadings (each builds a different model in Keras)."""
+    wrong = distractors.choose_code(spec, rng, CHOICES - 1)
+    choices = (Choice(_fenced(spec), spec, True),) + tuple(
+        Choice(_fenced(mutated), mutated, False, label) for mutated, label in wrong)
+    lines = [f"* {describe_layer(layer, i == 0, i == len(spec.layers) - 1)}: `{layer.code()}`"
+             for i, layer in enumerate(spec.layers)]
+    mistakes = "\n".join(f"* {_sentence(distractors.describe(label))}: that code differs at "
+                          f"{_difference(spec, mutated)}." for mutated, label in wrong)
+    explanation = ("Each line of the description is one layer:\n\n" + "\n".join(lines)
+                   + f"\n\n**Common mistakes**\n\n{mistakes}")
+    text = _render_text(template.asks[index].text, {}, f"{template.path.name}: asks[{index}].text")
+    return Question(FactRef("code"), "single_choice", text, _fenced(spec), choices, explanation,
+                    _reading(template, spec, None))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _difference(spec: ModelSpec, mutated: ModelSpec) -> str:
+    """The first differing line of two models' code, e.g. "`layers.Dropout(0.75)`"."""
+    ours, theirs = spec.code().splitlines(), mutated.code().splitlines()
+    line = next((b for a, b in zip(ours, theirs, strict=False) if a != b), theirs[-1])
+    return f"`{line.strip().rstrip(',')}`"
+
+
 def _draw(template: Template, seed: int) -> tuple[ModelSpec | Task, random.Random]:
     rng = random.Random(seed)
     if template.fixed is not None:
@@ -373,6 +408,8 @@ def make_item(template: Template, seed: int) -> Item:
             continue
         stem = _render_text(template.stem, {}, f"{template.path.name}: stem")
         code = task.code() if task is not None else spec.code(template.code_style)
+        if template.code_style == "prose":
+            stem, code = f"{stem}\n\n{code}", ""
         return Item(template, seed, spec, facts, stem, code, questions, task)
     kind = "its fixed model" if template.fixed is not None else f"{MAX_DRAWS} sampled models"
     error_type = ArchitectureError if isinstance(last_error, ArchitectureError) else QuestionError

@@ -68,6 +68,8 @@ def _check_choices(entry: dict[str, Any], answer: Any) -> list[str]:
     correct = [choice for choice in choices if choice["correct"]]
     if len(correct) != 1:
         problems.append(f"{len(correct)} choices marked correct, expected exactly 1")
+    if entry["fact"] == "code":  # the choices' models were compared by `_check_code`
+        return problems
     for choice in correct:
         if not _close(choice.get("value", answer), answer):
             problems.append(f"choice {choice['text']!r} is marked correct but Keras says "
@@ -96,10 +98,25 @@ def _close(first: Any, second: Any) -> bool:
     return first == second
 
 
+def _check_code(entry: dict[str, Any]) -> tuple[Any, Any]:
+    """For fact code: the correct option's text when its model is the described one and every
+    other option builds a different model in Keras; else a message saying what is wrong."""
+    target = oracle.layer_configs(ModelSpec.from_json(entry["model"]))
+    correct = [c for c in entry["choices"] if c["correct"]]
+    for choice in entry["choices"]:
+        same = oracle.layer_configs(ModelSpec.from_json(choice["value"])) == target
+        if same != choice["correct"]:
+            return f"option {choice['text']!r} builds {'the' if same else 'another'} model", None
+    answer = correct[0]["text"] if len(correct) == 1 else None
+    return answer, answer
+
+
 def _derive(entry: dict[str, Any], ref: FactRef) -> tuple[Any, Any]:
     """The asked fact as Keras computes it now, and as the closed forms give it (Keras' value
     again where some layer has no closed form; an error message where they fail). For
     statements: the option numbers of the statements that execution decides are true."""
+    if ref.fact == "code":
+        return _check_code(entry)
     if ref.fact == "statements":
         spec = ModelSpec.from_json(entry["model"])
         facts = oracle.facts(spec)
