@@ -95,7 +95,9 @@ def from_json(value: Any) -> Answer:
 
 def format_answer(answer: Answer) -> str:
     """How an answer is printed: `(None, 26, 26, 32)`, `(32,)`, `34,826`, and a matrix as
-    `[[2, 2, 3], [1, 2, 1]]`."""
+    `[[2, 2, 3], [1, 2, 1]]`; text (the answer to a `code` question) as it is."""
+    if isinstance(answer, str):
+        return answer
     if isinstance(answer, tuple) and answer and isinstance(answer[0], tuple):
         return "[" + ", ".join("[" + ", ".join(str(v) for v in row) + "]" for row in answer) + "]"
     if isinstance(answer, tuple):

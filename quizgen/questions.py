@@ -81,7 +81,9 @@ class Question:
 
     @property
     def answer_text(self) -> str:
-        """The answer as printed."""
+        """The answer as printed; for multiple choice the true options' numbers, `1, 3`."""
+        if self.kind == "multiple_choice":
+            return ", ".join(map(str, self.answer)) or "none"
         return format_answer(self.answer)
 
     def with_correct_at(self, position: int) -> Question:
