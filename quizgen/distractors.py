@@ -20,11 +20,16 @@ from quizgen import oracle
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, Answer, FactRef, read_fact
 from quizgen.formulas import padding_amounts, window
-from quizgen.oracle import ModelFacts
+from quizgen.oracle import LayerFacts, ModelFacts
 from quizgen.spec import LayerSpec, ModelSpec, Task
 
 CONV = ("Conv2D",)
 POOLING = ("MaxPooling2D", "AveragePooling2D")
+#: Layers with a sliding window and `padding`/`strides` arguments.
+SPATIAL = ("Conv2D", "Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D")
+RECURRENT = ("SimpleRNN", "GRU", "LSTM")
+#: Layers with a `use_bias` argument.
+BIASED = SPATIAL + RECURRENT + ("Dense",)
 WEIGHTED = ("Conv2D", "Dense")
 
 Mutated = tuple[ModelSpec, FactRef]
@@ -87,9 +92,9 @@ def _flip_padding(layer: LayerSpec) -> LayerSpec:
 
 def _ignore_strides(layer: LayerSpec) -> LayerSpec | None:
     default = None if layer.class_name in POOLING else 1
-    if layer.get("strides", default) in (1, (1, 1)):
+    if layer.get("strides", default) in (1, (1,), (1, 1)):
         return None
-    return layer.with_config(strides=(1, 1))
+    return layer.with_config(strides=1)
 
 
 def _pool_stride_one(layer: LayerSpec) -> LayerSpec | None:
@@ -106,11 +111,107 @@ def _one_dimensional_kernel(layer: LayerSpec) -> LayerSpec | None:
     return layer.with_config(kernel_size=(height, 1)) if height > 1 else None
 
 
+def _to_class(class_name: str, *dropped: str) -> Callable[[LayerSpec], LayerSpec]:
+    """A layer turned into another class, without the arguments the new class lacks."""
+
+    def change(layer: LayerSpec) -> LayerSpec:
+        return LayerSpec(class_name, tuple((k, v) for k, v in layer.config if k not in dropped))
+
+    return change
+
+
+def _unwrap(layer: LayerSpec) -> LayerSpec:
+    inner = dict(layer.get("layer"))
+    return LayerSpec.make(inner["class_name"], **dict(inner.get("config", ())))
+
+
+def _flip_sequences(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(return_sequences=not layer.get("return_sequences", False))
+
+
+def _reset_after_ignored(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(reset_after=not layer.get("reset_after", True))
+
+
+def _swap_embedding(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(input_dim=layer.get("output_dim"), output_dim=layer.get("input_dim"))
+
+
+def _depthwise_as_conv(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """Each DepthwiseConv2D in scope read as a Conv2D making as many channels."""
+    mutated = spec
+    for index in _scope(spec, ref, ("DepthwiseConv2D",)):
+        layer = spec.layers[index]
+        channels = facts.layers[index].input_shape[-1] * layer.get("depth_multiplier", 1)
+        config = {k: v for k, v in layer.config if k != "depth_multiplier"}
+        mutated = mutated.replace_layer(index, LayerSpec.make("Conv2D", filters=channels, **config))
+    return (mutated, ref) if mutated != spec else None
+
+
+def _append_to_embedding(class_name: str):
+    """The asked Embedding followed by `class_name` (the rest of the model dropped), asking
+    about that new last layer: what a student who pictures the output that way computes."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        if ref.layer is None or spec.layers[ref.layer].class_name != "Embedding":
+            return None
+        layers = spec.layers[: ref.layer + 1] + (LayerSpec.make(class_name),)
+        return ModelSpec(spec.input_shape, layers), ref.at(ref.layer + 1)
+
+    return mutate
+
+
+def _embedding_count(extra: Callable[[LayerFacts], int]):
+    """A misread parameter count of an Embedding: the count as the student forms it from the
+    layer's facts (`extra(layer)`)."""
+
+    def misread(facts: ModelFacts, ref: FactRef) -> Answer | None:
+        if ref.fact != "params" or facts.layers[ref.layer].class_name != "Embedding":
+            return None
+        return extra(facts.layers[ref.layer])
+
+    return misread
+
+
+def _units_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked recurrent layer with as many units as its input has features."""
+    if ref.layer is None or spec.layers[ref.layer].class_name not in RECURRENT + ("Bidirectional",):
+        return None
+    features = facts.layers[ref.layer].input_shape[-1]
+    layer = spec.layers[ref.layer]
+    if layer.class_name == "Bidirectional":
+        inner = _unwrap(layer).with_config(units=features)
+        changed = layer.with_config(layer={"module": "keras.layers", "class_name": inner.class_name,
+                                           "config": dict(inner.config)})
+    else:
+        changed = layer.with_config(units=features)
+    return spec.replace_layer(ref.layer, changed), ref
+
+
+def _one_output_per_gate(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """An LSTM or GRU output read as one vector per gate (4 or 3 × units wide)."""
+    known = facts.layers[ref.layer] if ref.layer is not None else None
+    if ref.fact != "output_shape" or ref.axis or known is None or known.class_name not in ("LSTM", "GRU"):
+        return None
+    gates = 4 if known.class_name == "LSTM" else 3
+    return (*known.output_shape[:-1], gates * known.output_shape[-1])
+
+
+def _recurrent_weights_forgotten(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Parameters counted without the recurrent kernels (units × gates·units each)."""
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    layers = facts.layers if ref.fact != "params" else [facts.layers[ref.layer]]
+    recurrent = sum(math.prod(w.shape) for layer in layers for w in layer.weights
+                    if w.name == "recurrent_kernel")
+    return read_fact(facts, ref) - recurrent if recurrent else None
+
+
 def _asked_conv(change: Callable[[LayerSpec, int], LayerSpec]):
     """A mutation of the asked Conv2D layer only; `change` gets the layer and its input depth."""
 
     def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
-        if ref.layer is None or spec.layers[ref.layer].class_name not in CONV:
+        if ref.layer is None or spec.layers[ref.layer].class_name not in ("Conv2D", "Conv1D"):
             return None
         channels = facts.layers[ref.layer].input_shape[-1]
         return spec.replace_layer(ref.layer, change(spec.layers[ref.layer], channels)), ref
@@ -159,6 +260,8 @@ def _channels_first_axes(facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact != "output_shape" or ref.layer is None:
         return None
     shape = facts.layers[ref.layer].output_shape
+    if len(shape) == 3 and ref.axis is None and facts.layers[ref.layer].class_name in SPATIAL:
+        return (None, shape[2], shape[1])  # PyTorch's Conv1d layout (batch, channels, steps)
     if len(shape) != 4:
         return None
     if ref.axis is None:
@@ -275,13 +378,53 @@ def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
 
 MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("padding_flipped", "confused padding='valid' and padding='same'",
-                  mutate=_rewrite(CONV + POOLING, _flip_padding)),
+                  mutate=_rewrite(SPATIAL + POOLING, _flip_padding)),
     Misconception("stride_ignored", "ignored the strides (computed as if the window moved by 1)",
-                  mutate=_rewrite(CONV + POOLING, _ignore_strides)),
+                  mutate=_rewrite(SPATIAL + POOLING, _ignore_strides)),
     Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
                   "equal pool_size)", mutate=_rewrite(POOLING, _pool_stride_one)),
     Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
-                  mutate=_rewrite(WEIGHTED, _forget_bias)),
+                  mutate=_rewrite(BIASED, _forget_bias)),
+    Misconception("gates_forgotten", "counted an LSTM or GRU like a SimpleRNN, forgetting its "
+                  "gates (4 weight sets for LSTM, 3 for GRU)",
+                  mutate=_rewrite(("LSTM", "GRU"), _to_class("SimpleRNN", "reset_after"))),
+    Misconception("reset_after_confused", "forgot that GRU's reset_after=True (Keras' default) "
+                  "gives it two bias vectors", mutate=_rewrite(("GRU",), _reset_after_ignored)),
+    Misconception("recurrent_weights_forgotten", "forgot the recurrent kernel (units × units "
+                  "per gate) that feeds the previous state back", misread=_recurrent_weights_forgotten),
+    Misconception("bidirectional_single", "counted one direction only: Bidirectional holds two "
+                  "copies of the layer and concatenates their outputs",
+                  mutate=_rewrite(("Bidirectional",), _unwrap)),
+    Misconception("return_sequences_confused", "confused return_sequences: False returns only "
+                  "the last step, True one output per step",
+                  mutate=_rewrite(RECURRENT, _flip_sequences)),
+    Misconception("units_ignored", "kept the input's feature size instead of the number of units",
+                  mutate=_units_ignored),
+    Misconception("one_output_per_gate", "thought an LSTM or GRU outputs one vector per gate; "
+                  "it outputs its hidden state, units wide", misread=_one_output_per_gate),
+    Misconception("embedding_dims_swapped", "swapped Embedding's input_dim (vocabulary) and "
+                  "output_dim (vector size)", mutate=_rewrite(("Embedding",), _swap_embedding)),
+    Misconception("transpose_as_conv", "used the Conv2D output-size formula for a transposed "
+                  "convolution, which enlarges its input",
+                  mutate=_rewrite(("Conv2DTranspose",), _to_class("Conv2D"))),
+    Misconception("separable_as_conv", "counted a separable convolution as a regular Conv2D",
+                  mutate=_rewrite(("SeparableConv2D",), _to_class("Conv2D", "depth_multiplier"))),
+    Misconception("depthwise_as_conv", "counted a depthwise convolution as a regular Conv2D, "
+                  "each filter spanning all input channels", mutate=_depthwise_as_conv),
+    Misconception("embedding_flattened", "thought an Embedding returns one long vector; it "
+                  "returns one vector per token", mutate=_append_to_embedding("Flatten")),
+    Misconception("embedding_pooled", "thought an Embedding returns a single vector for the "
+                  "whole sequence", mutate=_append_to_embedding("GlobalAveragePooling1D")),
+    Misconception("embedding_bias", "gave the Embedding a bias; it is a lookup table of "
+                  "input_dim × output_dim weights",
+                  misread=_embedding_count(lambda layer: layer.params + layer.output_shape[-1])),
+    Misconception("embedding_per_position", "counted one vector per position of the sequence "
+                  "instead of one per word of the vocabulary",
+                  misread=_embedding_count(lambda layer: layer.output_shape[1] * layer.output_shape[2])),
+    Misconception("global_pooling_as_flatten", "flattened the feature maps instead of averaging "
+                  "each one to a single value",
+                  mutate=_rewrite(("GlobalAveragePooling2D", "GlobalAveragePooling1D"),
+                                  _to_class("Flatten"))),
     Misconception("kernel_one_dimensional", "counted the kernel as k weights instead of k×k",
                   mutate=_rewrite(CONV, _one_dimensional_kernel)),
     Misconception("input_channels_forgotten", "forgot that each filter spans all input channels",

@@ -31,8 +31,8 @@ from quizgen.spec import LayerSpec, ModelSpec, Task
 Shape = tuple[int | None, ...]
 
 W, K, S = sp.symbols("W K S", integer=True, positive=True)
-K_H, K_W, C_IN, F, B, N_IN, U, C = sp.symbols(
-    "k_h k_w C_in F b n_in u C", integer=True, nonnegative=True
+K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E = sp.symbols(
+    "k_h k_w C_in F b n_in u C G V E", integer=True, nonnegative=True
 )
 
 # Built unevaluated, so that the worked solutions print them in the textbook order.
@@ -47,14 +47,23 @@ with sp.evaluate(False):
     BATCHNORM_TRAINABLE = 2 * C
     BATCHNORM_NON_TRAINABLE = 2 * C
     BATCHNORM_PARAMS = BATCHNORM_TRAINABLE + BATCHNORM_NON_TRAINABLE
+    #: Output size of a transposed convolution (Keras' `compute_conv_transpose_output_shape`
+    #: without output_padding).
+    TRANSPOSE_SIZE = {"valid": W * S + sp.Max(K - S, 0), "same": W * S}
+    #: Recurrent layers: G gates (SimpleRNN 1, GRU 3, LSTM 4), each with an input kernel, a
+    #: recurrent kernel and b biases per unit (GRU with reset_after=True, Keras' default: 2).
+    RNN_PARAMS = G * U * sp.Add(N_IN, U, B, evaluate=False)
+    #: Embedding: one vector of output_dim values per token of the vocabulary.
+    EMBEDDING_PARAMS = V * E
 
 POOLING = ("MaxPooling2D", "AveragePooling2D")
 SHAPE_PRESERVING = ("Dropout", "Activation")
 
 
 @cache
-def _size_function(padding: str):
-    return sp.lambdify((W, K, S), OUTPUT_SIZE[padding], "math")
+def _size_function(padding: str, transposed: bool = False):
+    formulas = TRANSPOSE_SIZE if transposed else OUTPUT_SIZE
+    return sp.lambdify((W, K, S), formulas[padding], "math")
 
 
 def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -156,11 +165,117 @@ def _unchanged(layer: LayerSpec, shape: Shape) -> ClosedForm:
     return ClosedForm(shape, 0, 0, ())
 
 
+def _single(value: int | tuple[int, ...] | None, default: int) -> int:
+    return default if value is None else (value if isinstance(value, int) else int(value[0]))
+
+
+def _bias_weights(layer: LayerSpec, size: int) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return (("bias", (size,)),) if layer.get("use_bias", True) else ()
+
+
+def _closed(out: Shape, weights: tuple[tuple[str, tuple[int, ...]], ...]) -> ClosedForm:
+    """A layer whose weights are all trainable: its parameters are the weights' sizes."""
+    return ClosedForm(out, sum(math.prod(shape) for _, shape in weights), 0, weights)
+
+
+def _conv1d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    _, length, channels = shape
+    kernel, stride = _single(layer.get("kernel_size"), 1), _single(layer.get("strides"), 1)
+    filters = int(layer.get("filters"))
+    out = (None, output_size(length, kernel, stride, layer.get("padding", "valid")), filters)
+    return _closed(out, (("kernel", (kernel, channels, filters)),) + _bias_weights(layer, filters))
+
+
+def transposed_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Output size of a transposed convolution along one axis: `W·S + max(K − S, 0)`
+    ('valid') or `W·S` ('same')."""
+    return int(_size_function(padding, True)(size, kernel, stride))
+
+
+def _conv2d_transpose(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    _, height, width, channels = shape
+    (k_h, k_w), (s_h, s_w), padding = window(layer)
+    filters = int(layer.get("filters"))
+    out = (None, transposed_size(height, k_h, s_h, padding), transposed_size(width, k_w, s_w, padding),
+           filters)
+    return _closed(out, (("kernel", (k_h, k_w, filters, channels)),) + _bias_weights(layer, filters))
+
+
+def _windowed(layer: LayerSpec, shape: Shape, depth: int) -> Shape:
+    (k_h, k_w), (s_h, s_w), padding = window(layer)
+    return (None, output_size(shape[1], k_h, s_h, padding), output_size(shape[2], k_w, s_w, padding),
+            depth)
+
+
+def _separable_conv2d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    (k_h, k_w), _, _ = window(layer)
+    channels, filters = shape[-1], int(layer.get("filters"))
+    multiplier = int(layer.get("depth_multiplier", 1))
+    weights = (("depthwise_kernel", (k_h, k_w, channels, multiplier)),
+               ("pointwise_kernel", (1, 1, channels * multiplier, filters)))
+    return _closed(_windowed(layer, shape, filters), weights + _bias_weights(layer, filters))
+
+
+def _depthwise_conv2d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    (k_h, k_w), _, _ = window(layer)
+    channels, multiplier = shape[-1], int(layer.get("depth_multiplier", 1))
+    weights = (("kernel", (k_h, k_w, channels, multiplier)),)
+    return _closed(_windowed(layer, shape, channels * multiplier),
+                   weights + _bias_weights(layer, channels * multiplier))
+
+
+def _global_pooling(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    return ClosedForm((None, shape[-1]), 0, 0, ())
+
+
+def _embedding(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    vocabulary, size = int(layer.get("input_dim")), int(layer.get("output_dim"))
+    return _closed((*shape, size), (("embeddings", (vocabulary, size)),))
+
+
+GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def _recurrent(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    _, steps, features = shape
+    units, gates = int(layer.get("units")), GATES[layer.class_name]
+    reset_after = layer.class_name == "GRU" and layer.get("reset_after", True)
+    bias = (("bias", (2, gates * units) if reset_after else (gates * units,)),) \
+        if layer.get("use_bias", True) else ()
+    weights = (("kernel", (features, gates * units)), ("recurrent_kernel", (units, gates * units)))
+    out = (None, steps, units) if layer.get("return_sequences", False) else (None, units)
+    return _closed(out, weights + bias)
+
+
+def inner_layer(layer: LayerSpec) -> LayerSpec:
+    """The layer a Bidirectional wraps."""
+    inner = dict(layer.get("layer"))
+    return LayerSpec.make(inner["class_name"], **dict(inner.get("config", ())))
+
+
+def _bidirectional(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """Forward and backward copies of the inner layer, outputs concatenated (merge_mode
+    "concat", Keras' default)."""
+    one = _recurrent(inner_layer(layer), shape)
+    return _closed((*one.output_shape[:-1], 2 * one.output_shape[-1]), one.weights * 2)
+
+
 _RULES = {
     "Conv2D": _conv2d, "MaxPooling2D": _pooling, "AveragePooling2D": _pooling,
     "Dense": _dense, "BatchNormalization": _batch_normalization, "Flatten": _flatten,
-    "Dropout": _unchanged, "Activation": _unchanged,
+    "Dropout": _unchanged, "Activation": _unchanged, "Conv1D": _conv1d,
+    "Conv2DTranspose": _conv2d_transpose, "SeparableConv2D": _separable_conv2d,
+    "DepthwiseConv2D": _depthwise_conv2d, "GlobalAveragePooling2D": _global_pooling,
+    "GlobalAveragePooling1D": _global_pooling, "GlobalMaxPooling2D": _global_pooling,
+    "Embedding": _embedding, "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent,
+    "Bidirectional": _bidirectional,
 }
+
+#: Layers that need an input of shape (None, height, width, channels).
+IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Conv2DTranspose",
+                "SeparableConv2D", "DepthwiseConv2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D")
+#: Layers that need an input of shape (None, steps, features).
+SEQUENCE_LAYERS = ("Conv1D", "GlobalAveragePooling1D", "SimpleRNN", "GRU", "LSTM", "Bidirectional")
 
 SUPPORTED = tuple(_RULES)
 
@@ -176,11 +291,11 @@ def layer_closed_form(layer: LayerSpec, input_shape: Shape) -> ClosedForm:
     rule = _RULES.get(layer.class_name)
     if rule is None:
         raise NotImplementedError(f"no closed form for {layer.class_name}")
-    if rule in (_conv2d, _pooling) and len(input_shape) != 4:
-        raise ArchitectureError(
-            f"{layer.class_name} needs an input of shape (None, height, width, channels), "
-            f"got {input_shape}"
-        )
+    for classes, axes in ((IMAGE_LAYERS, "(None, height, width, channels)"),
+                          (SEQUENCE_LAYERS, "(None, steps, features)")):
+        if layer.class_name in classes and len(input_shape) != axes.count(",") + 1:
+            raise ArchitectureError(f"{layer.class_name} needs an input of shape {axes}, "
+                                    f"got {input_shape}")
     return rule(layer, input_shape)
 
 
@@ -236,6 +351,20 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     elif layer.class_name == "BatchNormalization":
         values = {C: input_shape[-1]}
         expression = BATCHNORM_PARAMS
+    elif layer.class_name in GATES or layer.class_name == "Bidirectional":
+        recurrent = inner_layer(layer) if layer.class_name == "Bidirectional" else layer
+        gates = GATES[recurrent.class_name]
+        biases = 2 if recurrent.class_name == "GRU" and recurrent.get("reset_after", True) else 1
+        values = {G: gates, U: recurrent.get("units"), N_IN: input_shape[-1],
+                  B: biases if recurrent.get("use_bias", True) else 0}
+        expression = RNN_PARAMS if layer.class_name in GATES else 2 * RNN_PARAMS
+    elif layer.class_name == "Embedding":
+        values = {V: layer.get("input_dim"), E: layer.get("output_dim")}
+        expression = EMBEDDING_PARAMS
+    elif form.weights:
+        sizes = " + ".join(r" \cdot ".join(map(str, shape)) for _, shape in form.weights)
+        names = " + ".join(name.replace("_", r"\_") for name, _ in form.weights)
+        return f"$\\text{{{names}}} = {sizes} = {form.params}$"
     else:
         return f"${form.params}$ (a {layer.class_name} layer has no weights)"
     return f"${latex(expression)} = {latex(expression, values)} = {form.params}$"

@@ -170,9 +170,53 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
     if layer.class_name == "Flatten":
         product = " × ".join(str(size) for size in before[1:])
         return f"{intro} Flatten multiplies the non-batch sizes: {product} = {after[1]:,}."
-    if layer.class_name == "Dense":
-        return f"{intro} Dense replaces the last axis by its {after[-1]} units."
+    if layer.class_name in SHAPE_SENTENCES:
+        return f"{intro} {SHAPE_SENTENCES[layer.class_name](layer, before, after)}"
     return f"{intro} A {layer.class_name} layer does not change the shape."
+
+
+def _transposed(layer, before, after) -> str:
+    (k_h, _), (s_h, _), padding = formulas.window(layer)
+    rule = "W·S + max(K − S, 0)" if padding == "valid" else "W·S"
+    return (f"A transposed convolution enlarges each spatial size to {rule} with padding "
+            f"\"{padding}\": {before[1]}·{s_h}{' + ' + str(max(k_h - s_h, 0)) if padding == 'valid' else ''}"
+            f" = {after[1]}; the depth is the number of filters, {after[-1]}.")
+
+
+def _recurrent(layer, before, after) -> str:
+    inner = formulas.inner_layer(layer) if layer.class_name == "Bidirectional" else layer
+    sequences = inner.get("return_sequences", False)
+    what = (f"one vector of {inner.get('units')} units per time step ({before[1]} steps)"
+            if sequences else f"only the last time step's {inner.get('units')} units "
+            "(return_sequences=False)")
+    twice = (" Bidirectional concatenates the forward and backward outputs, doubling the last "
+             "axis." if layer.class_name == "Bidirectional" else "")
+    return f"It returns {what}.{twice}"
+
+
+SHAPE_SENTENCES = {
+    "Dense": lambda layer, before, after: f"Dense replaces the last axis by its {after[-1]} units.",
+    "Conv2DTranspose": _transposed,
+    "Conv1D": lambda layer, before, after: (
+        f"Along the time axis the window of {formulas.window(layer)[0][0]} steps gives "
+        f"{after[1]} positions; the depth is the number of filters, {after[-1]}."),
+    "SeparableConv2D": lambda layer, before, after: (
+        f"It slides its window like a Conv2D (output size {after[1]}×{after[2]}) and its "
+        f"pointwise step makes {after[-1]} channels, one per filter."),
+    "DepthwiseConv2D": lambda layer, before, after: (
+        f"It slides its window like a Conv2D (output size {after[1]}×{after[2]}) over each input "
+        f"channel separately: {before[-1]} channels × depth_multiplier "
+        f"{layer.get('depth_multiplier', 1)} = {after[-1]}."),
+    "GlobalAveragePooling2D": lambda layer, before, after: (
+        f"It averages each of the {after[-1]} feature maps over all its positions, leaving one "
+        "value per channel."),
+    "GlobalAveragePooling1D": lambda layer, before, after: (
+        f"It averages each of the {after[-1]} features over all time steps."),
+    "Embedding": lambda layer, before, after: (
+        f"It replaces each of the {before[1]} token ids by a vector of output_dim = {after[-1]} "
+        "values."),
+    "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent, "Bidirectional": _recurrent,
+}
 
 
 def _summary_table(facts: ModelFacts, column: str) -> str:
@@ -201,7 +245,13 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
                 f"{formulas.params_derivation(layer, known.input_shape)}.")
     if ref.fact == "weight_shape":
         layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
-                   "Dense": "(input features, units)"}
+                   "Conv1D": "(kernel size, input channels, filters)",
+                   "Conv2DTranspose": "(kernel height, kernel width, filters, input channels)",
+                   "DepthwiseConv2D": "(kernel height, kernel width, input channels, "
+                                      "depth_multiplier)",
+                   "Dense": "(input features, units)",
+                   "SimpleRNN": "(input features, units)", "GRU": "(input features, 3 × units)",
+                   "LSTM": "(input features, 4 × units)"}
         layout = layouts.get(layer.class_name, "one value per channel")
         what = (f"A {layer.class_name} kernel has shape {layout}"
                 if ref.weight == "kernel" else f"The {ref.weight} has one value per output channel")

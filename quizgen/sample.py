@@ -204,7 +204,96 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
             return task
 
 
-SAMPLERS: dict[str, Callable[..., ModelSpec | Task]] = {"cnn": cnn, "mlp": mlp, "by_hand": by_hand}
+def recurrent(rng: random.Random, units: int, return_sequences: bool) -> LayerSpec:
+    """A SimpleRNN, LSTM or GRU layer (GRU sometimes with `reset_after=False`), wrapped in
+    Bidirectional one time in four."""
+    class_name = rng.choice(("SimpleRNN", "LSTM", "LSTM", "GRU", "GRU"))
+    config: dict[str, Any] = {"units": units}
+    if return_sequences:
+        config["return_sequences"] = True
+    if class_name == "GRU" and rng.random() < 0.3:
+        config["reset_after"] = False
+    layer = LayerSpec.make(class_name, **config)
+    if rng.random() < 0.25:
+        return LayerSpec.make("Bidirectional", layer={"module": "keras.layers",
+                                                       "class_name": class_name,
+                                                       "config": dict(layer.config)})
+    return layer
+
+
+def sequence(rng: random.Random, recurrent_layers: Any = None) -> ModelSpec:
+    """A text model: input `(T,)` token ids (T from 10 to 100), Embedding (vocabulary
+    100–10,000, 8–64 dimensions), `recurrent_layers` (default 1–2) recurrent layers (all but
+    the last return sequences), and a Dense output layer."""
+    steps = rng.choice((10, 20, 25, 50, 100))
+    layers = [LayerSpec.make("Embedding", input_dim=rng.choice((100, 1000, 5000, 10000)),
+                             output_dim=rng.choice((8, 16, 32, 64)))]
+    count = rng.randint(*_span(recurrent_layers, (1, 2), "recurrent_layers"))
+    for index in range(count):
+        layers.append(recurrent(rng, rng.choice((4, 8, 16, 32, 64)), index < count - 1))
+    layers.append(LayerSpec.make("Dense", units=1, activation="sigmoid") if rng.random() < 0.5
+                  else LayerSpec.make("Dense", units=rng.choice((3, 5, 10)), activation="softmax"))
+    return ModelSpec((steps,), tuple(layers))
+
+
+def signal(rng: random.Random) -> ModelSpec:
+    """A 1-D convnet on `(T, C)` signals: 1–3 Conv1D layers (kernel 2–7, strides 1–2, valid or
+    same), GlobalAveragePooling1D and a Dense output layer."""
+    input_shape = (rng.choice((32, 50, 64, 100, 128)), rng.choice((1, 2, 3, 6)))
+    shape: Shape = (None, *input_shape)
+    layers: list[LayerSpec] = []
+    for _ in range(rng.randint(1, 3)):
+        layer = LayerSpec.make("Conv1D", filters=rng.choice((8, 16, 32)),
+                               kernel_size=rng.choice((2, 3, 5, 7)),
+                               strides=rng.choice((1, 1, 2)), padding=rng.choice(("valid", "same")),
+                               activation="relu")
+        shape = _append(layers, shape, layer)
+    units = rng.choice((1, 4, 10))
+    layers += [LayerSpec.make("GlobalAveragePooling1D"),
+               LayerSpec.make("Dense", units=units, activation="sigmoid" if units == 1 else "softmax")]
+    return ModelSpec(input_shape, tuple(layers))
+
+
+def modern_cnn(rng: random.Random) -> ModelSpec:
+    """A mobile-style convnet: Conv2D, then SeparableConv2D or DepthwiseConv2D blocks (with
+    BatchNormalization), GlobalAveragePooling2D and a Dense output layer; or, one time in three,
+    a decoder that upsamples with Conv2DTranspose layers."""
+    if rng.random() < 1 / 3:
+        input_shape = rng.choice(((7, 7, 16), (4, 4, 32), (8, 8, 8), (5, 5, 64)))
+        layers = [LayerSpec.make("Conv2DTranspose", filters=rng.choice((8, 16, 32)),
+                                 kernel_size=rng.choice((2, 3, 4)), strides=2,
+                                 padding=rng.choice(("valid", "same")), activation="relu")
+                  for _ in range(rng.randint(1, 2))]
+        layers.append(LayerSpec.make("Conv2D", filters=rng.choice((1, 3)), kernel_size=3,
+                                     padding="same", activation="sigmoid"))
+        return ModelSpec(input_shape, tuple(layers))
+    input_shape = rng.choice(((32, 32, 3), (28, 28, 1), (64, 64, 3), (48, 48, 3)))
+    shape: Shape = (None, *input_shape)
+    layers = []
+    shape = _append(layers, shape, LayerSpec.make("Conv2D", filters=rng.choice((16, 32)),
+                                                  kernel_size=3, strides=2, padding="same",
+                                                  activation="relu"))
+    for _ in range(rng.randint(1, 2)):
+        if rng.random() < 0.5:
+            layer = LayerSpec.make("SeparableConv2D", filters=rng.choice((16, 32, 64)),
+                                   kernel_size=3, padding=rng.choice(("valid", "same")),
+                                   activation="relu")
+        else:
+            layer = LayerSpec.make("DepthwiseConv2D", kernel_size=3,
+                                   depth_multiplier=rng.choice((1, 2)),
+                                   padding=rng.choice(("valid", "same")), activation="relu")
+        if _fits(layer, shape):
+            shape = _append(layers, shape, layer)
+            shape = _append(layers, shape, LayerSpec.make("BatchNormalization"))
+    layers += [LayerSpec.make("GlobalAveragePooling2D"),
+               LayerSpec.make("Dense", units=rng.choice((2, 10, 100)), activation="softmax")]
+    return ModelSpec(input_shape, tuple(layers))
+
+
+SAMPLERS: dict[str, Callable[..., ModelSpec | Task]] = {
+    "cnn": cnn, "mlp": mlp, "by_hand": by_hand, "sequence": sequence, "signal": signal,
+    "modern_cnn": modern_cnn,
+}
 
 
 def sample(name: str, rng: random.Random,

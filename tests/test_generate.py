@@ -73,6 +73,18 @@ def test_every_answer_is_what_keras_computes(key):
         if "task" in entry:
             np.testing.assert_allclose(task_output(entry["task"]), entry["answer"], atol=1e-5)
             continue
+        if entry["fact"] == "statements":  # each statement re-decided in test_statements.py
+            marked = [n for n, choice in enumerate(entry["choices"], 1) if choice["correct"]]
+            assert entry["answer"] == marked, entry["id"]
+            continue
+        if entry["fact"] == "code":
+            configs = {json.dumps([[type(layer).__name__, layer.get_config() | {"name": ""}]
+                                   for layer in rebuild(choice["value"]).layers],
+                                  sort_keys=True, default=str):
+                       choice["correct"] for choice in entry["choices"]}
+            assert sorted(configs.values()) == [False, False, False, True], entry["id"]
+            assert next(c for c in entry["choices"] if c["correct"])["value"] == entry["model"]
+            continue
         signature = json.dumps(entry["model"], sort_keys=True)
         if signature not in built:
             built[signature] = rebuild(entry["model"])
@@ -86,7 +98,11 @@ def test_choices_one_correct_equal_to_answer(key):
         texts = [choice["text"] for choice in entry["choices"]]
         assert len(texts) == 4 and len(set(texts)) == 4
         correct = [choice for choice in entry["choices"] if choice["correct"]]
-        assert len(correct) == 1 and correct[0]["value"] == entry["answer"]
+        assert len(correct) == 1
+        if entry["fact"] == "code":  # the value is the model that code builds
+            assert correct[0]["text"] == entry["answer"] and correct[0]["value"] == entry["model"]
+        else:
+            assert correct[0]["value"] == entry["answer"]
         assert all(choice["misconception"] for choice in entry["choices"] if not choice["correct"])
 
 

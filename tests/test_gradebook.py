@@ -87,8 +87,9 @@ def test_correct_students_get_full_marks_and_distractor_students_zero(exam_key, 
     assert [row["score"] for row in grades] == ["10", "0"] * 3
     assert [{row[q] for q in columns} for row in grades] == [{"1"}, {"0"}] * 3
     assert run.files == tuple(tmp_path / "out" / name for name in OUTPUTS)
-    # Every choice slot: the correct option once, the first distractor once (the bad student).
-    choice_slots = [slot for slot in run.slots if slot.options]
+    # Every single-choice slot: the correct option once, the first distractor once (the bad
+    # student).
+    choice_slots = [slot for slot in run.slots if slot.kind == "single_choice"]
     assert choice_slots
     for slot in choice_slots:
         first_wrong = next(o for o in slot.options if not o.correct)

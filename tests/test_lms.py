@@ -24,9 +24,10 @@ from quizgen.errors import QuizgenError
 from .conftest import run_cli
 
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
-MOODLE_TYPES = {"single_choice": "multichoice", "numeric": "numerical", "shape": "shortanswer",
-                "matrix": "shortanswer"}
+MOODLE_TYPES = {"single_choice": "multichoice", "multiple_choice": "multichoice",
+                "numeric": "numerical", "shape": "shortanswer", "matrix": "shortanswer"}
 QTI_TYPES = {"single_choice": "multiple_choice_question", "numeric": "numerical_question",
+             "multiple_choice": "multiple_answers_question",
              "shape": "short_answer_question", "matrix": "short_answer_question"}
 TRICKY_TEXT = "Is {a} = ~b # c: d? \\ end"
 
@@ -162,6 +163,9 @@ def test_gift_every_question_parses_with_pygiftparser(small_key):
                 assert [(gift_unescape(a.answer), a.fraction, gift_unescape(a.feedback))
                         for a in answers.answers] == [
                     (c["text"], 100 if c["correct"] else 0, c["feedback"] or "") for c in entry["choices"]]
+            elif entry["kind"] == "multiple_choice":
+                assert isinstance(answers, gift_answers.MultipleChoicesSet)
+                assert [a.fraction > 0 for a in answers.answers] == [c["correct"] for c in entry["choices"]]
             elif entry["kind"] == "numeric":
                 assert isinstance(answers, gift_answers.NumericAnswerSet)
                 assert [(a.value, a.tolerance) for a in answers.answers] == [
@@ -218,6 +222,10 @@ def test_moodle_xml_one_question_per_entry(small_key):
                 assert [(a.findtext("text"), a.get("fraction"), a.findtext("feedback/text"))
                         for a in answers] == [(c["text"], "100" if c["correct"] else "0", c["feedback"] or "")
                                               for c in entry["choices"]]
+            elif entry["kind"] == "multiple_choice":
+                assert question.findtext("single") == "false"
+                assert [float(a.get("fraction")) > 0 for a in answers] == [
+                    c["correct"] for c in entry["choices"]]
             elif entry["kind"] == "numeric":
                 assert [(a.findtext("text"), float(a.findtext("tolerance"))) for a in answers] == [
                     (str(entry["answer"]), entry["tolerance"])]

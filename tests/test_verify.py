@@ -40,6 +40,8 @@ def wrong_answer(entry):
     answer = entry["answer"]
     if isinstance(answer, int):
         entry["answer"] = answer + 1
+    elif isinstance(answer, str):  # the code of a "which code" question
+        entry["answer"] = answer + "\n# changed"
     elif isinstance(answer[0], list):  # a matrix
         entry["answer"] = [[answer[0][0] + 1, *answer[0][1:]], *answer[1:]]
     else:
