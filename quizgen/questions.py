@@ -219,13 +219,43 @@ SHAPE_SENTENCES = {
 }
 
 
-def _summary_table(facts: ModelFacts, column: str) -> str:
-    """A `model.summary()`-like Markdown table with one parameter column."""
-    rows = [f"| {layer.name} ({layer.class_name}) | {format_answer(layer.output_shape)} | "
-            f"{getattr(layer, column):,} |" for layer in facts.layers]
+def _summary_table(facts: ModelFacts, column: str,
+                   blanks: dict[tuple[str, int | None], str] | None = None) -> str:
+    """A `model.summary()`-like Markdown table with one parameter column. `blanks` maps
+    `(fact, layer)` cells (`output_shape` or the column, by layer; the column's total with
+    layer None) to the label printed instead of the value, e.g. `(a)`."""
+    blanks = blanks or {}
+
+    def cell(fact: str, layer: int | None, value: str) -> str:
+        return f"**({blanks[(fact, layer)]})**" if (fact, layer) in blanks else value
+
+    rows = [f"| {layer.name} ({layer.class_name}) | "
+            f"{cell('output_shape', i, format_answer(layer.output_shape))} | "
+            f"{cell(column, i, f'{getattr(layer, column):,}')} |" for i, layer in enumerate(facts.layers)]
     title = {"params": "Param #", "trainable_params": "Trainable",
              "non_trainable_params": "Non-trainable"}[column]
-    return "\n".join(["| Layer (type) | Output Shape | " + title + " |", "|---|---|---:|", *rows])
+    table = "\n".join(["| Layer (type) | Output Shape | " + title + " |", "|---|---|---:|", *rows])
+    if not blanks:
+        return table
+    totals = [f"{label}: {cell(fact, None, '')}" for fact, label in (
+        ("total_params", "Total params"), ("trainable_params", "Trainable params"),
+        ("non_trainable_params", "Non-trainable params")) if (fact, None) in blanks]
+    return "\n\n".join([table, "  \n".join(totals)]) if totals else table
+
+
+def blank_label(index: int) -> str:
+    """The label of the blank an ask fills in a summary table: a, b, c, ..."""
+    return chr(ord("a") + index)
+
+
+def summary_with_blanks(facts: ModelFacts, questions: tuple[Question, ...]) -> str:
+    """The model's `model.summary()` table with the cell each question asks for blanked out
+    as (a), (b), ... in ask order (seeds/001's "fill in the summary"); the totals lines asked
+    for follow the table (the others are left out: they would give the blanks away)."""
+    blanks = {("params" if q.ref.fact == "params" else q.ref.fact,
+               q.ref.layer if q.ref.fact in ("output_shape", "params") else None): blank_label(i)
+              for i, q in enumerate(questions)}
+    return _summary_table(facts, "params", blanks)
 
 
 def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
@@ -369,7 +399,8 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
             Choice(format_answer(value), value, False, label) for value, label in wrong)
     else:
         kind = ref.free_kind
-    context = _layer_context(spec, facts, layer) | {"axis": ref.axis, "weight": ref.weight}
+    context = _layer_context(spec, facts, layer) | {"axis": ref.axis, "weight": ref.weight,
+                                                     "blank": blank_label(index)}
     text = _render_text(ask.text, context, f"{template.path.name}: asks[{index}].text")
     worked = explain_task(task) if task is not None else explain(spec, facts, ref)
     explanation = "\n\n".join(part for part in (worked, _mistakes(choices)) if part)
@@ -458,7 +489,8 @@ def make_item(template: Template, seed: int) -> Item:
         except (QuestionError, ArchitectureError) as error:
             last_error = error
             continue
-        stem = _render_text(template.stem, {}, f"{template.path.name}: stem")
+        stem = _render_text(template.stem, {"summary": summary_with_blanks(facts, questions)},
+                            f"{template.path.name}: stem")
         code = task.code() if task is not None else spec.code(template.code_style)
         if template.code_style == "prose":
             stem, code = f"{stem}\n\n{code}", ""

@@ -89,3 +89,16 @@ def test_correct_position_varies_across_variants(bank):
         (_, _, question), _ = variant.numbered()
         firsts[next(i for i, choice in enumerate(question.choices) if choice.correct)] += 1
     assert sorted(firsts) == [0, 1, 2, 3], firsts
+
+
+def test_summary_with_blanks(bank):
+    template = next(t for t in bank if t.id == "summary-blanks")
+    for seed in range(4):
+        item = make_item(template, seed)
+        for label, question in zip("abc", item.questions, strict=True):
+            assert f"**({label})**" in item.stem and f"cell ({label})" in question.text
+        shape_question = item.questions[0]
+        row = next(line for line in item.stem.splitlines()
+                   if line.startswith(f"| {item.facts.layers[shape_question.ref.layer].name} "))
+        assert shape_question.answer_text not in row and "**(a)**" in row
+        assert "Total params: **(c)**" in item.stem and "Trainable params" not in item.stem
