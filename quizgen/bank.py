@@ -39,11 +39,12 @@ class Ask:
     weight: str | None = None
     response: tuple[str, ...] = ("single_choice", "free")
     count: int = 4
+    quantity: str | None = None
     statements: tuple[tuple[str, FrozenDict | None], ...] | None = None
 
     def ref(self, layer: int | None) -> FactRef:
         """The `FactRef` this ask makes about `layer`."""
-        return FactRef(self.fact, layer, self.axis, self.weight)
+        return FactRef(self.fact, layer, self.axis, self.weight, self.quantity)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _ask(data: dict[str, Any]) -> Ask:
     return Ask(fact=data["fact"], text=data["text"], layer=layer, axis=data.get("axis"),
                weight=data.get("weight"),
                response=tuple(data.get("response", ("single_choice", "free"))),
-               count=data.get("count", 4), statements=statements)
+               count=data.get("count", 4), quantity=data.get("quantity"), statements=statements)
 
 
 def load_template(path: Path) -> Template:

@@ -628,8 +628,12 @@ CODE_MISCONCEPTIONS: tuple[CodeMisconception, ...] = (
 )
 
 
-#: Misconceptions that false statements (quizgen.statements) reveal.
+#: Misconceptions that false statements (quizgen.statements) reveal, and formulas
+#: (quizgen.formulas.SIZE_CANDIDATES) follow.
 STATEMENT_MISCONCEPTIONS = {
+    "plus_one_forgotten": "left out the + 1 that counts the window's first position",
+    "kernel_ignored": "divided the input size by the stride without subtracting the kernel",
+    "rounding_confused": "rounded down; with 'same' padding a partial window still counts",
     "output_task_confused": "misread what the output layer implies: softmax over several units "
                             "means multi-class, one sigmoid unit binary classification",
     "probabilities_sum_confused": "thought every output layer's values sum to 1; only softmax "

@@ -446,3 +446,46 @@ def task_closed_form(task: Task) -> list[list[float]]:
     width = 1 + max(j for _, j, _ in windows)
     values = [window_value(task, vals) for _, _, vals in windows]
     return [values[row:row + width] for row in range(0, len(values), width)]
+
+
+# --- formula questions (seeds/003): candidate formulas, each with its misconception -----------
+
+with sp.evaluate(False):
+    #: Formulas a student may give for one output size, by the layer's padding; the first is
+    #: Keras' (decided again by execution in `quizgen.oracle.formula_holds`).
+    SIZE_CANDIDATES = {
+        "valid": ((OUTPUT_SIZE["valid"], None), (OUTPUT_SIZE["same"], "padding_flipped"),
+                  (sp.floor((W - K) / S), "plus_one_forgotten"), (W - K + 1, "stride_ignored"),
+                  (sp.floor(W / S), "kernel_ignored")),
+        "same": ((OUTPUT_SIZE["same"], None), (OUTPUT_SIZE["valid"], "padding_flipped"),
+                 (W, "stride_ignored"), (sp.floor(W / S), "rounding_confused")),
+    }
+    #: Formulas a student may give for the parameters of a Conv2D layer with a bias.
+    PARAMS_CANDIDATES = (
+        ((K_H * K_W * C_IN + 1) * F, None), ((K_H * K_W + 1) * F, "input_channels_forgotten"),
+        (K_H * K_W * C_IN * F, "bias_forgotten"), (K_H * K_W * C_IN * F + 1, "single_bias"),
+        ((K_H * C_IN + 1) * F, "kernel_one_dimensional"),
+    )
+
+#: The symbols a formula may use, for parsing one back from the key.
+FORMULA_SYMBOLS = {str(symbol): symbol for symbol in (W, K, S, K_H, K_W, C_IN, F)}
+
+
+def parse_formula(text: str) -> sp.Expr:
+    """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`).
+
+    Raises:
+        QuestionError: not a formula of the known symbols.
+    """
+    try:
+        expression = sp.sympify(text, locals=FORMULA_SYMBOLS)
+    except (sp.SympifyError, TypeError) as error:
+        raise QuestionError(f"not a formula: {text!r}") from error
+    if not expression.free_symbols <= set(FORMULA_SYMBOLS.values()):
+        raise QuestionError(f"formula {text!r} uses unknown symbols")
+    return expression
+
+
+def evaluate(expression: sp.Expr, values: dict[sp.Symbol, int]) -> int:
+    """The formula's value for the given symbol values (an exact integer)."""
+    return int(expression.subs(values))

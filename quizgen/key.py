@@ -42,7 +42,8 @@ def question_entry(variant: int, position: int, item: Item, question: Question) 
         "fact": ref.fact,
     }
     entry |= {name: value for name, value in
-              (("layer", ref.layer), ("axis", ref.axis), ("weight", ref.weight)) if value is not None}
+              (("layer", ref.layer), ("axis", ref.axis), ("weight", ref.weight),
+                                 ("quantity", ref.quantity)) if value is not None}
     if item.task is not None:
         entry["task"] = item.task.to_json()
     else:

@@ -359,3 +359,33 @@ def default_argument(class_name: str, argument: str) -> Any:
     """The value Keras gives `argument` when a `class_name` layer is created without it, as
     `get_config()` reports it (e.g. Dense's `activation` is `"linear"`)."""
     return getattr(keras().layers, class_name)(**_REQUIRED.get(class_name, {})).get_config()[argument]
+
+
+#: Configurations on which a formula must agree with Keras to count as correct.
+SIZE_GRID = tuple((w, k, s) for w in (5, 7, 8, 10) for k in (1, 2, 3) for s in (1, 2, 3))
+PARAMS_GRID = tuple((k_h, k_w, c, f) for k_h in (1, 3) for k_w in (2, 3) for c in (1, 3)
+                    for f in (1, 4))
+
+
+@cache
+def conv_sizes(padding: str) -> tuple[tuple[tuple[int, int, int], int], ...]:
+    """`((W, K, S), output size)` of a Conv2D built by Keras on a W×W input with a K×K kernel,
+    strides S and `padding`, for every point of `SIZE_GRID`."""
+    from quizgen.spec import LayerSpec
+
+    return tuple(
+        ((w, k, s), facts(ModelSpec((w, w, 1), (LayerSpec.make(
+            "Conv2D", filters=1, kernel_size=k, strides=s, padding=padding),))).layers[0].output_shape[1])
+        for w, k, s in SIZE_GRID)
+
+
+@cache
+def conv_params() -> tuple[tuple[tuple[int, int, int, int], int], ...]:
+    """`((k_h, k_w, C_in, F), parameters)` of Conv2D layers (with bias) built by Keras, for every
+    point of `PARAMS_GRID`."""
+    from quizgen.spec import LayerSpec
+
+    return tuple(
+        ((k_h, k_w, c, f), facts(ModelSpec((6, 6, c), (LayerSpec.make(
+            "Conv2D", filters=f, kernel_size=(k_h, k_w)),))).total_params)
+        for k_h, k_w, c, f in PARAMS_GRID)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import jinja2
+import sympy as sp
 
 from quizgen import distractors, formulas, oracle
 from quizgen.bank import TEMPLATE_ENV, Ask, Template
@@ -382,6 +383,8 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
         return _statements_question(template, index, spec, facts, rng)
     if ask.fact == "code":
         return _code_question(template, index, spec, rng)
+    if ask.fact == "formula":
+        return _formula_question(template, index, spec, facts, rng)
     if ask.fact in TASK_FACTS:
         _check_task(ask.fact, task)
         layer = 0
@@ -426,6 +429,57 @@ def _statements_question(template: Template, index: int, spec: ModelSpec, facts:
                    f"model with Keras:\n\n{reasons}\n\n{_mistakes(choices)}").strip()
     return Question(FactRef("statements"), "multiple_choice", text, answer, choices, explanation,
                     _reading(template, spec, None))
+
+
+def formula_holds(expression: sp.Expr, quantity: str, padding: str = "valid") -> bool:
+    """Whether a formula agrees with Keras on every Conv2D of a grid of built layers
+    (`quizgen.oracle.SIZE_GRID` for output sizes with `padding`, `PARAMS_GRID` for parameter
+    counts): a formula is correct exactly when execution says so."""
+    if quantity == "output_size":
+        return all(formulas.evaluate(expression, {formulas.W: w, formulas.K: k, formulas.S: s}) == size
+                   for (w, k, s), size in oracle.conv_sizes(padding))
+    return all(formulas.evaluate(expression, {formulas.K_H: k_h, formulas.K_W: k_w,
+                                              formulas.C_IN: c, formulas.F: f}) == params
+               for (k_h, k_w, c, f), params in oracle.conv_params())
+
+
+def _formula_question(template: Template, index: int, spec: ModelSpec, facts: ModelFacts,
+                      rng: random.Random) -> Question:
+    """"Which formula gives ...?" (seeds/003): the formula Keras follows, found by execution,
+    against formulas that follow a misconception (each disagreeing with Keras somewhere)."""
+    ask = template.asks[index]
+    layer = resolve_layer(ask, spec, rng)
+    if spec.layers[layer].class_name != "Conv2D" or (
+            ask.quantity == "params" and not spec.layers[layer].get("use_bias", True)):
+        raise QuestionError("formula questions are about a Conv2D layer with a bias")
+    _, _, padding = formulas.window(spec.layers[layer])
+    candidates = (formulas.SIZE_CANDIDATES[padding] if ask.quantity == "output_size"
+                  else formulas.PARAMS_CANDIDATES)
+    judged = [(expression, label, formula_holds(expression, ask.quantity, padding))
+              for expression, label in candidates]
+    right = [expression for expression, _, holds in judged if holds]
+    wrong = [(expression, label) for expression, label, holds in judged if not holds]
+    if len(right) != 1 or len(wrong) < CHOICES - 1:
+        raise QuestionError(f"{len(right)} candidate formulas agree with Keras; expected 1")
+    chosen = rng.sample(wrong, CHOICES - 1)
+    choices = (Choice(f"${formulas.latex(right[0])}$", str(right[0]), True),) + tuple(
+        Choice(f"${formulas.latex(expression)}$", str(expression), False, label)
+        for expression, label in chosen)
+    known = facts.layers[layer]
+    if ask.quantity == "output_size":
+        kernel, strides, _ = formulas.window(spec.layers[layer])
+        worked = (f"For `{known.name}`, along the height: "
+                  f"{formulas.size_derivation(known.input_shape[1], kernel[0], strides[0], padding)}.")
+    else:
+        worked = f"For `{known.name}`: {formulas.params_derivation(spec.layers[layer], known.input_shape)}."
+    grid = len(oracle.conv_sizes(padding) if ask.quantity == "output_size" else oracle.conv_params())
+    explanation = (f"Keras follows {choices[0].text}: it agrees with all {grid} Conv2D layers "
+                   f"Keras built to check it, and each other formula disagrees with at least one. "
+                   f"{worked}\n\n{_mistakes(choices)}")
+    context = _layer_context(spec, facts, layer) | {"blank": blank_label(index)}
+    text = _render_text(ask.text, context, f"{template.path.name}: asks[{index}].text")
+    return Question(ask.ref(layer), "single_choice", text, choices[0].text, choices, explanation,
+                    _reading(template, spec, layer))
 
 
 def _fenced(spec: ModelSpec) -> str:

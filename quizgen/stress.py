@@ -49,7 +49,8 @@ def _degenerate(entry: dict, item) -> bool:
     """A size or count below 1, a 0-sized feature map, or a constant output matrix."""
     if "task" in entry:
         return len({value for row in entry["answer"] for value in row}) < 2
-    sizes = entry["answer"] if isinstance(entry["answer"], list) else [entry["answer"]]
+    answer = entry["answer"]
+    sizes = answer if isinstance(answer, list) else [answer] if isinstance(answer, int) else []
     sizes += [size for layer in item.facts.layers for size in layer.output_shape]
     return any(size is not None and size < 1 for size in sizes)
 

@@ -34,7 +34,8 @@ class Finding:
 
 
 def _ref(entry: dict[str, Any]) -> FactRef:
-    return FactRef(entry["fact"], entry.get("layer"), entry.get("axis"), entry.get("weight"))
+    return FactRef(entry["fact"], entry.get("layer"), entry.get("axis"), entry.get("weight"),
+                   entry.get("quantity"))
 
 
 def _describe(ref: FactRef) -> str:
@@ -68,7 +69,7 @@ def _check_choices(entry: dict[str, Any], answer: Any) -> list[str]:
     correct = [choice for choice in choices if choice["correct"]]
     if len(correct) != 1:
         problems.append(f"{len(correct)} choices marked correct, expected exactly 1")
-    if entry["fact"] == "code":  # the choices' models were compared by `_check_code`
+    if entry["fact"] in ("code", "formula"):  # their choices were judged by `_check_code/formula`
         return problems
     for choice in correct:
         if not _close(choice.get("value", answer), answer):
@@ -111,12 +112,29 @@ def _check_code(entry: dict[str, Any]) -> tuple[Any, Any]:
     return answer, answer
 
 
+def _check_formula(entry: dict[str, Any]) -> tuple[Any, Any]:
+    """For fact formula: the correct option's text when exactly the options marked correct
+    agree with Keras on the grid of built layers; else a message saying which does not."""
+    from quizgen.questions import formula_holds
+
+    spec = ModelSpec.from_json(entry["model"])
+    _, _, padding = formulas.window(spec.layers[entry["layer"]])
+    for choice in entry["choices"]:
+        holds = formula_holds(formulas.parse_formula(choice["value"]), entry["quantity"], padding)
+        if holds != choice["correct"]:
+            return f"formula {choice['text']} {'agrees' if holds else 'disagrees'} with Keras", None
+    correct = [c["text"] for c in entry["choices"] if c["correct"]]
+    return (correct[0], correct[0]) if len(correct) == 1 else (None, None)
+
+
 def _derive(entry: dict[str, Any], ref: FactRef) -> tuple[Any, Any]:
     """The asked fact as Keras computes it now, and as the closed forms give it (Keras' value
     again where some layer has no closed form; an error message where they fail). For
     statements: the option numbers of the statements that execution decides are true."""
     if ref.fact == "code":
         return _check_code(entry)
+    if ref.fact == "formula":
+        return _check_formula(entry)
     if ref.fact == "statements":
         spec = ModelSpec.from_json(entry["model"])
         facts = oracle.facts(spec)
