@@ -1,10 +1,11 @@
 """Assembly: per-variant seeds, the templates of each variant, and balanced answer positions.
 
 Seeds form a hierarchy: the exam `seed` gives each variant its seed, and each variant's seed gives
-each of its items (template instances) a seed, with `derive_seed`. A variant takes templates in a
-shuffled order, cycling through the selection until it holds `questions` questions, so an exam
-covers the bank evenly. Within a variant the correct option of the single-choice questions is
-spread evenly over the positions 1–4.
+each of its items (template instances) a seed, with `derive_seed`. A variant takes templates
+topic by topic in a shuffled order (one template of each topic before a second of any), cycling
+through the selection until it holds `questions` questions, so an exam covers the bank evenly.
+Within a variant the correct option of the single-choice questions is spread evenly over the
+positions 1–4.
 """
 
 from __future__ import annotations
@@ -35,10 +36,26 @@ class Variant:
                 yield position, item, question
 
 
+def _interleave(templates: list[Template], rng: random.Random) -> list[Template]:
+    """The templates in an order that mixes topics: each topic's templates shuffled, topics
+    taken in turn (in shuffled order), so the first N of a variant span as many topics as
+    possible."""
+    by_topic: dict[str, list[Template]] = {}
+    for template in templates:
+        by_topic.setdefault(template.topic, []).append(template)
+    groups = list(by_topic.values())
+    for group in groups:
+        rng.shuffle(group)
+    rng.shuffle(groups)
+    order = []
+    for turn in range(max(len(group) for group in groups)):
+        order += [group[turn] for group in groups if turn < len(group)]
+    return order
+
+
 def _plan(templates: list[Template], rng: random.Random, questions: int) -> list[tuple[Template, int]]:
     """Which templates a variant uses, in order, and how many of each one's asks it keeps."""
-    order = templates[:]
-    rng.shuffle(order)
+    order = _interleave(templates, rng)
     plan, count, index = [], 0, 0
     while count < questions:
         template = order[index % len(order)]

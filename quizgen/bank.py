@@ -178,13 +178,17 @@ def load_bank(folder: Path | None = None) -> list[Template]:
 
 
 def select(templates: list[Template], tags: list[str] | None = None,
-           ids: list[str] | None = None) -> list[Template]:
-    """Templates carrying all `tags` (or named in `ids`). Without tags or ids, every template
-    except the `classic` ones (fixed seed questions, the same in every variant).
+           ids: list[str] | None = None, topics: list[str] | None = None,
+           difficulties: list[int] | None = None) -> list[Template]:
+    """Templates carrying all `tags` (or named in `ids`), of one of `topics` and
+    `difficulties` when given. Without tags or ids, every template except the `classic` ones
+    (fixed seed questions, the same in every variant).
 
     Raises:
         TemplateError: nothing matches, or an id is unknown.
     """
+    templates = [t for t in templates if (not topics or t.topic in topics)
+                 and (not difficulties or t.difficulty in difficulties)]
     if ids:
         by_id = {template.id: template for template in templates}
         unknown = [template_id for template_id in ids if template_id not in by_id]
@@ -196,5 +200,7 @@ def select(templates: list[Template], tags: list[str] | None = None,
     else:
         chosen = [t for t in templates if "classic" not in t.tags]
     if not chosen:
-        raise TemplateError(f"no template carries the tag(s) {', '.join(tags or [])}")
+        wanted = [f"{name} {', '.join(map(str, values))}" for name, values in (
+            ("tag(s)", tags), ("topic(s)", topics), ("difficulty", difficulties)) if values]
+        raise TemplateError(f"no template matches {' and '.join(wanted) or 'the selection'}")
     return chosen

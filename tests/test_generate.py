@@ -188,7 +188,7 @@ def test_default_run_writes_build(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("args, message", [
     (["--format", "pdf"], "--format"),
-    (["--tags", "no-such-tag"], "no template carries the tag(s) no-such-tag"),
+    (["--tags", "no-such-tag"], "no template matches tag(s) no-such-tag"),
     (["--template", "nope"], "unknown template(s): nope"),
 ])
 def test_bad_options_are_reported(tmp_path, args, message):

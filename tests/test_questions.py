@@ -102,3 +102,27 @@ def test_summary_with_blanks(bank):
                    if line.startswith(f"| {item.facts.layers[shape_question.ref.layer].name} "))
         assert shape_question.answer_text not in row and "**(a)**" in row
         assert "Total params: **(c)**" in item.stem and "Trainable params" not in item.stem
+
+
+def test_variants_mix_topics(bank):
+    import random
+
+    from quizgen.assemble import _interleave
+    from quizgen.bank import select
+
+    templates = select(bank)
+    topics = {t.topic for t in templates}
+    for seed in range(5):
+        order = _interleave(templates, random.Random(seed))
+        assert sorted(t.id for t in order) == sorted(t.id for t in templates)
+        assert len({t.topic for t in order[:len(topics)]}) == len(topics)
+
+
+def test_select_by_topic_and_difficulty(bank):
+    from quizgen.bank import select
+    from quizgen.errors import TemplateError
+
+    chosen = select(bank, topics=["convolution"], difficulties=[2])
+    assert chosen and all(t.topic == "convolution" and t.difficulty == 2 for t in chosen)
+    with pytest.raises(TemplateError, match="no template matches topic\\(s\\) nope"):
+        select(bank, topics=["nope"])
