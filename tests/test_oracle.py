@@ -6,7 +6,7 @@ import pytest
 
 from quizgen import formulas, oracle
 from quizgen.errors import ArchitectureError
-from quizgen.sample import MAX_FLATTEN, MIN_SIZE, cnn, mlp
+from quizgen.sample import MAX_FLATTEN, MIN_SIZE, cnn, mlp, modern_cnn, sequence, signal
 from quizgen.spec import LayerSpec, ModelSpec
 
 SEEDS = range(40)
@@ -40,6 +40,27 @@ def test_cnn_facts_equal_closed_forms(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_mlp_facts_equal_closed_forms(seed):
     assert_matches_closed_form(mlp(random.Random(seed), batch_normalization=seed % 2 == 0))
+
+
+@pytest.mark.parametrize("sampler", [sequence, signal, modern_cnn])
+def test_beyond_the_seeds_facts_equal_closed_forms(sampler):
+    # Conv1D, Conv2DTranspose, SeparableConv2D, DepthwiseConv2D, global pooling, Embedding,
+    # SimpleRNN, LSTM, GRU (both reset_after), Bidirectional
+    for seed in range(15):
+        assert_matches_closed_form(sampler(random.Random(seed)))
+
+
+def test_gru_reset_after_and_bidirectional_counts():
+    gru = ModelSpec((10, 4), (LayerSpec.make("GRU", units=5),))
+    old_gru = ModelSpec((10, 4), (LayerSpec.make("GRU", units=5, reset_after=False),))
+    lstm = {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 3}}
+    both = ModelSpec((10, 4), (LayerSpec.make("Bidirectional", layer=lstm),))
+    assert oracle.facts(gru).total_params == 3 * 5 * (4 + 5 + 2) == 165
+    assert oracle.facts(old_gru).total_params == 3 * 5 * (4 + 5 + 1) == 150
+    assert oracle.facts(both).total_params == 2 * 4 * 3 * (4 + 3 + 1)
+    assert oracle.facts(both).layers[0].output_shape == (None, 6)
+    for spec in (gru, old_gru, both):
+        assert_matches_closed_form(spec)
 
 
 def test_samplers_are_deterministic_and_varied():
