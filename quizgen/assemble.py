@@ -103,9 +103,47 @@ def make_variant(templates: list[Template], exam_seed: int, number: int, questio
     return Variant(number, seed, _balance(items, rng))
 
 
+def _variant_or_failures(templates: list[Template], seed: int, number: int,
+                         questions: int) -> Variant | list[str]:
+    """`make_variant`, with its failures returned instead of raised (to cross processes)."""
+    try:
+        return make_variant(templates, seed, number, questions)
+    except BatchError as error:
+        return error.failures
+
+
+def _start_worker(cache_enabled: bool) -> None:
+    """A worker process imports Keras once, and uses the parent's cache setting."""
+    from quizgen import cache, oracle
+
+    cache.configure(cache_enabled)
+    oracle.keras()
+
+
+def _made(templates: list[Template], seed: int, variants: int, questions: int,
+          jobs: int) -> Iterator[Variant | list[str]]:
+    """Each variant (or its failures), in order, made here or by `jobs` worker processes."""
+    numbers = range(1, variants + 1)
+    if jobs <= 1 or variants == 1:
+        yield from (_variant_or_failures(templates, seed, n, questions) for n in numbers)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from quizgen import cache
+
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
+                             initargs=(cache.folder() is not None,)) as pool:
+        yield from pool.map(_variant_or_failures, *zip(*((templates, seed, n, questions)
+                                                          for n in numbers), strict=True),
+                            chunksize=max(1, variants // (8 * jobs)))
+
+
 def assemble(templates: list[Template], seed: int, variants: int, questions: int,
-             progress: Callable[[Iterable[int]], Iterable[int]] = iter) -> list[Variant]:
-    """All variants of an exam. `progress` wraps the variant numbers (e.g. a progress bar).
+             progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1) -> list[Variant]:
+    """All variants of an exam, made here or by `jobs` worker processes (each imports Keras
+    once; the outputs are the same as a serial run's). `progress` wraps the stream of
+    finished variants (e.g. a progress bar).
 
     Raises:
         BatchError: items of one or more variants failed; all failures are listed together.
@@ -113,11 +151,11 @@ def assemble(templates: list[Template], seed: int, variants: int, questions: int
     if variants < 1 or questions < 1:
         raise QuizgenError("--variants and --questions must be at least 1")
     made, failures = [], []
-    for number in progress(range(1, variants + 1)):
-        try:
-            made.append(make_variant(templates, seed, number, questions))
-        except BatchError as error:
-            failures += error.failures
+    for result in progress(_made(templates, seed, variants, questions, jobs)):
+        if isinstance(result, Variant):
+            made.append(result)
+        else:
+            failures += result
     if failures:
         raise BatchError("question(s)", failures)
     return made

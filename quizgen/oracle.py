@@ -9,10 +9,13 @@ plus totals and the Keras version and backend. Facts are cached in memory by spe
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
+from quizgen.cache import cached as disk_cached
+from quizgen.cache import installed_keras
+from quizgen.cache import key as cache_key
 from quizgen.errors import ArchitectureError
 from quizgen.spec import Matrix, ModelSpec
 
@@ -79,8 +82,9 @@ class ModelFacts:
 
 
 def versions() -> tuple[str, str]:
-    """`(keras_version, backend)` of the installed Keras, e.g. `("3.15.1", "tensorflow")`."""
-    return keras().__version__, keras().backend.backend()
+    """`(keras_version, backend)` of the installed Keras, e.g. `("3.15.1", "tensorflow")`,
+    without importing it (see `quizgen.cache.installed_keras`)."""
+    return installed_keras()
 
 
 #: Initializer arguments set to "zeros" when the spec leaves them out: initial values change no
@@ -151,8 +155,45 @@ def _executed_shapes(model: Any) -> list[Shape]:
     return shapes
 
 
+def _compute_facts(spec: ModelSpec) -> ModelFacts | ArchitectureError:
+    try:
+        return _execute_facts(spec)
+    except ArchitectureError as error:
+        return error
+
+
+def _encode_facts(result: ModelFacts | ArchitectureError) -> Any:
+    if isinstance(result, ArchitectureError):
+        return {"error": str(result)}
+    return asdict(result)
+
+
+def _decode_facts(data: Any) -> ModelFacts | ArchitectureError:
+    if "error" in data:
+        return ArchitectureError(data["error"])
+
+    def shape(values: list) -> Shape:
+        return tuple(values)
+
+    layers = tuple(LayerFacts(
+        name=layer["name"], class_name=layer["class_name"], input_shape=shape(layer["input_shape"]),
+        output_shape=shape(layer["output_shape"]), params=layer["params"],
+        trainable_params=layer["trainable_params"],
+        non_trainable_params=layer["non_trainable_params"],
+        weights=tuple(WeightFacts(w["name"], tuple(w["shape"]), w["trainable"])
+                      for w in layer["weights"]),
+    ) for layer in data["layers"])
+    return ModelFacts(layers, data["total_params"], data["trainable_params"],
+                      data["non_trainable_params"], data["keras_version"], data["backend"])
+
+
 @cache
-def _facts(spec: ModelSpec) -> ModelFacts:
+def _facts(spec: ModelSpec) -> ModelFacts | ArchitectureError:
+    return disk_cached("facts", spec.digest(), lambda: _compute_facts(spec), _encode_facts,
+                       _decode_facts)
+
+
+def _execute_facts(spec: ModelSpec) -> ModelFacts:
     model = build_model(spec)
     executed = _executed_shapes(model)
     keras_version, backend = versions()
@@ -190,12 +231,16 @@ def _facts(spec: ModelSpec) -> ModelFacts:
 
 
 def facts(spec: ModelSpec) -> ModelFacts:
-    """Build and execute `spec` with Keras and return its facts (cached by spec content).
+    """Build and execute `spec` with Keras and return its facts, cached in memory and on disk
+    by spec digest and Keras version (`quizgen.cache`).
 
     Raises:
         ArchitectureError: Keras cannot build or run the model.
     """
-    return _facts(spec)
+    result = _facts(spec)
+    if isinstance(result, ArchitectureError):
+        raise result
+    return result
 
 
 def _number(value: float) -> int | float:
@@ -205,6 +250,13 @@ def _number(value: float) -> int | float:
 
 @cache
 def run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
+    """`_run_task`, cached in memory and on disk (`quizgen.cache`)."""
+    return disk_cached("task", cache_key(spec.digest(), input, kernel, bias),
+                       lambda: _run_task(spec, input, kernel, bias), list,
+                       lambda rows: tuple(tuple(row) for row in rows))
+
+
+def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
     """Execute a by-hand task: `spec` (input `(None, H, W, 1)`; its layers may include a
     Conv2D with one filter, which gets `kernel` (k_h×k_w) and `bias` via `set_weights`) on the
     integer matrix `input`. Returns the output's single channel as a matrix of numbers.
@@ -295,6 +347,11 @@ def summary(model: Any) -> dict[str, Any]:
 
 @cache
 def layer_configs(spec: ModelSpec) -> tuple[str, ...]:
+    """`_layer_configs`, cached in memory and on disk (`quizgen.cache`)."""
+    return disk_cached("configs", spec.digest(), lambda: _layer_configs(spec), list, tuple)
+
+
+def _layer_configs(spec: ModelSpec) -> tuple[str, ...]:
     """Each layer's class and `get_config()` as Keras reports it (name left out), as JSON: two
     specs build the same model exactly when these are equal.
 
@@ -317,6 +374,12 @@ PROBE_SAMPLES = 64
 
 @cache
 def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
+    """`_probe_outputs`, cached in memory and on disk (`quizgen.cache`)."""
+    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES),
+                       lambda: _probe_outputs(spec, layer), list, tuple)
+
+
+def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """Execute `spec` with randomly initialised weights (Keras' default initializers, seeded)
     on `PROBE_SAMPLES` random inputs (standard normal × 0.5; integer ids for an Embedding) and
     return, for the output of `model.layers[layer]`: `(min, max, largest |row sum - 1|)`, the
@@ -340,9 +403,15 @@ def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
 
 
+@cache
 def accepts_argument(class_name: str, argument: str, value: Any) -> bool:
     """Whether Keras accepts `argument=value` when creating a `class_name` layer (pooling
-    layers, for example, reject `activation`)."""
+    layers, for example, reject `activation`); cached on disk."""
+    return disk_cached("accepts", cache_key(class_name, argument, value),
+                       lambda: _accepts(class_name, argument, value), bool, bool)
+
+
+def _accepts(class_name: str, argument: str, value: Any) -> bool:
     try:
         getattr(keras().layers, class_name)(**{argument: value}, **_REQUIRED.get(class_name, {}))
     except (TypeError, ValueError):
@@ -355,9 +424,15 @@ _REQUIRED = {"Dense": {"units": 1}, "Conv2D": {"filters": 1, "kernel_size": 1},
              "Dropout": {"rate": 0.5}}
 
 
+@cache
 def default_argument(class_name: str, argument: str) -> Any:
     """The value Keras gives `argument` when a `class_name` layer is created without it, as
-    `get_config()` reports it (e.g. Dense's `activation` is `"linear"`)."""
+    `get_config()` reports it (e.g. Dense's `activation` is `"linear"`); cached on disk."""
+    return disk_cached("default", cache_key(class_name, argument),
+                       lambda: _default(class_name, argument), lambda v: v, lambda v: v)
+
+
+def _default(class_name: str, argument: str) -> Any:
     return getattr(keras().layers, class_name)(**_REQUIRED.get(class_name, {})).get_config()[argument]
 
 

@@ -4,13 +4,18 @@ session (in-process, through the CLI) and shared by the tests that inspect it.""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from quizgen.bank import load_bank
-from quizgen.cli import main
+# Every test run computes its facts afresh: the persistent cache starts empty.
+os.environ["QUIZGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="quizgen-test-cache-")
+
+from quizgen.bank import load_bank  # noqa: E402
+from quizgen.cli import main  # noqa: E402
 
 
 @pytest.fixture(scope="session")
