@@ -6,6 +6,7 @@ Every `QuizgenError` is printed as one message (no traceback) and exits with sta
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import click
 
 from quizgen import __version__
+from quizgen.cache import CACHE_ENV
 from quizgen.errors import QuizgenError
 
 DEFAULT_OUT = Path("build")
@@ -59,48 +61,77 @@ def main() -> None:
 @click.option("--tags", help="Only templates carrying all these comma-separated tags "
               "(e.g. 'classic' for the seed questions; by default all but classic).")
 @click.option("--template", "template_ids", help="Only these comma-separated template ids.")
-@click.option("--format", "formats", default="qmd,md", show_default=True,
-              help="Comma-separated output formats: qmd, md (one file per variant); gift, "
-              "moodle, qti (LMS imports under OUT/lms/).")
+@click.option("--topic", "topics", help="Only templates of these comma-separated topics "
+              "(see `quizgen list`).")
+@click.option("--difficulty", "difficulties", help="Only templates of these comma-separated "
+              "difficulties (1 to 3).")
+@click.option("--format", "formats",
+              help="Comma-separated output formats: qmd, md, html (one file per variant; html is a "
+              "standalone page: the interactive self-check page, or a plain page for handouts); "
+              "gift, moodle, qti (LMS imports under OUT/lms/).  [default: qmd,md; with --mode "
+              "exam: qmd,md,html]")
+@click.option("--mode", type=click.Choice(["selfcheck", "exam"]), default="selfcheck",
+              show_default=True,
+              help="selfcheck: the variants with their answers in OUT/; exam: student handouts "
+              "without any answer (name and student ID blanks, variant code) in OUT/handouts/, "
+              "and the same with answers in OUT/solutions/.")
 @click.option("--title", default="Neural networks quiz", show_default=True,
               help="Document title.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Output folder.")
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default="the machine's cores",
+              help="Worker processes building models (each imports Keras once); 1 runs serially. "
+              "The outputs do not depend on it.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the persistent fact cache "
+              f"(${CACHE_ENV}, default ~/.cache/quizgen).")
 def generate(bank: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
-             template_ids: str | None, formats: str, title: str, out: Path) -> None:
-    """Write exam variants (.qmd, .md) and the answer key (key.json) to OUT.
+             template_ids: str | None, topics: str | None, difficulties: str | None,
+             formats: str | None, mode: str, title: str, out: Path, jobs: int,
+             no_cache: bool) -> None:
+    """Write exam variants (.qmd, .md, .html) and the answer key (key.json) to OUT.
+
+    In exam mode every variant is written twice: as a student handout without any answer
+    (OUT/handouts/) and with its answers (OUT/solutions/).
 
     Every answer comes from building and executing the Keras model of its question. All files
     are rendered in memory first and then written atomically.
     """
+    from quizgen import cache
     from quizgen.assemble import assemble
     from quizgen.bank import load_bank, select
     from quizgen.files import write_outputs
     from quizgen.key import build_key, dumps
     from quizgen.lms import SUFFIXES, export
-    from quizgen.render import FORMATS, render
+    from quizgen.render import DEFAULT_FORMATS, FORMATS, LAYOUTS, render
 
-    chosen_formats = _split(formats)
+    chosen_formats = _split(formats) if formats is not None else list(DEFAULT_FORMATS[mode])
     known = [*FORMATS, *SUFFIXES]
     unknown = [fmt for fmt in chosen_formats if fmt not in known]
     if unknown or not chosen_formats:
         raise click.BadParameter(f"choose from {', '.join(known)}", param_hint="--format")
     documents = [fmt for fmt in chosen_formats if fmt in FORMATS]
-    templates = select(load_bank(bank), _split(tags), _split(template_ids))
+    cache.configure(not no_cache)
+    try:
+        levels = [int(level) for level in _split(difficulties)]
+    except ValueError:
+        raise click.BadParameter("whole numbers from 1 to 3", param_hint="--difficulty") from None
+    templates = select(load_bank(bank), _split(tags), _split(template_ids), _split(topics), levels)
     if questions is None:
-        chosen = tags or template_ids
+        chosen = tags or template_ids or topics or difficulties
         questions = max(10, sum(len(t.asks) for t in templates)) if chosen else 10
 
-    def progress(numbers: Iterable[int]) -> Iterable[int]:
-        with click.progressbar(numbers, label="Building and executing models",
+    def progress(variants_made: Iterable) -> Iterable:
+        with click.progressbar(variants_made, length=variants, label="Building and executing models",
                                file=sys.stderr, show_pos=True) as bar:
             yield from bar
 
     made = assemble(templates, seed, variants, questions,
-                    progress if variants > 1 else iter)
+                    progress if variants > 1 else iter, jobs)
     width = len(str(variants))
-    files: dict[str, str | bytes] = {f"variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title)
-                                     for v in made for fmt in documents}
+    files: dict[str, str | bytes] = {
+        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout)
+        for folder, handout in LAYOUTS[mode] for v in made for fmt in documents}
     key = build_key(made, seed)
     for fmt in chosen_formats:
         if fmt in SUFFIXES:
@@ -110,8 +141,10 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
     count = len(key["questions"])
     click.echo(f"Wrote {len(made)} variant(s), {count} questions, from {len(templates)} "
                f"template(s) to {out}/:")
-    for fmt in documents:
-        click.echo(f"  {out}/variant-*.{fmt:<4}   {len(made)} file(s)")
+    for folder, handout in LAYOUTS[mode]:
+        for fmt in documents:
+            what = "no answers" if handout else "self-check pages" if fmt == "html" else "with answers"
+            click.echo(f"  {out}/{folder}variant-*.{fmt:<4}   {len(made)} file(s), {what}")
     for fmt in chosen_formats:
         if fmt in SUFFIXES:
             click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {len(made)} file(s)")
@@ -221,12 +254,14 @@ def _load_key(path: Path) -> dict:
 def verify(key_file: Path, old_file: Path | None) -> None:
     """Re-derive every answer of KEY.json with Keras and the closed forms.
 
-    Rebuilds each recorded model, recomputes the asked fact, and checks the choices (one
-    correct, equal to the answer; distractors distinct and wrong). Prints one line per failing
+    Rebuilds each recorded model (bypassing the fact cache), recomputes the asked fact, and
+    checks the choices (one correct, equal to the answer; distractors distinct and wrong). Prints one line per failing
     entry and exits 1 if any; with --against, also prints the regrade list.
     """
+    from quizgen import cache
     from quizgen.verify import regrade, verify_key
 
+    cache.configure(False)  # re-execute every model: never trust an earlier run's facts
     key = _load_key(key_file)
     old = _load_key(old_file) if old_file else None
 

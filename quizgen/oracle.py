@@ -189,7 +189,8 @@ def _decode_facts(data: Any) -> ModelFacts | ArchitectureError:
 
 @cache
 def _facts(spec: ModelSpec) -> ModelFacts | ArchitectureError:
-    return disk_cached("facts", spec.digest(), lambda: _compute_facts(spec), _encode_facts,
+    return disk_cached("facts", spec.digest(), lambda: _compute_facts(spec),
+                       lambda result: _encode_facts(result) | {"spec": spec.to_json()},
                        _decode_facts)
 
 

@@ -1,30 +1,59 @@
-"""Renderers: exam variants to Quarto (`.qmd`) and Markdown (`.md`) with Jinja2.
+"""Renderers: exam variants to Quarto (`.qmd`), Markdown (`.md`) and standalone HTML (`.html`).
 
-The output templates live in the bundled `templates/` folder (`exam.qmd.j2`, `exam.md.j2`, which
-share `exam.j2`). Jinja2 runs with `StrictUndefined` (a missing variable fails instead of
-rendering blank) and autoescaping for HTML/XML templates.
+The output templates live in the bundled `templates/` folder. `exam.qmd.j2` and `exam.md.j2` share
+the body `exam.j2`. HTML is the Markdown of the `.md` output (with the response inputs of
+`selfcheck.md.j2` added) converted by markdown-it-py, with every `$...$` and `$$...$$` turned into
+MathML at build time by latex2mathml, inside a page template with inline CSS and JavaScript:
+the page makes no network request and works from `file://`.
+
+Each variant renders either with its answers (the self-check page for HTML) or as a student
+handout (`handout=True`): blanks for name and student ID, and no answer, explanation or
+misconception anywhere in the file.
+
+Jinja2 runs with `StrictUndefined` (a missing variable fails instead of rendering blank) and
+autoescaping for HTML/XML templates; markdown-it's HTML is trusted and marked safe explicitly.
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 import jinja2
+from latex2mathml.converter import convert as latex_to_mathml
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
+from quizgen.key import question_entry
 from quizgen.questions import Question
 from quizgen.resources import data_dir
 
-#: Output formats and the template that renders each.
-FORMATS = {"qmd": "exam.qmd.j2", "md": "exam.md.j2"}
+#: Output formats, one file per variant.
+FORMATS = ("qmd", "md", "html")
+
+#: Where each `--mode` puts the documents of a variant: (folder prefix, rendered as handout).
+LAYOUTS = {
+    "selfcheck": (("", False),),
+    "exam": (("handouts/", True), ("solutions/", False)),
+}
+
+#: The formats each mode writes when none are asked for.
+DEFAULT_FORMATS = {"selfcheck": ("qmd", "md"), "exam": FORMATS}
 
 INSTRUCTIONS = {
     "numeric": "Answer with a whole number.",
     "shape": "Answer with a shape written as a tuple, for example (None, 4, 4, 8) or (3, 3, 1, 8).",
     "matrix": "Answer with the matrix row by row, for example [[1, 2], [3, 4]].",
 }
+
+#: Accepted absolute error per element of a matrix answer on the self-check page.
+MATRIX_TOLERANCE = 1e-6
+
+_UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 
 
 @cache
@@ -41,17 +70,24 @@ def environment() -> jinja2.Environment:
 
 
 def _answer_line(question: Question) -> str:
-    if question.choices:
-        number = next(i for i, choice in enumerate(question.choices, 1) if choice.correct)
-        return f"**{number}** — {question.answer_text}"
-    return f"**{question.answer_text}**"
+    """The answer in bold: the correct option number(s), then for a single choice its text (in
+    a paragraph of its own if it has several lines, e.g. code)."""
+    if not question.choices:
+        return f"**{question.answer_text}**"
+    numbers = ", ".join(str(i) for i, choice in enumerate(question.choices, 1) if choice.correct)
+    if question.kind == "multiple_choice":
+        return f"**{numbers or 'none'}**"
+    separator = "\n\n" if "\n" in question.answer_text else " — "
+    return f"**{numbers}**{separator}{question.answer_text}"
 
 
-def _question_context(position: int, question: Question) -> dict[str, Any]:
+def _question_context(entry: dict[str, Any], question: Question) -> dict[str, Any]:
     return {
-        "position": position,
+        "id": entry["id"],
+        "position": entry["position"],
         "text": question.text,
         "choices": [choice.text for choice in question.choices],
+        "input": "checkbox" if question.kind == "multiple_choice" else "radio",
         "instruction": INSTRUCTIONS.get(question.kind, ""),
         "answer_line": _answer_line(question),
         "explanation": question.explanation,
@@ -59,33 +95,99 @@ def _question_context(position: int, question: Question) -> dict[str, Any]:
     }
 
 
-def variant_context(variant: Variant, title: str) -> dict[str, Any]:
-    """The template variables of one variant: `title`, `variant` and `groups`, each group one
-    model (`heading`, `stem`, `code`) with its `questions`."""
+def check_data(entry: dict[str, Any]) -> dict[str, Any]:
+    """What the self-check page's script needs to judge a response to the key entry `entry`: its
+    `kind` and, for choice kinds, each choice's `correct`, `misconception` label and `feedback`,
+    else the `answer` and its `tolerance` (the key's; `MATRIX_TOLERANCE` for matrices, else 0)."""
+    if "choices" in entry:
+        return {"kind": entry["kind"], "choices": [
+            {name: choice.get(name) for name in ("correct", "misconception", "feedback")}
+            for choice in entry["choices"]]}
+    default = MATRIX_TOLERANCE if entry["kind"] == "matrix" else 0
+    return {"kind": entry["kind"], "answer": entry["answer"],
+            "tolerance": entry.get("tolerance", default)}
+
+
+def variant_context(variant: Variant, title: str, handout: bool = False) -> dict[str, Any]:
+    """The template variables of one variant: `title`, `variant`, `handout`, `groups` (each group
+    one model: `heading`, `stem`, `code` and its `questions`) and `answers` (`check_data` by
+    question id)."""
     groups: list[dict[str, Any]] = []
+    answers: dict[str, dict[str, Any]] = {}
     current = None
     for position, item, question in variant.numbered():
+        entry = question_entry(variant.number, position, item, question)
+        answers[entry["id"]] = check_data(entry)
         if item is not current:
             current = item
             groups.append({"stem": item.stem, "code": item.code, "questions": []})
-        groups[-1]["questions"].append(_question_context(position, question))
+        groups[-1]["questions"].append(_question_context(entry, question))
     for group in groups:
         first, last = group["questions"][0]["position"], group["questions"][-1]["position"]
         group["heading"] = f"Question {first}" if first == last else f"Questions {first}–{last}"
-    return {"title": title, "variant": variant.number, "groups": groups}
+    return {"title": title, "variant": variant.number, "handout": handout, "groups": groups,
+            "answers": answers}
 
 
-def render(variant: Variant, fmt: str, title: str) -> str:
-    """One variant as a document of format `fmt` (`qmd` or `md`).
+def _mathml(latex: str, options: dict[str, Any]) -> str:
+    """A `$...$` (or, with `display_mode`, `$$...$$`) formula as MathML.
 
     Raises:
-        QuizgenError: unknown format, or a template error (names the template file).
+        QuizgenError: latex2mathml cannot parse the formula or does not know a command in it.
+    """
+    try:
+        mathml = latex_to_mathml(latex, display="block" if options["display_mode"] else "inline")
+    except Exception as error:  # latex2mathml's errors share no base class
+        raise QuizgenError(f"math ${latex}$: latex2mathml cannot convert it: {error!r}") from error
+    unknown = _UNKNOWN_COMMAND.search(mathml)
+    if unknown:
+        raise QuizgenError(f"math ${latex}$: latex2mathml does not know {unknown[1]}")
+    return mathml
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    """CommonMark with raw HTML, tables and `$` math rendered to MathML."""
+    return MarkdownIt("commonmark", {"html": True}).enable("table").use(dollarmath_plugin,
+                                                                        renderer=_mathml)
+
+
+def markdown_to_html(text: str) -> Markup:
+    """Markdown (with `$` math) as trusted HTML.
+
+    Raises:
+        QuizgenError: a formula cannot be converted to MathML.
+    """
+    return Markup(_markdown().render(text))
+
+
+def _templates(fmt: str, handout: bool) -> tuple[str, str | None]:
+    """The template of a document's Markdown and, for HTML, of the page around it."""
+    if fmt != "html":
+        return f"exam.{fmt}.j2", None
+    return ("exam.md.j2", "page.html.j2") if handout else ("selfcheck.md.j2", "selfcheck.html.j2")
+
+
+def _render_template(name: str, context: dict[str, Any]) -> str:
+    try:
+        return environment().get_template(name).render(**context)
+    except jinja2.TemplateError as error:
+        raise QuizgenError(f"templates/{name}: {error}") from error
+
+
+def render(variant: Variant, fmt: str, title: str, handout: bool = False) -> str:
+    """One variant as a document of format `fmt` (`qmd`, `md` or `html`): with its answers (for
+    `html` the interactive self-check page), or as a student handout without any answer.
+
+    Raises:
+        QuizgenError: unknown format, a template error (names the template file), or a formula
+            that cannot be converted to MathML.
     """
     if fmt not in FORMATS:
         raise QuizgenError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    try:
-        template = environment().get_template(FORMATS[fmt])
-        text = template.render(**variant_context(variant, title))
-    except jinja2.TemplateError as error:
-        raise QuizgenError(f"templates/{FORMATS[fmt]}: {error}") from error
-    return text.strip() + "\n"
+    context = variant_context(variant, title, handout)
+    markdown, page = _templates(fmt, handout)
+    text = _render_template(markdown, context).strip() + "\n"
+    if page is None:
+        return text
+    return _render_template(page, context | {"body": markdown_to_html(text)}).strip() + "\n"

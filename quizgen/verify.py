@@ -45,7 +45,8 @@ def _describe(ref: FactRef) -> str:
 
 
 def _text(value: Any) -> str:
-    return format_answer(from_json(value))
+    """An answer on one line (code answers are folded)."""
+    return " ".join(format_answer(from_json(value)).split())
 
 
 def _check_choices(entry: dict[str, Any], answer: Any) -> list[str]:

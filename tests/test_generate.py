@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pypandoc
 import pytest
+import sympy
 
 from quizgen.key import schema
 
@@ -77,6 +78,22 @@ def test_every_answer_is_what_keras_computes(key):
             marked = [n for n, choice in enumerate(entry["choices"], 1) if choice["correct"]]
             assert entry["answer"] == marked, entry["id"]
             continue
+        if entry["fact"] == "formula":  # the correct formula gives Keras' value for this layer
+            layer = rebuild(entry["model"]).layers[entry["layer"]]
+            config = layer.get_config()
+            if entry["quantity"] == "output_size":
+                values = {"W": layer.input.shape[1], "K": config["kernel_size"][0],
+                          "S": config["strides"][0]}
+                expected = layer.output.shape[1]
+            else:
+                values = {"k_h": config["kernel_size"][0], "k_w": config["kernel_size"][1],
+                          "C_in": layer.input.shape[-1], "F": config["filters"]}
+                expected = layer.count_params()
+            correct = next(c for c in entry["choices"] if c["correct"])
+            names = {name: sympy.Symbol(name) for name in values}
+            formula = sympy.sympify(correct["value"], locals=names)
+            assert int(formula.subs({names[k]: v for k, v in values.items()})) == expected, entry["id"]
+            continue
         if entry["fact"] == "code":
             configs = {json.dumps([[type(layer).__name__, layer.get_config() | {"name": ""}]
                                    for layer in rebuild(choice["value"]).layers],
@@ -101,6 +118,8 @@ def test_choices_one_correct_equal_to_answer(key):
         assert len(correct) == 1
         if entry["fact"] == "code":  # the value is the model that code builds
             assert correct[0]["text"] == entry["answer"] and correct[0]["value"] == entry["model"]
+        elif entry["fact"] == "formula":  # the value is the formula, the answer as printed
+            assert correct[0]["text"] == entry["answer"]
         else:
             assert correct[0]["value"] == entry["answer"]
         assert all(choice["misconception"] for choice in entry["choices"] if not choice["correct"])

@@ -15,7 +15,7 @@ SEEDS = range(12)
 
 
 #: Facts whose questions are always choices of their own kind (tested in their own modules).
-CHOICE_FACTS = ("statements", "code")
+CHOICE_FACTS = ("statements", "code", "formula")
 
 
 def as_choice(template):
