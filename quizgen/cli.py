@@ -255,8 +255,9 @@ def verify(key_file: Path, old_file: Path | None) -> None:
     """Re-derive every answer of KEY.json with Keras and the closed forms.
 
     Rebuilds each recorded model (bypassing the fact cache), recomputes the asked fact, and
-    checks the choices (one correct, equal to the answer; distractors distinct and wrong). Prints one line per failing
-    entry and exits 1 if any; with --against, also prints the regrade list.
+    checks the choices (one correct, equal to the answer; distractors distinct and wrong).
+    Prints one line per failing entry and exits 1 if any; with --against, also prints the
+    regrade list.
     """
     from quizgen import cache
     from quizgen.verify import regrade, verify_key
