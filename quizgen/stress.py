@@ -78,7 +78,8 @@ class TemplateStress:
 
     @property
     def position_p(self) -> float | None:
-        """Chi-square p-value of the correct positions (None without choice questions)."""
+        """Chi-square p-value of the single-choice questions' correct positions (None without
+        any)."""
         return chi_square_p([self.positions.get(i, 0) for i in range(CHOICES)])
 
 
@@ -95,7 +96,7 @@ def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
         if _degenerate(entry, item):
             result.failures.append(f"seed {seed}, question {position}: degenerate value "
                                    f"{entry['answer_text']}")
-        if question.choices:
+        if question.kind == "single_choice":
             result.positions[next(i for i, c in enumerate(question.choices) if c.correct)] += 1
     result.signatures[tuple(signature)] += 1
 
