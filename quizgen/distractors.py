@@ -645,6 +645,7 @@ STATEMENT_MISCONCEPTIONS = {
                                    "activation argument they are linear",
     "dropout_removes_params": "thought Dropout removes parameters; it only zeroes activations "
                               "during training",
+    "dropout_removes_units": "thought Dropout removes units from the output; it keeps the shape",
     "kernel_pool_must_match": "thought the kernel size and the pool size must be equal",
 }
 

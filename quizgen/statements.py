@@ -227,6 +227,29 @@ def _decide_dropout(spec, facts, claim):
     return change == claim["before"] - claim["after"], evidence
 
 
+def _propose_dropout_shape(spec, facts, rng, want):
+    candidates = _layers(spec, ("Dropout",))
+    if not candidates:
+        return None
+    layer = rng.choice(candidates)
+    shape = list(facts.layers[layer].input_shape)
+    if not want:
+        shape[-1] = round(shape[-1] * (1 - spec.layers[layer].get("rate")))
+    return {"layer": layer, "shape": shape}
+
+
+def _phrase_dropout_shape(spec, facts, claim):
+    return (f"The layer {_code(spec, claim['layer'])} outputs a tensor of shape "
+            f"{format_answer(tuple(claim['shape']))}.")
+
+
+def _decide_dropout_shape(spec, facts, claim):
+    known = facts.layers[claim["layer"]]
+    return list(known.output_shape) == claim["shape"], (
+        f"Keras gives it the output shape {format_answer(known.output_shape)}, the shape of its "
+        "input: Dropout zeroes values during training but removes none.")
+
+
 # --- kernel and pool sizes -------------------------------------------------------------------
 
 def _sizes(spec: ModelSpec) -> tuple[set, set]:
@@ -310,6 +333,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          _decide_default),
     Kind("dropout_params", "dropout_removes_params", _propose_dropout, _phrase_dropout,
          _decide_dropout),
+    Kind("dropout_shape", "dropout_removes_units", _propose_dropout_shape, _phrase_dropout_shape,
+         _decide_dropout_shape),
     Kind("kernel_pool_match", "kernel_pool_must_match", _propose_match, _phrase_match,
          _decide_match),
     _number_kind("flatten_size", "output_shape", ("Flatten",),

@@ -50,6 +50,8 @@ def independent_truth(spec, facts, statement):
         without = keras_model(spec.without_layers({claim["layer"]})).count_params()
         change = without - model.count_params()
         return change == 0 if claim.get("unchanged") else change == claim["before"] - claim["after"]
+    if statement.kind == "dropout_shape":
+        return list(model.layers[claim["layer"]].output.shape) == claim["shape"]
     if statement.kind == "kernel_pool_match":
         return not claim["must_match"]  # the model was built above with sizes that differ
     layer = model.layers[claim["layer"]]
@@ -91,3 +93,16 @@ def test_unknown_statement_kind_is_named(tmp_path):
     message = r"bad.yaml: asks\[0\].statements\[0\].kind: unknown kind 'nope'"
     with pytest.raises(TemplateError, match=message):
         load_template(path)
+
+
+def test_dropout_keeps_the_shape():
+    from quizgen.spec import LayerSpec, ModelSpec
+    from quizgen.statements import make_statement
+
+    spec = ModelSpec((20,), (LayerSpec.make("Dense", units=8), LayerSpec.make("Dropout", rate=0.5),
+                             LayerSpec.make("Dense", units=2, activation="softmax")))
+    facts = oracle.facts(spec)
+    kept = make_statement(spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 8]})
+    halved = make_statement(spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 4]})
+    assert kept.true and not halved.true and halved.misconception == "dropout_removes_units"
+    assert "(None, 4)" in halved.text
