@@ -20,9 +20,6 @@ MODEL_FACTS = ("total_params", "trainable_params", "non_trainable_params")
 LAYER_FACTS = ("output_shape", "params", "weight_shape")
 #: Facts of a by-hand task (`quizgen.spec.Task`): the output matrix of its layer.
 TASK_FACTS = ("conv_output", "pool_output")
-FACTS = LAYER_FACTS + MODEL_FACTS + TASK_FACTS + ("statements", "code", "formula")
-#: What a `formula` question asks the formula of.
-QUANTITIES = ("output_size", "params")
 
 #: Axis names of an image tensor `(None, height, width, channels)` and their index.
 AXES = {"height": 1, "width": 2, "channels": -1}

@@ -57,7 +57,6 @@ with sp.evaluate(False):
     EMBEDDING_PARAMS = V * E
 
 POOLING = ("MaxPooling2D", "AveragePooling2D")
-SHAPE_PRESERVING = ("Dropout", "Activation")
 
 
 @cache
@@ -277,7 +276,6 @@ IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Conv2DTranspose",
 #: Layers that need an input of shape (None, steps, features).
 SEQUENCE_LAYERS = ("Conv1D", "GlobalAveragePooling1D", "SimpleRNN", "GRU", "LSTM", "Bidirectional")
 
-SUPPORTED = tuple(_RULES)
 
 
 def layer_closed_form(layer: LayerSpec, input_shape: Shape) -> ClosedForm:

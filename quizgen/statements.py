@@ -321,7 +321,7 @@ def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("output_task", "output_task_confused", _propose_task, _phrase_task, _decide_task),
-    _range_kind("outputs_sum_to_one", "sum to 1", lambda lo, hi, dev: dev < EPSILON,
+    _range_kind("outputs_sum_to_one", "outputs values that sum to 1", lambda lo, hi, dev: dev < EPSILON,
                 "probabilities_sum_confused"),
     _range_kind("non_negative", "never outputs a negative value", lambda lo, hi, dev: lo >= 0,
                 "activation_range_confused"),
