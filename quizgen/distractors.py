@@ -15,6 +15,7 @@ import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 from quizgen import oracle
 from quizgen.errors import ArchitectureError, QuestionError
@@ -680,22 +681,20 @@ def run(task: Task) -> Answer | None:
         return None
 
 
-def _pick(correct: Answer, singles: list[tuple[Answer | None, str]],
+def _pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]],
           compounds: Iterator[tuple[Answer | None, str]], rng: random.Random, count: int,
           what: str) -> list[tuple[Answer, str]]:
-    """`count` distinct wrong answers: single mistakes (at random among them) first, then
-    compound mistakes, lazily, only to fill up.
+    """`count` distinct wrong answers: single mistakes in random order first, then compound
+    mistakes only to fill up. Each single's answer is computed (executed) only when needed,
+    so a question executes a few of its misconceptions, not all of them; an answer that
+    several mistakes give carries the label of the first one drawn.
 
     Raises:
         QuestionError: fewer than `count` distinct wrong answers exist.
     """
     found: dict[Answer, str] = {}
-    for answer, label in singles:
-        if answer is not None and answer != correct:
-            found.setdefault(answer, label)
-    if len(found) >= count:
-        return rng.sample(list(found.items()), count)
-    for answer, label in compounds:
+    drawn = ((compute(), label) for compute, label in rng.sample(singles, len(singles)))
+    for answer, label in itertools.chain(drawn, compounds):
         if len(found) == count:
             break
         if answer is not None and answer != correct:
@@ -716,10 +715,10 @@ def choose(spec: ModelSpec, ref: FactRef, facts: ModelFacts, rng: random.Random,
     singles, mutations = [], []
     for misconception in MISCONCEPTIONS:
         if misconception.misread is not None:
-            singles.append((misconception.misread(facts, ref), misconception.label))
+            singles.append((partial(misconception.misread, facts, ref), misconception.label))
         elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
             mutations.append(misconception)
-            singles.append((_execute(*mutated), misconception.label))
+            singles.append((partial(_execute, *mutated), misconception.label))
 
     def compounds() -> Iterator[tuple[Answer | None, str]]:
         for first, second in itertools.combinations(mutations, 2):
@@ -739,7 +738,7 @@ def choose_for_task(task: Task, rng: random.Random, count: int = 3) -> list[tupl
         QuestionError: fewer than `count` misconceptions give distinct wrong matrices.
     """
     applied = [(m, mutated) for m in TASK_MISCONCEPTIONS if (mutated := m.mutate(task))]
-    singles = [(run(mutated), m.label) for m, mutated in applied]
+    singles = [(partial(run, mutated), m.label) for m, mutated in applied]
 
     def compounds() -> Iterator[tuple[Answer | None, str]]:
         for (first, once), (second, _) in itertools.combinations(applied, 2):
@@ -753,17 +752,21 @@ def choose_for_task(task: Task, rng: random.Random, count: int = 3) -> list[tupl
 def choose_code(spec: ModelSpec, rng: random.Random, count: int = 3) -> list[tuple[ModelSpec, str]]:
     """`count` models that misread the description of `spec`, with their labels: each builds
     in Keras and differs from `spec` in some layer's configuration (as Keras reports it).
+    Misreadings are tried in random order until `count` are found.
 
     Raises:
         QuestionError: fewer than `count` misreadings give distinct, buildable models.
     """
     target = oracle.layer_configs(spec)
     found: dict[tuple, tuple[ModelSpec, str]] = {}
-    for misconception in CODE_MISCONCEPTIONS:
+    for misconception in rng.sample(CODE_MISCONCEPTIONS, len(CODE_MISCONCEPTIONS)):
+        if len(found) == count:
+            break
         mutated = misconception.mutate(spec, rng)
         if mutated is None:
             continue
         try:
+            oracle.facts(mutated)  # it builds in Keras
             configs = oracle.layer_configs(mutated)
         except ArchitectureError:
             continue
@@ -772,4 +775,4 @@ def choose_code(spec: ModelSpec, rng: random.Random, count: int = 3) -> list[tup
     if len(found) < count:
         raise QuestionError(f"only {len(found)} misreadings of the description build a "
                             f"different model; need {count}")
-    return rng.sample(list(found.values()), count)
+    return list(found.values())

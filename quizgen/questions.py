@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import jinja2
@@ -144,9 +145,15 @@ def _layer_context(spec: ModelSpec, facts: ModelFacts, index: int | None) -> dic
                       "class_name": layer.class_name, "code": layer.code()}}
 
 
+@cache
+def _compiled_text(text: str) -> jinja2.Template:
+    """A template text compiled once (Jinja2's `from_string` compiles it on every call)."""
+    return TEMPLATE_ENV.from_string(text)
+
+
 def _render_text(text: str, context: dict[str, Any], where: str) -> str:
     try:
-        return TEMPLATE_ENV.from_string(text).render(**context).strip()
+        return _compiled_text(text).render(**context).strip()
     except jinja2.UndefinedError as error:
         raise TemplateError(f"{where}: {error.message}") from error
 

@@ -1,7 +1,8 @@
 """Verification of answer keys: every entry re-derived, independently of how it was generated.
 
-For each entry of a `key.json`, `check_entry` rebuilds the recorded `model` with Keras (through
-the oracle), recomputes the asked fact, compares it with the recorded `answer`, checks it against
+For each entry of a `key.json`, `check_entry` rebuilds the recorded `model` with Keras as one whole
+`keras.Sequential` (`oracle.model_facts`, not the layer-by-layer path generation uses), recomputes
+the asked fact, compares it with the recorded `answer`, checks it against
 the sympy closed forms where the model has them, and checks the choices: the correct one present
 exactly once and equal to the answer, the distractors distinct and wrong. `regrade` compares two
 keys and lists the questions whose answer changed (after a template fix).
@@ -102,11 +103,16 @@ def _close(first: Any, second: Any) -> bool:
 
 def _check_code(entry: dict[str, Any]) -> tuple[Any, Any]:
     """For fact code: the correct option's text when its model is the described one and every
-    other option builds a different model in Keras; else a message saying what is wrong."""
+    other option builds (as a whole `keras.Sequential`) a different model in Keras; else a message saying what is wrong."""
     target = oracle.layer_configs(ModelSpec.from_json(entry["model"]))
     correct = [c for c in entry["choices"] if c["correct"]]
     for choice in entry["choices"]:
-        same = oracle.layer_configs(ModelSpec.from_json(choice["value"])) == target
+        spec = ModelSpec.from_json(choice["value"])
+        try:
+            oracle.model_facts(spec)
+        except ArchitectureError as error:
+            return f"option {choice['text']!r} does not build in Keras: {error}", None
+        same = oracle.layer_configs(spec) == target
         if same != choice["correct"]:
             return f"option {choice['text']!r} builds {'the' if same else 'another'} model", None
     answer = correct[0]["text"] if len(correct) == 1 else None
@@ -138,7 +144,7 @@ def _derive(entry: dict[str, Any], ref: FactRef) -> tuple[Any, Any]:
         return _check_formula(entry)
     if ref.fact == "statements":
         spec = ModelSpec.from_json(entry["model"])
-        facts = oracle.facts(spec)
+        facts = oracle.model_facts(spec)
         true = [number for number, choice in enumerate(entry["choices"], 1) if statements.decide(
             spec, facts, choice["statement"]["kind"], choice["statement"]["claim"])[0]]
         return true, true
@@ -147,7 +153,7 @@ def _derive(entry: dict[str, Any], ref: FactRef) -> tuple[Any, Any]:
         keras_answer = to_json(oracle.run_task(task.spec, task.input, task.kernel, task.bias))
         return keras_answer, formulas.task_closed_form(task)
     spec = ModelSpec.from_json(entry["model"])
-    keras_answer = to_json(read_fact(oracle.facts(spec), ref))
+    keras_answer = to_json(read_fact(oracle.model_facts(spec), ref))
     try:
         return keras_answer, to_json(formulas.closed_form_fact(spec, ref))
     except NotImplementedError:

@@ -50,6 +50,14 @@ def test_beyond_the_seeds_facts_equal_closed_forms(sampler):
         assert_matches_closed_form(sampler(random.Random(seed)))
 
 
+@pytest.mark.parametrize("sampler", [cnn, mlp, sequence, signal, modern_cnn])
+def test_layer_by_layer_facts_equal_the_whole_models(sampler):
+    # generation composes facts of layers built one by one; verify builds the whole model
+    for seed in range(6):
+        spec = sampler(random.Random(seed))
+        assert oracle.facts(spec) == oracle.model_facts(spec), spec.code()
+
+
 def test_gru_reset_after_and_bidirectional_counts():
     gru = ModelSpec((10, 4), (LayerSpec.make("GRU", units=5),))
     old_gru = ModelSpec((10, 4), (LayerSpec.make("GRU", units=5, reset_after=False),))
