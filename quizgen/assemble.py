@@ -10,9 +10,11 @@ positions 1–4.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 from quizgen.bank import Template
 from quizgen.errors import BatchError, QuizgenError
@@ -112,46 +114,116 @@ def _variant_or_failures(templates: list[Template], seed: int, number: int,
         return error.failures
 
 
-def _start_worker(cache_enabled: bool) -> None:
-    """A worker process imports Keras once, and uses the parent's cache setting."""
-    from quizgen import cache, oracle
+def _variant_in_worker(number: int, templates: list[Template], seed: int, questions: int,
+                       cache_enabled: bool) -> Variant | list[str]:
+    """`_variant_or_failures` in a worker process (local or on a Dask worker), with the parent's
+    cache setting. A worker imports Keras on its first model, if it has to build one (a run
+    whose facts are all cached never does), and keeps it for its next variants."""
+    from quizgen import cache
 
     cache.configure(cache_enabled)
-    oracle.keras()
+    return _variant_or_failures(templates, seed, number, questions)
 
 
-def _made(templates: list[Template], seed: int, variants: int, questions: int,
-          jobs: int) -> Iterator[Variant | list[str]]:
-    """Each variant (or its failures), in order, made here or by `jobs` worker processes."""
-    numbers = range(1, variants + 1)
-    if jobs <= 1 or variants == 1:
-        yield from (_variant_or_failures(templates, seed, n, questions) for n in numbers)
-        return
+def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
+                  jobs: int) -> Iterator[Variant | list[str]]:
+    """`_variant_or_failures` of each number, in order, from `jobs` local worker processes."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     from quizgen import cache
 
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_start_worker,
-                             initargs=(cache.folder() is not None,)) as pool:
-        yield from pool.map(_variant_or_failures, *zip(*((templates, seed, n, questions)
-                                                          for n in numbers), strict=True),
-                            chunksize=max(1, variants // (8 * jobs)))
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        yield from pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
+                                    questions=questions, cache_enabled=cache.folder() is not None),
+                            numbers, chunksize=max(1, len(numbers) // (8 * jobs)))
+
+
+SCHEDULER_TIMEOUT = 10
+"""Seconds to wait for the Dask scheduler to answer, and for a worker to join it."""
+
+
+def _check_scheduler(address: str) -> None:
+    """Raise `QuizgenError` unless a Dask scheduler answers at `address` within
+    `SCHEDULER_TIMEOUT` (distributed's own handshake waits forever on a port that is open but
+    not a scheduler's, e.g. the dashboard's)."""
+    from distributed.comm import connect
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=SCHEDULER_TIMEOUT),
+                                      SCHEDULER_TIMEOUT)
+        await comm.close()
+
+    try:
+        asyncio.run(handshake())
+    except TimeoutError:
+        raise QuizgenError(f"cannot reach the Dask scheduler at {address}: no answer within "
+                           f"{SCHEDULER_TIMEOUT} s") from None
+    except Exception as error:  # refused, malformed address, not a scheduler
+        raise QuizgenError(f"cannot reach the Dask scheduler at {address}: "
+                           f"{str(error) or type(error).__name__}") from None
+
+
+def _on_dask(templates: list[Template], seed: int, numbers: range, questions: int,
+             scheduler: str) -> Iterator[Variant | list[str]]:
+    """`_variant_or_failures` of each number, in order, from the workers of the Dask scheduler
+    at `scheduler`.
+
+    Raises:
+        QuizgenError: distributed is not installed, the scheduler cannot be reached, or no
+            worker joins it within `SCHEDULER_TIMEOUT`.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise QuizgenError('--executor dask needs the distributed package: '
+                           'pip install "quizgen[dask]"') from None
+    from quizgen import cache
+
+    _check_scheduler(scheduler)
+    with Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False) as client:
+        try:  # sent once to the cluster, not with every task
+            [shared] = client.scatter([templates], hash=False)
+        except TimeoutError:
+            raise QuizgenError(f"no Dask worker joined the scheduler at {scheduler} within "
+                               f"{SCHEDULER_TIMEOUT} s") from None
+        futures = client.map(_variant_in_worker, numbers, templates=shared, seed=seed,
+                             questions=questions, cache_enabled=cache.folder() is not None,
+                             pure=False)
+        for future in futures:
+            yield future.result()
+            future.release()  # the cluster need not keep what is here now
+
+
+def _made(templates: list[Template], seed: int, variants: int, questions: int, jobs: int,
+          scheduler: str | None) -> Iterator[Variant | list[str]]:
+    """Each variant (or its failures), in order: made by the workers of the Dask scheduler at
+    `scheduler`, else here or by `jobs` worker processes."""
+    numbers = range(1, variants + 1)
+    if scheduler is not None:
+        return _on_dask(templates, seed, numbers, questions, scheduler)
+    if jobs <= 1 or variants == 1:
+        return (_variant_or_failures(templates, seed, n, questions) for n in numbers)
+    return _in_processes(templates, seed, numbers, questions, jobs)
 
 
 def assemble(templates: list[Template], seed: int, variants: int, questions: int,
-             progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1) -> list[Variant]:
-    """All variants of an exam, made here or by `jobs` worker processes (each imports Keras
-    once; the outputs are the same as a serial run's). `progress` wraps the stream of
+             progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1,
+             scheduler: str | None = None) -> list[Variant]:
+    """All variants of an exam, made here, by `jobs` worker processes (each imports Keras
+    once), or, given a `scheduler` address (e.g. `tcp://10.0.0.5:8786`), by the workers of that
+    Dask scheduler; the outputs are the same as a serial run's. `progress` wraps the stream of
     finished variants (e.g. a progress bar).
 
     Raises:
         BatchError: items of one or more variants failed; all failures are listed together.
+        QuizgenError: `variants` or `questions` is below 1; with a `scheduler`, distributed is
+            not installed, the scheduler cannot be reached, or no worker joins it.
     """
     if variants < 1 or questions < 1:
         raise QuizgenError("--variants and --questions must be at least 1")
     made, failures = [], []
-    for result in progress(_made(templates, seed, variants, questions, jobs)):
+    for result in progress(_made(templates, seed, variants, questions, jobs, scheduler)):
         if isinstance(result, Variant):
             made.append(result)
         else:

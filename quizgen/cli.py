@@ -83,12 +83,19 @@ def main() -> None:
               show_default="the machine's cores",
               help="Worker processes building models (each imports Keras once); 1 runs serially. "
               "The outputs do not depend on it.")
+@click.option("--executor", type=click.Choice(["process", "dask"]), default="process",
+              show_default=True,
+              help="process: --jobs local worker processes; dask: the workers of the Dask "
+              "scheduler at --scheduler (needs `pip install \"quizgen[dask]\"`). The outputs "
+              "do not depend on it.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Address of the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the persistent fact cache "
               f"(${CACHE_ENV}, default ~/.cache/quizgen).")
 def generate(bank: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
              template_ids: str | None, topics: str | None, difficulties: str | None,
-             formats: str | None, mode: str, title: str, out: Path, jobs: int,
-             no_cache: bool) -> None:
+             formats: str | None, mode: str, title: str, out: Path, jobs: int, executor: str,
+             scheduler: str | None, no_cache: bool) -> None:
     """Write exam variants (.qmd, .md, .html) and the answer key (key.json) to OUT.
 
     In exam mode every variant is written twice: as a student handout without any answer
@@ -97,6 +104,11 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
     Every answer comes from building and executing the Keras model of its question. All files
     are rendered in memory first and then written atomically.
     """
+    if executor == "dask" and not scheduler:
+        raise click.UsageError("--executor dask needs --scheduler ADDRESS "
+                               "(e.g. --scheduler tcp://10.0.0.5:8786)")
+    if executor != "dask" and scheduler:
+        raise click.UsageError("--scheduler is only used with --executor dask")
     from quizgen import cache
     from quizgen.assemble import assemble
     from quizgen.bank import load_bank, select
@@ -127,7 +139,7 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
             yield from bar
 
     made = assemble(templates, seed, variants, questions,
-                    progress if variants > 1 else iter, jobs)
+                    progress if variants > 1 else iter, jobs, scheduler)
     width = len(str(variants))
     files: dict[str, str | bytes] = {
         f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout)

@@ -464,30 +464,54 @@ PROBE_SAMPLES = 64
 @cache
 def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """`_probe_outputs`, cached in memory and on disk (`quizgen.cache`)."""
-    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES),
+    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES,
+                                          "seeded initializers"),
                        lambda: _probe_outputs(spec, layer), list, tuple)
 
 
+def _with_seeds(config: Any, seed: int) -> Any:
+    """`config` with every seedable initializer in it (a `{"class_name", "config": {"seed"}}`
+    entry, nested layers included) given its own seed, counting up from `seed`."""
+    seeds = iter(range(seed, seed + 10_000))
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            inner = value.get("config")
+            if "class_name" in value and isinstance(inner, dict) and "seed" in inner:
+                return value | {"config": walk(inner) | {"seed": next(seeds)}}
+            return {key: walk(item) for key, item in value.items()}
+        return [walk(item) for item in value] if isinstance(value, list) else value
+
+    return walk(config)
+
+
+def _seeded_layer(spec: LayerSpec, seed: int) -> Any:
+    """The layer `spec` describes with Keras' default initializers, each given an explicit
+    seed: its random weights do not depend on Keras' global seed generator (which draws from
+    Python's shared `random` module, so another thread could change them)."""
+    layer = _layer(spec, fast_initializers=False)
+    return type(layer).from_config(_with_seeds(layer.get_config(), seed))
+
+
 def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
-    """Execute `spec` with randomly initialised weights (Keras' default initializers, seeded)
-    on `PROBE_SAMPLES` random inputs (standard normal × 0.5; integer ids for an Embedding) and
-    return, for the output of `model.layers[layer]`: `(min, max, largest |row sum - 1|)`, the
-    row sum taken over the last axis.
+    """Execute the first `layer + 1` layers of `spec` with randomly initialised weights (Keras'
+    default initializers, explicitly seeded from `PROBE_SEED`) on `PROBE_SAMPLES` random inputs
+    (standard normal × 0.5; integer ids for an Embedding) and return, for the output of layer
+    `layer`: `(min, max, largest |row sum - 1|)`, the row sum taken over the last axis.
 
     Raises:
-        ArchitectureError: Keras cannot build the model.
+        ArchitectureError: Keras cannot build the layers.
     """
     import numpy as np
 
-    k = keras()
-    k.utils.set_random_seed(PROBE_SEED)
-    model = build_model(spec, fast_initializers=False)
     rng = np.random.default_rng(PROBE_SEED)
-    inputs = (rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5).astype("float32")
-    tensor = inputs
-    for current in model.layers[: layer + 1]:
-        tensor = current(tensor, training=False)
-    values = k.ops.convert_to_numpy(tensor).astype("float64")
+    tensor = (rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5).astype("float32")
+    for index, current in enumerate(spec.layers[: layer + 1]):
+        try:
+            tensor = _seeded_layer(current, PROBE_SEED + 100 * index)(tensor, training=False)
+        except ValueError as error:
+            raise ArchitectureError(f"layer {index} ({current.class_name}): {error}") from error
+    values = keras().ops.convert_to_numpy(tensor).astype("float64")
     return (float(values.min()), float(values.max()),
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
 

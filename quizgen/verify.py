@@ -103,7 +103,8 @@ def _close(first: Any, second: Any) -> bool:
 
 def _check_code(entry: dict[str, Any]) -> tuple[Any, Any]:
     """For fact code: the correct option's text when its model is the described one and every
-    other option builds (as a whole `keras.Sequential`) a different model in Keras; else a message saying what is wrong."""
+    other option builds (as a whole `keras.Sequential`) a different model; else a message
+    saying what is wrong."""
     target = oracle.layer_configs(ModelSpec.from_json(entry["model"]))
     correct = [c for c in entry["choices"] if c["correct"]]
     for choice in entry["choices"]:

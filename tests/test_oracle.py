@@ -1,6 +1,9 @@
 """The Keras oracle against sympy closed forms, over many random architectures."""
 
 import random
+import sys
+import threading
+import time
 
 import pytest
 
@@ -99,3 +102,31 @@ def test_impossible_architecture_is_a_clear_error():
         formulas.model_closed_form(spec)
     with pytest.raises(ArchitectureError, match="layer 0"):
         oracle.facts(ModelSpec((4,), (LayerSpec.make("Dense", units=2, bogus=1),)))
+
+
+def test_probe_weights_do_not_depend_on_other_threads():
+    # Keras' unseeded initializers draw from Python's shared `random`; a Dask worker's threads
+    # draw from it too. Probes seed every initializer, so their outputs never change.
+    spec = ModelSpec((8, 8, 3), (LayerSpec.make("Conv2D", filters=4, kernel_size=3, activation="relu"),
+                                 LayerSpec.make("Flatten"),
+                                 LayerSpec.make("Dense", units=3, activation="softmax")))
+    quiet = [oracle._probe_outputs(spec, 2)]
+    stop = threading.Event()
+
+    def noise():
+        while not stop.is_set():
+            random.random()
+            time.sleep(0.0001)
+
+    thread = threading.Thread(target=noise)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # let the threads take turns often
+    thread.start()
+    try:
+        noisy = [oracle._probe_outputs(spec, 2) for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert noisy == quiet * 3
+    assert 0 < quiet[0][0] < quiet[0][1] < 1 and quiet[0][2] < 1e-5  # softmax: rows sum to 1
