@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
+from quizgen import cache
 from quizgen.bank import Template
+from quizgen.cache import CacheStats
 from quizgen.errors import BatchError, QuizgenError
 from quizgen.questions import CHOICES, Item, Question, derive_seed, make_item
 
@@ -115,14 +117,22 @@ def _variant_or_failures(templates: list[Template], seed: int, number: int,
 
 
 def _variant_in_worker(number: int, templates: list[Template], seed: int, questions: int,
-                       cache_enabled: bool) -> Variant | list[str]:
+                       cache_enabled: bool) -> tuple[Variant | list[str], CacheStats]:
     """`_variant_or_failures` in a worker process (local or on a Dask worker), with the parent's
-    cache setting. A worker imports Keras on its first model, if it has to build one (a run
-    whose facts are all cached never does), and keeps it for its next variants."""
-    from quizgen import cache
-
+    cache setting, and the worker's cache statistics for it. A worker imports Keras on its
+    first model, if it has to build one (a run whose facts are all cached never does), and
+    keeps it for its next variants."""
     cache.configure(cache_enabled)
-    return _variant_or_failures(templates, seed, number, questions)
+    before = replace(cache.STATS)
+    result = _variant_or_failures(templates, seed, number, questions)
+    return result, cache.STATS.since(before)
+
+
+def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]]) -> Iterator[Variant | list[str]]:
+    """The workers' results, their cache statistics added to this process's."""
+    for result, stats in results:
+        cache.STATS.add(stats)
+        yield result
 
 
 def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
@@ -131,12 +141,10 @@ def _in_processes(templates: list[Template], seed: int, numbers: range, question
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    from quizgen import cache
-
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        yield from pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
+        yield from _counted(pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
                                     questions=questions, cache_enabled=cache.folder() is not None),
-                            numbers, chunksize=max(1, len(numbers) // (8 * jobs)))
+                            numbers, chunksize=max(1, len(numbers) // (8 * jobs))))
 
 
 SCHEDULER_TIMEOUT = 10
@@ -178,8 +186,6 @@ def _on_dask(templates: list[Template], seed: int, numbers: range, questions: in
     except ImportError:
         raise QuizgenError('--executor dask needs the distributed package: '
                            'pip install "quizgen[dask]"') from None
-    from quizgen import cache
-
     _check_scheduler(scheduler)
     with Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False) as client:
         try:  # sent once to the cluster, not with every task
@@ -190,9 +196,14 @@ def _on_dask(templates: list[Template], seed: int, numbers: range, questions: in
         futures = client.map(_variant_in_worker, numbers, templates=shared, seed=seed,
                              questions=questions, cache_enabled=cache.folder() is not None,
                              pure=False)
-        for future in futures:
-            yield future.result()
-            future.release()  # the cluster need not keep what is here now
+        yield from _counted(_released(futures))
+
+
+def _released(futures: list) -> Iterator:
+    """Each Dask future's result, in order; the cluster need not keep what is here now."""
+    for future in futures:
+        yield future.result()
+        future.release()
 
 
 def _made(templates: list[Template], seed: int, variants: int, questions: int, jobs: int,

@@ -29,10 +29,20 @@ CACHE_ENV = "QUIZGEN_CACHE_DIR"
 
 @dataclass
 class CacheStats:
-    """Entries found on disk (`hits`) and computed (`misses`) in this process."""
+    """Entries found on disk (`hits`) and computed (`misses`) in this process (and, added
+    with `add`, in the worker processes it started)."""
 
     hits: int = 0
     misses: int = 0
+
+    def since(self, before: CacheStats) -> CacheStats:
+        """What was counted after `before` (a copy taken earlier)."""
+        return CacheStats(self.hits - before.hits, self.misses - before.misses)
+
+    def add(self, other: CacheStats) -> None:
+        """Count `other` too (a worker's `since`)."""
+        self.hits += other.hits
+        self.misses += other.misses
 
 
 STATS = CacheStats()
@@ -110,6 +120,7 @@ def cached(kind: str, entry_key: str, compute: Callable[[], T],
     corrupt (it is recomputed and rewritten)."""
     base = folder()
     if base is None:
+        STATS.misses += 1
         return compute()
     path = base / kind / entry_key[:2] / f"{entry_key}.json"
     try:

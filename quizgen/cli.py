@@ -161,6 +161,9 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
         if fmt in SUFFIXES:
             click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {len(made)} file(s)")
     click.echo(f"  {out}/key.json       answer key ({count} entries)")
+    where = f"from {cache.folder()}" if cache.folder() else "(--no-cache)"
+    click.echo(f"Fact cache: {cache.STATS.hits} entries read {where}, "
+               f"{cache.STATS.misses} computed")
 
 
 @main.command(name="list")

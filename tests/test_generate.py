@@ -2,6 +2,7 @@
 byte-identical reruns, balanced answer positions."""
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -177,6 +178,21 @@ def test_same_seed_gives_byte_identical_files(tmp_path, exam):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     # a variant depends only on the exam seed and its number, not on the run's size
     assert (first / "variant-2.qmd").read_bytes() == (exam / "variant-02.qmd").read_bytes()
+
+
+def test_workers_share_the_cache_and_change_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUIZGEN_CACHE_DIR", str(tmp_path / "cache"))
+    cold = run_subprocess(tmp_path / "cold", "--variants", "4", "--seed", "5", "--jobs", "2")
+    warm = run_subprocess(tmp_path / "warm", "--variants", "4", "--seed", "5", "--jobs", "2")
+    computed = re.search(r"Fact cache: \d+ entries read .*, (\d+) computed", cold.stdout)
+    assert int(computed.group(1)) > 100  # the workers' counts reach the parent
+    assert re.search(r"Fact cache: [1-9]\d* entries read .*, 0 computed", warm.stdout), warm.stdout
+    serial = run_subprocess(tmp_path / "serial", "--variants", "4", "--seed", "5", "--jobs", "1",
+                            "--no-cache")
+    assert re.search(r"Fact cache: 0 entries read \(--no-cache\), [1-9]\d* computed", serial.stdout)
+    for name in ("key.json", "variant-1.qmd", "variant-4.md"):
+        assert (tmp_path / "cold" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes()
+        assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes()
 
 
 def test_other_seed_other_exam(tmp_path, exam):
