@@ -137,14 +137,15 @@ def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]]) -> Itera
 
 def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
                   jobs: int) -> Iterator[Variant | list[str]]:
-    """`_variant_or_failures` of each number, in order, from `jobs` local worker processes."""
+    """`_variant_or_failures` of each number, in order, from `jobs` local worker processes
+    (in chunks of at most 4 variants, so that no worker idles long while another finishes)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         yield from _counted(pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
                                     questions=questions, cache_enabled=cache.folder() is not None),
-                            numbers, chunksize=max(1, len(numbers) // (8 * jobs))))
+                            numbers, chunksize=max(1, min(4, len(numbers) // (4 * jobs)))))
 
 
 SCHEDULER_TIMEOUT = 10

@@ -12,6 +12,7 @@ is not built again. `model_facts(spec)` builds and executes the whole model at o
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from dataclasses import asdict, dataclass, replace
@@ -30,8 +31,13 @@ Shape = tuple[int | None, ...]
 @cache
 def keras() -> Any:
     """Import Keras once (about 3 s with TensorFlow), quietly: TensorFlow's C++ start-up notes
-    (CUDA drivers not found, oneDNN) go to the null device; Python errors still propagate."""
+    (CUDA drivers not found) go to the null device; Python errors still propagate.
+    Every object alive then is frozen out of the garbage collector's scans (`gc.freeze`)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # oneDNN keeps buffers of every large matrix product it ran (a distractor's mutated model
+    # may multiply by a 300 MB kernel), so memory would only grow; TensorFlow's own kernels
+    # are as fast on these one-input batches.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as null:
@@ -40,6 +46,7 @@ def keras() -> Any:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    gc.freeze()  # the imports' objects: collections (see SESSION_LAYERS) need not scan them
     return keras_module
 
 
@@ -109,6 +116,42 @@ def _initializer_arguments(class_name: str) -> tuple[str, ...]:
     return tuple(name for name in FAST_INITIALIZERS if name in parameters)
 
 
+#: Limits on what Keras creates between two `keras.backend.clear_session()` calls. A Keras
+#: layer is a reference cycle, so its weights are freed only by a garbage collection, and
+#: TensorFlow's eager kernel cache keeps an entry for every variable until the session is
+#: cleared: without clearing, a long run's memory grows by gigabytes (a distractor's mutated
+#: model may hold a 300 MB kernel). Clearing costs ~15 ms, as `keras()` freezes the objects of
+#: the imports out of the garbage collector's way. Nothing computed depends on it.
+SESSION_LAYERS = 500
+SESSION_WEIGHTS = 50_000_000  # scalars (200 MB of float32)
+
+
+@dataclass
+class _Session:
+    """Layers and weight scalars created since the Keras session was last cleared."""
+
+    layers: int = 0
+    weights: int = 0
+
+
+_session = _Session()
+
+
+def _before_creating(layers: int) -> None:
+    """Call before `layers` layers are created (never while a Keras object is in use): clears
+    the session first when the last ones took it over a limit."""
+    if _session.layers + layers > SESSION_LAYERS or _session.weights > SESSION_WEIGHTS:
+        keras().backend.clear_session()
+        _session.layers = _session.weights = 0
+    _session.layers += layers
+
+
+def _created(weights: int) -> int:
+    """Count `weights` scalars just created; returns them."""
+    _session.weights += weights
+    return weights
+
+
 def _layer(spec: LayerSpec, name: str | None = None, fast_initializers: bool = True) -> Any:
     """A new, unbuilt Keras layer from `spec` (named `name`, else Keras' default name).
 
@@ -135,6 +178,7 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
         ArchitectureError: Keras rejects the architecture (it raises `ValueError` at build time,
             e.g. "Computed output size would be zero or negative"), or an argument is unknown.
     """
+    _before_creating(len(spec.layers))
     k = keras()
     layers: list[Any] = [k.Input(shape=spec.input_shape)]
     for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
@@ -143,9 +187,11 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({layer.class_name}): {error}") from error
     try:
-        return k.Sequential(layers, name="model")
+        model = k.Sequential(layers, name="model")
     except ValueError as error:
         raise ArchitectureError(f"Keras cannot build the model: {error}") from error
+    _created(model.count_params())
+    return model
 
 
 def _shape(shape: Any) -> Shape:
@@ -201,6 +247,7 @@ def _execute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
             e.g. "Computed output size would be zero or negative"), or the symbolic and executed
             output shapes differ.
     """
+    _before_creating(1)
     k = keras()
     layer = _layer(spec)
     try:
@@ -208,7 +255,9 @@ def _execute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
         executed = _executed_shape(layer, input_shape)
     except ValueError as error:
         raise ArchitectureError(f"Keras cannot build it on input {input_shape}: {error}") from error
-    return _read_layer(layer, "", input_shape, _checked(layer, symbolic, executed))
+    facts = _read_layer(layer, "", input_shape, _checked(layer, symbolic, executed))
+    _created(facts.params)
+    return facts
 
 
 def _compute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts | ArchitectureError:
@@ -504,11 +553,14 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """
     import numpy as np
 
+    _before_creating(layer + 1)
     rng = np.random.default_rng(PROBE_SEED)
     tensor = (rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5).astype("float32")
     for index, current in enumerate(spec.layers[: layer + 1]):
         try:
-            tensor = _seeded_layer(current, PROBE_SEED + 100 * index)(tensor, training=False)
+            created = _seeded_layer(current, PROBE_SEED + 100 * index)
+            tensor = created(tensor, training=False)
+            _created(created.count_params())
         except ValueError as error:
             raise ArchitectureError(f"layer {index} ({current.class_name}): {error}") from error
     values = keras().ops.convert_to_numpy(tensor).astype("float64")
