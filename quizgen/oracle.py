@@ -123,7 +123,7 @@ def _initializer_arguments(class_name: str) -> tuple[str, ...]:
 #: model may hold a 300 MB kernel). Clearing costs ~15 ms, as `keras()` freezes the objects of
 #: the imports out of the garbage collector's way. Nothing computed depends on it.
 SESSION_LAYERS = 500
-SESSION_WEIGHTS = 50_000_000  # scalars (200 MB of float32)
+SESSION_WEIGHTS = 20_000_000  # scalars (80 MB of float32)
 
 
 @dataclass
@@ -146,10 +146,9 @@ def _before_creating(layers: int) -> None:
     _session.layers += layers
 
 
-def _created(weights: int) -> int:
-    """Count `weights` scalars just created; returns them."""
+def _created(weights: int) -> None:
+    """Count `weights` scalars just created."""
     _session.weights += weights
-    return weights
 
 
 def _layer(spec: LayerSpec, name: str | None = None, fast_initializers: bool = True) -> Any:
@@ -514,7 +513,7 @@ PROBE_SAMPLES = 64
 def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """`_probe_outputs`, cached in memory and on disk (`quizgen.cache`)."""
     return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES,
-                                          "seeded initializers"),
+                                          "seeded initializers, float64"),
                        lambda: _probe_outputs(spec, layer), list, tuple)
 
 
@@ -537,9 +536,11 @@ def _with_seeds(config: Any, seed: int) -> Any:
 def _seeded_layer(spec: LayerSpec, seed: int) -> Any:
     """The layer `spec` describes with Keras' default initializers, each given an explicit
     seed: its random weights do not depend on Keras' global seed generator (which draws from
-    Python's shared `random` module, so another thread could change them)."""
+    Python's shared `random` module, so another thread could change them). It computes in
+    float64, so that the printed digits of its outputs do not depend on how many threads
+    share a sum."""
     layer = _layer(spec, fast_initializers=False)
-    return type(layer).from_config(_with_seeds(layer.get_config(), seed))
+    return type(layer).from_config(_with_seeds(layer.get_config(), seed) | {"dtype": "float64"})
 
 
 def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
@@ -555,7 +556,7 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
 
     _before_creating(layer + 1)
     rng = np.random.default_rng(PROBE_SEED)
-    tensor = (rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5).astype("float32")
+    tensor = rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5
     for index, current in enumerate(spec.layers[: layer + 1]):
         try:
             created = _seeded_layer(current, PROBE_SEED + 100 * index)

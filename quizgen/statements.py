@@ -25,7 +25,7 @@ from quizgen.spec import ModelSpec
 Claim = dict[str, Any]
 WEIGHTED = ("Dense", "Conv2D")
 POOLING = ("MaxPooling2D", "AveragePooling2D")
-#: Tolerance of "sums to 1" and of the open interval (0, 1) in executed float32 outputs.
+#: Tolerance of "sums to 1" and of the open interval (0, 1) in executed outputs.
 EPSILON = 1e-4
 
 
@@ -109,6 +109,14 @@ def _activated(spec: ModelSpec) -> list[int]:
     return [i for i in _layers(spec, WEIGHTED) if spec.layers[i].get("activation")]
 
 
+def _sums(deviation: float) -> str:
+    """How far the rows' sums are from 1, in words that do not depend on rounding noise (its
+    digits vary with the machine's threads)."""
+    if deviation < EPSILON:
+        return f" and their sums equal 1 (within {EPSILON:g})"
+    return f" and their sums differ from 1 by up to {deviation:.2g}"
+
+
 def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], bool],
                 misconception: str) -> Kind:
     """A claim that a layer's executed outputs satisfy `holds(min, max, row-sum deviation)`."""
@@ -118,8 +126,7 @@ def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], b
         truth = holds(low, high, deviation)
         return truth, (f"Executed with random weights on {oracle.PROBE_SAMPLES} random inputs, "
                        f"its outputs range from {low:.3g} to {high:.3g}"
-                       + (f" and their sums differ from 1 by up to {deviation:.2g}"
-                          if name == "outputs_sum_to_one" else "") + ".")
+                       + (_sums(deviation) if name == "outputs_sum_to_one" else "") + ".")
 
     def propose(spec, facts, rng, want):
         layers = [i for i in _activated(spec) if decide(spec, facts, {"layer": i})[0] == want]
