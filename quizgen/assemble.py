@@ -231,9 +231,9 @@ def assemble(templates: list[Template], seed: int, variants: int, questions: int
              progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1,
              scheduler: str | None = None) -> list[Variant]:
     """All variants of an exam, made here, by `jobs` worker processes (each imports Keras
-    once), or, given a `scheduler` address (e.g. `tcp://10.0.0.5:8786`), by the workers of that
-    Dask scheduler; the outputs are the same as a serial run's. `progress` wraps the stream of
-    finished variants (e.g. a progress bar).
+    once, when it first has a model to build), or, given a `scheduler` address (e.g.
+    `tcp://10.0.0.5:8786`), by the workers of that Dask scheduler; the outputs are the same as
+    a serial run's. `progress` wraps the stream of finished variants (e.g. a progress bar).
 
     Raises:
         BatchError: items of one or more variants failed; all failures are listed together.

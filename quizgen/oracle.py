@@ -260,10 +260,12 @@ def _execute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
 
 
 def _compute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts | ArchitectureError:
+    """`_execute_layer`'s facts, or its error as a value to cache: a fresh one, without the
+    traceback that would keep the failed Keras layer alive."""
     try:
         return _execute_layer(spec, input_shape)
     except ArchitectureError as error:
-        return error
+        return ArchitectureError(str(error))
 
 
 def _encode(result: ModelFacts | LayerFacts | ArchitectureError) -> Any:
