@@ -135,22 +135,16 @@ def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]]) -> Itera
         yield result
 
 
-#: Chunks a worker process makes before a fresh one replaces it (~3 s to import Keras again,
-#: about 5 % of a cold worker's life): what TensorFlow and the in-memory caches keep grows
-#: with every model, and a run of 1,000 variants would otherwise end with workers of 1.6 GB.
-WORKER_CHUNKS = 25
-
-
 def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
                   jobs: int) -> Iterator[Variant | list[str]]:
     """`_variant_or_failures` of each number, in order, from `jobs` local worker processes
-    (in chunks of at most 4 variants, so that no worker idles long while another finishes; a
-    worker is replaced after `WORKER_CHUNKS` chunks, so that its memory stays bounded)."""
+    (in chunks of at most 4 variants, so that no worker idles long while another finishes).
+    Workers live for the whole run: on Python 3.11, a pool whose workers are replaced after
+    some tasks (`max_tasks_per_child`) can hang for good when one exits."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"),
-                             max_tasks_per_child=WORKER_CHUNKS) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         yield from _counted(pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
                                     questions=questions, cache_enabled=cache.folder() is not None),
                             numbers, chunksize=max(1, min(4, len(numbers) // (4 * jobs)))))
