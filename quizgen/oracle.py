@@ -509,12 +509,14 @@ def _layer_config(spec: LayerSpec) -> str:
 #: Seed of the random weights and inputs of behaviour probes (outputs are reproducible).
 PROBE_SEED = 1234
 PROBE_SAMPLES = 64
+#: Samples run through the layers at once (the activations of large images take memory).
+PROBE_BATCH = 8
 
 
 @cache
 def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """`_probe_outputs`, cached in memory and on disk (`quizgen.cache`)."""
-    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES,
+    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_BATCH,
                                           "seeded initializers, float64"),
                        lambda: _probe_outputs(spec, layer), list, tuple)
 
@@ -545,6 +547,21 @@ def _seeded_layer(spec: LayerSpec, seed: int) -> Any:
     return type(layer).from_config(_with_seeds(layer.get_config(), seed) | {"dtype": "float64"})
 
 
+def _run_layers(layers: list[Any], batch: Any) -> Any:
+    """`batch` through `layers` in order (inference mode), as a numpy array.
+
+    Raises:
+        ArchitectureError: a layer rejects its input (Keras raises `ValueError`).
+    """
+    tensor = batch
+    for index, layer in enumerate(layers):
+        try:
+            tensor = layer(tensor, training=False)
+        except ValueError as error:
+            raise ArchitectureError(f"layer {index} ({type(layer).__name__}): {error}") from error
+    return keras().ops.convert_to_numpy(tensor)
+
+
 def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """Execute the first `layer + 1` layers of `spec` with randomly initialised weights (Keras'
     default initializers, explicitly seeded from `PROBE_SEED`) on `PROBE_SAMPLES` random inputs
@@ -557,16 +574,17 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     import numpy as np
 
     _before_creating(layer + 1)
-    rng = np.random.default_rng(PROBE_SEED)
-    tensor = rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * 0.5
+    layers = []
     for index, current in enumerate(spec.layers[: layer + 1]):
         try:
-            created = _seeded_layer(current, PROBE_SEED + 100 * index)
-            tensor = created(tensor, training=False)
-            _created(created.count_params())
-        except ValueError as error:
+            layers.append(_seeded_layer(current, PROBE_SEED + 100 * index))
+        except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({current.class_name}): {error}") from error
-    values = keras().ops.convert_to_numpy(tensor).astype("float64")
+    inputs = np.random.default_rng(PROBE_SEED).standard_normal(
+        (PROBE_SAMPLES, *spec.input_shape)) * 0.5
+    values = np.concatenate([_run_layers(layers, inputs[start:start + PROBE_BATCH])
+                             for start in range(0, PROBE_SAMPLES, PROBE_BATCH)])
+    _created(sum(created.count_params() for created in layers))
     return (float(values.min()), float(values.max()),
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
 
