@@ -13,6 +13,7 @@ is not built again. `model_facts(spec)` builds and executes the whole model at o
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 from dataclasses import asdict, dataclass, replace
@@ -524,7 +525,7 @@ def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
 def _with_seeds(config: Any, seed: int) -> Any:
     """`config` with every seedable initializer in it (a `{"class_name", "config": {"seed"}}`
     entry, nested layers included) given its own seed, counting up from `seed`."""
-    seeds = iter(range(seed, seed + 10_000))
+    seeds = itertools.count(seed)
 
     def walk(value: Any) -> Any:
         if isinstance(value, dict):
