@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
-from quizgen import cache
-from quizgen.bank import Template
-from quizgen.cache import CacheStats
+from quizgen.cache import CacheStats, FactCache, default_folder
 from quizgen.errors import BatchError, QuizgenError
-from quizgen.questions import CHOICES, Item, Question, derive_seed, make_item
+from quizgen.family import CHOICES, Question
+from quizgen.oracle import Oracle
+from quizgen.questions import Item, derive_seed, make_item
+from quizgen.template import Template
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,10 @@ def _balance(items: list[Item], rng: random.Random) -> tuple[Item, ...]:
     )
 
 
-def make_variant(templates: list[Template], exam_seed: int, number: int, questions: int) -> Variant:
-    """Variant `number` (1-based) of the exam with seed `exam_seed`, holding `questions` questions.
+def make_variant(templates: list[Template], exam_seed: int, number: int, questions: int,
+                 oracle: Oracle) -> Variant:
+    """Variant `number` (1-based) of the exam with seed `exam_seed`, holding `questions`
+    questions, their facts from `oracle`.
 
     Raises:
         BatchError: one or more items failed (each failure names the variant and template).
@@ -97,7 +100,7 @@ def make_variant(templates: list[Template], exam_seed: int, number: int, questio
     items, failures = [], []
     for slot, (template, keep) in enumerate(_plan(templates, rng, questions)):
         try:
-            item = make_item(template, derive_seed(seed, "item", slot))
+            item = make_item(template, derive_seed(seed, "item", slot), oracle)
         except QuizgenError as error:
             failures.append(f"variant {number}, {error}")
             continue
@@ -107,36 +110,50 @@ def make_variant(templates: list[Template], exam_seed: int, number: int, questio
     return Variant(number, seed, _balance(items, rng))
 
 
-def _variant_or_failures(templates: list[Template], seed: int, number: int,
-                         questions: int) -> Variant | list[str]:
+def _variant_or_failures(templates: list[Template], seed: int, number: int, questions: int,
+                         oracle: Oracle) -> Variant | list[str]:
     """`make_variant`, with its failures returned instead of raised (to cross processes)."""
     try:
-        return make_variant(templates, seed, number, questions)
+        return make_variant(templates, seed, number, questions, oracle)
     except BatchError as error:
         return error.failures
 
 
+#: The oracle of this worker process, by cache setting: kept for the worker's next variants
+#: (its memo tables, and the Keras it imported, make them faster).
+_WORKER_ORACLES: dict[bool, Oracle] = {}
+
+
+def _worker_oracle(cache_enabled: bool) -> Oracle:
+    if cache_enabled not in _WORKER_ORACLES:
+        folder = default_folder() if cache_enabled else None
+        _WORKER_ORACLES[cache_enabled] = Oracle(FactCache(folder))
+    return _WORKER_ORACLES[cache_enabled]
+
+
 def _variant_in_worker(number: int, templates: list[Template], seed: int, questions: int,
                        cache_enabled: bool) -> tuple[Variant | list[str], CacheStats]:
-    """`_variant_or_failures` in a worker process (local or on a Dask worker), with the parent's
-    cache setting, and the worker's cache statistics for it. A worker imports Keras on its
-    first model, if it has to build one (a run whose facts are all cached never does), and
-    keeps it for its next variants."""
-    cache.configure(cache_enabled)
-    before = replace(cache.STATS)
-    result = _variant_or_failures(templates, seed, number, questions)
-    return result, cache.STATS.since(before)
+    """`_variant_or_failures` in a worker process (local or on a Dask worker), with the
+    parent's cache setting (the worker's own cache folder, `QUIZGEN_CACHE_DIR`), and the
+    worker's cache statistics for it. A worker imports Keras on its first model, if it has to
+    build one (a run whose facts are all cached never does), and keeps it for its next
+    variants."""
+    oracle = _worker_oracle(cache_enabled)
+    before = replace(oracle.cache.stats)
+    result = _variant_or_failures(templates, seed, number, questions, oracle)
+    return result, oracle.cache.stats.since(before)
 
 
-def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]]) -> Iterator[Variant | list[str]]:
-    """The workers' results, their cache statistics added to this process's."""
-    for result, stats in results:
-        cache.STATS.add(stats)
+def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]],
+             stats: CacheStats) -> Iterator[Variant | list[str]]:
+    """The workers' results, their cache statistics added to `stats`."""
+    for result, worker_stats in results:
+        stats.add(worker_stats)
         yield result
 
 
 def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
-                  jobs: int) -> Iterator[Variant | list[str]]:
+                  jobs: int, cache: FactCache) -> Iterator[Variant | list[str]]:
     """`_variant_or_failures` of each number, in order, from `jobs` local worker processes
     (in chunks of at most 4 variants, so that no worker idles long while another finishes).
     Workers live for the whole run: on Python 3.11, a pool whose workers are replaced after
@@ -146,8 +163,10 @@ def _in_processes(templates: list[Template], seed: int, numbers: range, question
 
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         yield from _counted(pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
-                                    questions=questions, cache_enabled=cache.folder() is not None),
-                            numbers, chunksize=max(1, min(4, len(numbers) // (4 * jobs)))))
+                                             questions=questions,
+                                             cache_enabled=cache.folder is not None),
+                                     numbers, chunksize=max(1, min(4, len(numbers) // (4 * jobs)))),
+                            cache.stats)
 
 
 SCHEDULER_TIMEOUT = 10
@@ -176,7 +195,7 @@ def _check_scheduler(address: str) -> None:
 
 
 def _on_dask(templates: list[Template], seed: int, numbers: range, questions: int,
-             scheduler: str) -> Iterator[Variant | list[str]]:
+             scheduler: str, cache: FactCache) -> Iterator[Variant | list[str]]:
     """`_variant_or_failures` of each number, in order, from the workers of the Dask scheduler
     at `scheduler`.
 
@@ -197,9 +216,9 @@ def _on_dask(templates: list[Template], seed: int, numbers: range, questions: in
             raise QuizgenError(f"no Dask worker joined the scheduler at {scheduler} within "
                                f"{SCHEDULER_TIMEOUT} s") from None
         futures = client.map(_variant_in_worker, numbers, templates=shared, seed=seed,
-                             questions=questions, cache_enabled=cache.folder() is not None,
+                             questions=questions, cache_enabled=cache.folder is not None,
                              pure=False)
-        yield from _counted(_released(futures))
+        yield from _counted(_released(futures), cache.stats)
 
 
 def _released(futures: list) -> Iterator:
@@ -209,25 +228,28 @@ def _released(futures: list) -> Iterator:
         future.release()
 
 
-def _made(templates: list[Template], seed: int, variants: int, questions: int, jobs: int,
-          scheduler: str | None) -> Iterator[Variant | list[str]]:
+def _made(templates: list[Template], seed: int, variants: int, questions: int, oracle: Oracle,
+          jobs: int, scheduler: str | None) -> Iterator[Variant | list[str]]:
     """Each variant (or its failures), in order: made by the workers of the Dask scheduler at
-    `scheduler`, else here or by `jobs` worker processes."""
+    `scheduler`, else here with `oracle` or by `jobs` worker processes (each with an oracle of
+    its own, with the same cache setting)."""
     numbers = range(1, variants + 1)
     if scheduler is not None:
-        return _on_dask(templates, seed, numbers, questions, scheduler)
+        return _on_dask(templates, seed, numbers, questions, scheduler, oracle.cache)
     if jobs <= 1 or variants == 1:
-        return (_variant_or_failures(templates, seed, n, questions) for n in numbers)
-    return _in_processes(templates, seed, numbers, questions, jobs)
+        return (_variant_or_failures(templates, seed, n, questions, oracle) for n in numbers)
+    return _in_processes(templates, seed, numbers, questions, jobs, oracle.cache)
 
 
 def assemble(templates: list[Template], seed: int, variants: int, questions: int,
-             progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1,
+             oracle: Oracle, progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1,
              scheduler: str | None = None) -> list[Variant]:
-    """All variants of an exam, made here, by `jobs` worker processes (each imports Keras
-    once, when it first has a model to build), or, given a `scheduler` address (e.g.
-    `tcp://10.0.0.5:8786`), by the workers of that Dask scheduler; the outputs are the same as
-    a serial run's. `progress` wraps the stream of finished variants (e.g. a progress bar).
+    """All variants of an exam, made here with `oracle`, by `jobs` worker processes (each
+    imports Keras once, when it first has a model to build), or, given a `scheduler` address
+    (e.g. `tcp://10.0.0.5:8786`), by the workers of that Dask scheduler; the outputs are the
+    same as a serial run's. Workers use the oracle's cache setting, and their cache
+    statistics are added to its. `progress` wraps the stream of finished variants (e.g. a
+    progress bar).
 
     Raises:
         BatchError: items of one or more variants failed; all failures are listed together.
@@ -237,7 +259,7 @@ def assemble(templates: list[Template], seed: int, variants: int, questions: int
     if variants < 1 or questions < 1:
         raise QuizgenError("--variants and --questions must be at least 1")
     made, failures = [], []
-    for result in progress(_made(templates, seed, variants, questions, jobs, scheduler)):
+    for result in progress(_made(templates, seed, variants, questions, oracle, jobs, scheduler)):
         if isinstance(result, Variant):
             made.append(result)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,64 +18,36 @@ import jinja2
 import jsonschema
 import yaml
 
+from quizgen import families
 from quizgen.errors import BatchError, TemplateError
-from quizgen.facts import FactRef
 from quizgen.resources import data_dir
-from quizgen.spec import FrozenDict, ModelSpec, Task, freeze
-from quizgen.statements import KINDS
-
-TEMPLATE_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+from quizgen.spec import CODE_STYLES, ModelSpec, Task, freeze
+from quizgen.template import TEMPLATE_ENV, Ask, Template
 
 
-@dataclass(frozen=True)
-class Ask:
-    """One question about a template's model: the fact, how to pick the layer, the allowed
-    response forms, and the question text (a Jinja2 template)."""
+def _filling_defaults(properties_rule):
+    """The schema's `properties` rule, filling in each property's `default` first: the schema
+    is the one place a template's defaults are written."""
 
-    fact: str
-    text: str
-    layer: int | tuple[tuple[str, ...], str] | None = None
-    axis: str | None = None
-    weight: str | None = None
-    response: tuple[str, ...] = ("single_choice", "free")
-    count: int = 4
-    quantity: str | None = None
-    statements: tuple[tuple[str, FrozenDict | None], ...] | None = None
+    def rule(validator: Any, properties: dict[str, Any], instance: Any,
+             schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, subschema["default"])
+        yield from properties_rule(validator, properties, instance, schema)
 
-    def ref(self, layer: int | None) -> FactRef:
-        """The `FactRef` this ask makes about `layer`."""
-        return FactRef(self.fact, layer, self.axis, self.weight, self.quantity)
-
-
-@dataclass(frozen=True)
-class Template:
-    """A validated question template. Its subject is drawn by a sampler (`sampler`, `options`)
-    or `fixed`: a `ModelSpec`, or a by-hand `Task`; `content_hash` is the SHA-256 of the file's
-    bytes."""
-
-    id: str
-    path: Path
-    title: str
-    topic: str
-    difficulty: int
-    tags: tuple[str, ...]
-    stem: str
-    code_style: str
-    sampler: str | None
-    options: dict[str, Any] | None
-    fixed: ModelSpec | Task | None
-    asks: tuple[Ask, ...]
-    reading: tuple[tuple[str, str], ...]
-    content_hash: str
-
-    def __hash__(self) -> int:
-        return hash(self.content_hash + self.id)
+    return rule
 
 
 @cache
 def _schema_validator() -> jsonschema.Draft202012Validator:
+    """The validator of `schemas/template.schema.json`, which fills in the defaults."""
     schema = json.loads((data_dir("schemas") / "template.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema)
+    base = jsonschema.Draft202012Validator
+    validator = jsonschema.validators.extend(
+        base, {"properties": _filling_defaults(base.VALIDATORS["properties"])})
+    return validator(schema)
 
 
 def _field(path: Any) -> str:
@@ -97,23 +69,39 @@ def _check_jinja(text: str, where: str) -> None:
 def _ask(data: dict[str, Any]) -> Ask:
     layer = data.get("layer")
     if isinstance(layer, dict):
-        layer = (tuple(layer["class_name"]), layer.get("pick", "any"))
+        layer = (tuple(layer["class_name"]), layer["pick"])
     statements = data.get("statements")
     if statements is not None:
         statements = tuple((s["kind"], freeze(s["claim"]) if "claim" in s else None)
                            for s in statements)
     return Ask(fact=data["fact"], text=data["text"], layer=layer, axis=data.get("axis"),
-               weight=data.get("weight"),
-               response=tuple(data.get("response", ("single_choice", "free"))),
-               count=data.get("count", 4), quantity=data.get("quantity"), statements=statements)
+               weight=data.get("weight"), response=tuple(data["response"]), count=data["count"],
+               quantity=data.get("quantity"), statements=statements)
+
+
+def _check_names(name: str, data: dict[str, Any], subject: dict[str, Any]) -> None:
+    """The sampler and the code style must be ones the pipeline and the families know.
+
+    Raises:
+        TemplateError: naming the file, the field and the known names.
+    """
+    field = "model" if "model" in data else "task"
+    if "sampler" in subject and subject["sampler"] not in families.SAMPLERS:
+        raise TemplateError(f"{name}: {field}.sampler: {subject['sampler']!r} is not one of "
+                            f"{list(families.SAMPLERS)}")
+    styles = [*CODE_STYLES, *families.CODE_STYLES]
+    if data["code_style"] not in styles:
+        raise TemplateError(f"{name}: code_style: {data['code_style']!r} is not one of {styles}")
 
 
 def load_template(path: Path) -> Template:
-    """Load and validate one template file.
+    """Load and validate one template file: its schema (`schemas/template.schema.json`, whose
+    defaults fill in what the file leaves out), its sampler and code style, and each ask
+    against the family that makes its questions (`quizgen.families.check_ask`).
 
     Raises:
-        TemplateError: unreadable file, invalid YAML, a schema violation or a Jinja2 syntax
-            error; the message names the file and the field.
+        TemplateError: unreadable file, invalid YAML, a schema violation, an ask no family
+            accepts, or a Jinja2 syntax error; the message names the file and the field.
     """
     name = path.name
     try:
@@ -127,30 +115,30 @@ def load_template(path: Path) -> Template:
     if errors:
         details = "; ".join(f"{_field(e.absolute_path)}: {e.message}" for e in errors[:5])
         raise TemplateError(f"{name}: {details}")
-    model = data.get("model") or data["task"]
-    if "layers" in model:
-        fixed = ModelSpec.from_json(model, f"{name}: model")
-    elif "input" in model:
-        fixed = Task.from_json(model, f"{name}: task")
+    subject = data.get("model") or data["task"]
+    _check_names(name, data, subject)
+    if "layers" in subject:
+        fixed = ModelSpec.from_json(subject, f"{name}: model")
+    elif "input" in subject:
+        fixed = Task.from_json(subject, f"{name}: task")
     else:
         fixed = None
+    _check_jinja(data["stem"], f"{name}: stem")
     for index, ask in enumerate(data["asks"]):
         _check_jinja(ask["text"], f"{name}: asks[{index}].text")
-        for number, statement in enumerate(ask.get("statements") or ()):
-            if statement["kind"] not in KINDS:
-                raise TemplateError(f"{name}: asks[{index}].statements[{number}].kind: unknown "
-                                    f"kind {statement['kind']!r}; known: {', '.join(KINDS)}")
-    _check_jinja(data.get("stem", ""), f"{name}: stem")
-    return Template(
+    template = Template(
         id=path.stem, path=path, title=data["title"], topic=data["topic"],
-        difficulty=data["difficulty"], tags=tuple(data.get("tags", ())),
-        stem=data.get("stem", "Consider the following Keras model:"),
-        code_style=data.get("code_style", "sequential"),
-        sampler=model.get("sampler"), options=model.get("options"), fixed=fixed,
+        difficulty=data["difficulty"], tags=tuple(data.get("tags", ())), stem=data["stem"],
+        code_style=data["code_style"], sampler=subject.get("sampler"),
+        options=subject.get("options"), fixed=fixed,
         asks=tuple(_ask(ask) for ask in data["asks"]),
         reading=tuple((item["title"], item["url"]) for item in data.get("reading", ())),
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
+    for index, ask in enumerate(template.asks):
+        for field, message in families.check_ask(template, ask):
+            raise TemplateError(f"{name}: asks[{index}]{field}: {message}")
+    return template
 
 
 def load_bank(folder: Path | None = None) -> list[Template]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
+
+from quizgen.files import write_atomic
 
 T = TypeVar("T")
 
@@ -45,16 +46,6 @@ class CacheStats:
         self.misses += other.misses
 
 
-STATS = CacheStats()
-_enabled = True
-
-
-def configure(enabled: bool) -> None:
-    """Turn the persistent cache on or off for this process (`--no-cache` turns it off)."""
-    global _enabled
-    _enabled = enabled
-
-
 @cache
 def installed_keras() -> tuple[str, str]:
     """`(version, backend)` of the installed Keras, found without importing it (importing
@@ -75,10 +66,9 @@ def installed_keras() -> tuple[str, str]:
     return keras_version, backend or "tensorflow"
 
 
-def folder() -> Path | None:
-    """The cache folder of the installed Keras, or None when the cache is off."""
-    if not _enabled:
-        return None
+def default_folder() -> Path:
+    """The cache folder of the installed Keras: `QUIZGEN_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/quizgen` (`~/.cache/quizgen`), then `keras-<version>-<backend>`."""
     base = os.environ.get(CACHE_ENV) or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quizgen"
     keras_version, backend = installed_keras()
@@ -101,34 +91,34 @@ def _read(path: Path) -> Any:
     return entry["value"]
 
 
-def _write(path: Path, value: Any) -> None:
-    """Write an entry atomically; a cache that cannot be written is simply not used."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump({"keras": list(installed_keras()), "value": value}, stream)
-        os.replace(temporary, path)
-    except OSError:
-        pass
+@dataclass
+class FactCache:
+    """The persistent cache in `folder` (None: off, every value is computed), with the
+    statistics of what this process read from it and computed."""
 
+    folder: Path | None
+    stats: CacheStats = field(default_factory=CacheStats)
 
-def cached(kind: str, entry_key: str, compute: Callable[[], T],
-           encode: Callable[[T], Any], decode: Callable[[Any], T]) -> T:
-    """`compute()`, or its value from the disk cache. `encode`/`decode` convert the value to and
-    from JSON; a `decode` that raises `KeyError`, `TypeError` or `ValueError` marks the entry
-    corrupt (it is recomputed and rewritten)."""
-    base = folder()
-    if base is None:
-        STATS.misses += 1
-        return compute()
-    path = base / kind / entry_key[:2] / f"{entry_key}.json"
-    try:
-        value = decode(_read(path))
-    except (KeyError, TypeError, ValueError, IndexError):
-        STATS.misses += 1
-        value = compute()
-        _write(path, encode(value))
+    def cached(self, kind: str, entry_key: str, compute: Callable[[], T],
+               encode: Callable[[T], Any], decode: Callable[[Any], T]) -> T:
+        """`compute()`, or its value from the disk cache. `encode`/`decode` convert the value
+        to and from JSON; a `decode` that raises `KeyError`, `TypeError`, `ValueError` or
+        `IndexError` marks the entry corrupt (it is recomputed and rewritten). A cache that
+        cannot be written is simply not used."""
+        if self.folder is None:
+            self.stats.misses += 1
+            return compute()
+        path = self.folder / kind / entry_key[:2] / f"{entry_key}.json"
+        try:
+            value = decode(_read(path))
+        except (KeyError, TypeError, ValueError, IndexError):
+            self.stats.misses += 1
+            value = compute()
+            entry = {"keras": list(installed_keras()), "value": encode(value)}
+            try:
+                write_atomic(path, json.dumps(entry).encode("utf-8"))
+            except OSError:
+                pass
+            return value
+        self.stats.hits += 1
         return value
-    STATS.hits += 1
-    return value

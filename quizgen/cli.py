@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,6 +23,17 @@ DEFAULT_OUT = Path("build")
 
 def _split(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _progress(label: str, **options: Any) -> Callable[[Iterable], Iterator]:
+    """A wrapper of an iterable that shows a progress bar labelled `label` on stderr while it
+    is consumed (`options` go to `click.progressbar`)."""
+
+    def wrap(items: Iterable) -> Iterator:
+        with click.progressbar(items, label=label, file=sys.stderr, **options) as bar:
+            yield from bar
+
+    return wrap
 
 
 class QuizgenGroup(click.Group):
@@ -109,61 +121,39 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
                                "(e.g. --scheduler tcp://10.0.0.5:8786)")
     if executor != "dask" and scheduler:
         raise click.UsageError("--scheduler is only used with --executor dask")
-    from quizgen import cache
-    from quizgen.assemble import assemble
-    from quizgen.bank import load_bank, select
     from quizgen.files import write_outputs
-    from quizgen.key import build_key, dumps
-    from quizgen.lms import SUFFIXES, export
-    from quizgen.render import DEFAULT_FORMATS, FORMATS, LAYOUTS, render
+    from quizgen.generate import Selection, generate_exam
+    from quizgen.lms import SUFFIXES
+    from quizgen.render import DEFAULT_FORMATS, FORMATS, LAYOUTS
 
-    chosen_formats = _split(formats) if formats is not None else list(DEFAULT_FORMATS[mode])
-    known = [*FORMATS, *SUFFIXES]
-    unknown = [fmt for fmt in chosen_formats if fmt not in known]
-    if unknown or not chosen_formats:
-        raise click.BadParameter(f"choose from {', '.join(known)}", param_hint="--format")
-    documents = [fmt for fmt in chosen_formats if fmt in FORMATS]
-    cache.configure(not no_cache)
     try:
-        levels = [int(level) for level in _split(difficulties)]
+        levels = tuple(int(level) for level in _split(difficulties))
     except ValueError:
         raise click.BadParameter("whole numbers from 1 to 3", param_hint="--difficulty") from None
-    templates = select(load_bank(bank), _split(tags), _split(template_ids), _split(topics), levels)
-    if questions is None:
-        chosen = tags or template_ids or topics or difficulties
-        questions = max(10, sum(len(t.asks) for t in templates)) if chosen else 10
-
-    def progress(variants_made: Iterable) -> Iterable:
-        with click.progressbar(variants_made, length=variants, label="Building and executing models",
-                               file=sys.stderr, show_pos=True) as bar:
-            yield from bar
-
-    made = assemble(templates, seed, variants, questions,
-                    progress if variants > 1 else iter, jobs, scheduler)
-    width = len(str(variants))
-    files: dict[str, str | bytes] = {
-        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout)
-        for folder, handout in LAYOUTS[mode] for v in made for fmt in documents}
-    key = build_key(made, seed)
-    for fmt in chosen_formats:
-        if fmt in SUFFIXES:
-            files |= export(key, fmt, title)
-    files["key.json"] = dumps(key)
-    write_outputs(out, files)
-    count = len(key["questions"])
-    click.echo(f"Wrote {len(made)} variant(s), {count} questions, from {len(templates)} "
+    selection = Selection(bank, tuple(_split(tags)), tuple(_split(template_ids)),
+                          tuple(_split(topics)), levels)
+    chosen = tuple(_split(formats)) if formats is not None else DEFAULT_FORMATS[mode]
+    exam = generate_exam(selection, seed, variants, questions, chosen, mode, title,
+                         cache=not no_cache, jobs=jobs, scheduler=scheduler,
+                         progress=_progress("Building and executing models", length=variants,
+                                            show_pos=True)
+                         if variants > 1 else iter)
+    write_outputs(out, exam.files)
+    count = len(exam.key["questions"])
+    made = len(exam.variants)
+    click.echo(f"Wrote {made} variant(s), {count} questions, from {exam.templates} "
                f"template(s) to {out}/:")
     for folder, handout in LAYOUTS[mode]:
-        for fmt in documents:
+        for fmt in (fmt for fmt in chosen if fmt in FORMATS):
             what = "no answers" if handout else "self-check pages" if fmt == "html" else "with answers"
-            click.echo(f"  {out}/{folder}variant-*.{fmt:<4}   {len(made)} file(s), {what}")
-    for fmt in chosen_formats:
+            click.echo(f"  {out}/{folder}variant-*.{fmt:<4}   {made} file(s), {what}")
+    for fmt in chosen:
         if fmt in SUFFIXES:
-            click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {len(made)} file(s)")
+            click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {made} file(s)")
     click.echo(f"  {out}/key.json       answer key ({count} entries)")
-    where = f"from {cache.folder()}" if cache.folder() else "(--no-cache)"
-    click.echo(f"Fact cache: {cache.STATS.hits} entries read {where}, "
-               f"{cache.STATS.misses} computed")
+    where = f"from {exam.cache.folder}" if exam.cache.folder else "(--no-cache)"
+    click.echo(f"Fact cache: {exam.cache.stats.hits} entries read {where}, "
+               f"{exam.cache.stats.misses} computed")
 
 
 @main.command(name="list")
@@ -274,18 +264,11 @@ def verify(key_file: Path, old_file: Path | None) -> None:
     Prints one line per failing entry and exits 1 if any; with --against, also prints the
     regrade list.
     """
-    from quizgen import cache
     from quizgen.verify import regrade, verify_key
 
-    cache.configure(False)  # re-execute every model: never trust an earlier run's facts
     key = _load_key(key_file)
     old = _load_key(old_file) if old_file else None
-
-    def progress(entries):
-        with click.progressbar(entries, label="Re-executing models", file=sys.stderr) as bar:
-            yield from bar
-
-    report = verify_key(key, progress)
+    report = verify_key(key, _progress("Re-executing models"))
     for finding in report.findings:
         click.echo(f"FAIL {finding}")
     if report.drift:
@@ -324,12 +307,8 @@ def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None
     templates = load_bank(bank)
     chosen = select(templates, ids=list(template_ids)) if template_ids else templates
 
-    def progress(items):
-        with click.progressbar(items, label="Stress-testing templates", file=sys.stderr,
-                               item_show_func=lambda t: t.id if t else "") as bar:
-            yield from bar
-
-    results = run_stress(chosen, seeds, progress)
+    results = run_stress(chosen, seeds, _progress("Stress-testing templates",
+                                                  item_show_func=lambda t: t.id if t else ""))
     click.echo(table(results))
     failures = [f"{r.template}: {failure}" for r in results for failure in r.failures]
     for failure in failures:

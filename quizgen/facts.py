@@ -21,6 +21,9 @@ LAYER_FACTS = ("output_shape", "params", "weight_shape")
 #: Facts of a by-hand task (`quizgen.spec.Task`): the output matrix of its layer.
 TASK_FACTS = ("conv_output", "pool_output")
 
+#: The key entry kinds answered by choosing options (the others are free responses).
+CHOICE_KINDS = ("single_choice", "multiple_choice")
+
 #: Axis names of an image tensor `(None, height, width, channels)` and their index.
 AXES = {"height": 1, "width": 2, "channels": -1}
 
@@ -36,6 +39,13 @@ class FactRef:
     axis: str | None = None
     weight: str | None = None
     quantity: str | None = None
+
+    @classmethod
+    def of_entry(cls, entry: dict[str, Any]) -> FactRef:
+        """The fact an answer key entry (JSON) asks: its `fact`, `layer`, `axis`, `weight` and
+        `quantity`."""
+        return cls(entry["fact"], entry.get("layer"), entry.get("axis"), entry.get("weight"),
+                   entry.get("quantity"))
 
     def at(self, layer: int | None) -> FactRef:
         """The same fact about another layer (after layers were removed by a mutation)."""

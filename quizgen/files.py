@@ -1,6 +1,7 @@
-"""Writing outputs safely: everything is rendered in memory first, then each file is written to a
-temporary file in its folder and atomically renamed over the old one, so an error never leaves a
-half-written or half-overwritten output behind."""
+"""Writing files safely: each file is written to a temporary file in its folder and atomically
+renamed over the old one, so an error never leaves a half-written or half-overwritten file
+behind. Outputs are rendered in memory first and written together with `write_outputs`; the
+fact cache writes its entries one by one with `write_atomic`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,26 @@ def _umask() -> int:
     return mask
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file renamed over it (atomic on POSIX), with
+    the permissions of a normally created file; the folder is created if needed.
+
+    Raises:
+        OSError: the file cannot be written (the temporary file is removed).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files
+        os.replace(temporary, path)
+    except OSError:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def write_outputs(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
     """Write `files` (relative path → text, or bytes for binary files such as zips) under
     `folder`; return the written paths in order.
@@ -26,20 +47,11 @@ def write_outputs(folder: Path, files: dict[str, str | bytes]) -> list[Path]:
             stay complete, the others keep their old content.
     """
     written = []
-    for relative, text in files.items():
+    for relative, content in files.items():
         path = Path(folder) / relative
-        temporary = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            data = text.encode("utf-8") if isinstance(text, str) else text
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files
-            os.replace(temporary, path)
+            write_atomic(path, content.encode("utf-8") if isinstance(content, str) else content)
         except OSError as error:
-            if temporary is not None and os.path.exists(temporary):
-                os.unlink(temporary)
             raise QuizgenError(f"{path}: cannot write: {error.strerror}") from error
         written.append(path)
     return written

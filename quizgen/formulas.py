@@ -26,9 +26,7 @@ import sympy as sp
 
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
-from quizgen.spec import LayerSpec, ModelSpec, Task
-
-Shape = tuple[int | None, ...]
+from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape, Task
 
 W, K, S = sp.symbols("W K S", integer=True, positive=True)
 K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E = sp.symbols(
@@ -55,8 +53,6 @@ with sp.evaluate(False):
     RNN_PARAMS = G * U * sp.Add(N_IN, U, B, evaluate=False)
     #: Embedding: one vector of output_dim values per token of the vocabulary.
     EMBEDDING_PARAMS = V * E
-
-POOLING = ("MaxPooling2D", "AveragePooling2D")
 
 
 @cache
@@ -258,16 +254,10 @@ def _recurrent(layer: LayerSpec, shape: Shape) -> ClosedForm:
     return _closed(out, weights + bias)
 
 
-def inner_layer(layer: LayerSpec) -> LayerSpec:
-    """The layer a Bidirectional wraps."""
-    inner = dict(layer.get("layer"))
-    return LayerSpec.make(inner["class_name"], **dict(inner.get("config", ())))
-
-
 def _bidirectional(layer: LayerSpec, shape: Shape) -> ClosedForm:
     """Forward and backward copies of the inner layer, outputs concatenated (merge_mode
     "concat", Keras' default)."""
-    one = _recurrent(inner_layer(layer), shape)
+    one = _recurrent(layer.wrapped(), shape)
     return _closed((*one.output_shape[:-1], 2 * one.output_shape[-1]), one.weights * 2)
 
 
@@ -367,7 +357,7 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
         values = {C: input_shape[-1]}
         expression = BATCHNORM_PARAMS
     elif layer.class_name in GATES or layer.class_name == "Bidirectional":
-        recurrent = inner_layer(layer) if layer.class_name == "Bidirectional" else layer
+        recurrent = layer.wrapped() if layer.class_name == "Bidirectional" else layer
         gates = GATES[recurrent.class_name]
         biases = 2 if recurrent.class_name == "GRU" and recurrent.get("reset_after", True) else 1
         values = {G: gates, U: recurrent.get("units"), N_IN: input_shape[-1],
@@ -461,43 +451,3 @@ def task_closed_form(task: Task) -> list[list[float]]:
     width = 1 + max(j for _, j, _ in windows)
     values = [window_value(task, vals) for _, _, vals in windows]
     return [values[row:row + width] for row in range(0, len(values), width)]
-
-
-# --- formula questions (seeds/003): candidate formulas, each with its misconception -----------
-
-with sp.evaluate(False):
-    #: Formulas a student may give for one output size, by the layer's padding; the first is
-    #: Keras' (decided again by execution in `quizgen.oracle.formula_holds`).
-    SIZE_CANDIDATES = {
-        "valid": ((OUTPUT_SIZE["valid"], None), (OUTPUT_SIZE["same"], "padding_flipped"),
-                  (sp.floor((W - K) / S), "plus_one_forgotten"), (W - K + 1, "stride_ignored"),
-                  (sp.floor(W / S), "kernel_ignored")),
-        "same": ((OUTPUT_SIZE["same"], None), (OUTPUT_SIZE["valid"], "padding_flipped"),
-                 (W, "stride_ignored"), (sp.floor(W / S), "rounding_confused")),
-    }
-    #: Formulas a student may give for the parameters of a Conv2D layer with a bias.
-    PARAMS_CANDIDATES = (
-        ((K_H * K_W * C_IN + 1) * F, None), ((K_H * K_W + 1) * F, "input_channels_forgotten"),
-        (K_H * K_W * C_IN * F, "bias_forgotten"), (K_H * K_W * C_IN * F + 1, "single_bias"),
-        ((K_H * C_IN + 1) * F, "kernel_one_dimensional"),
-    )
-
-#: The symbols a formula may use, for parsing one back from the key.
-FORMULA_SYMBOLS = {str(symbol): symbol for symbol in (W, K, S, K_H, K_W, C_IN, F)}
-
-
-def parse_formula(text: str) -> sp.Expr:
-    """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`).
-
-    Raises:
-        QuestionError: not a formula of the known symbols.
-    """
-    try:
-        expression = sp.sympify(text, locals=FORMULA_SYMBOLS)
-    except (sp.SympifyError, TypeError) as error:
-        raise QuestionError(f"not a formula: {text!r}") from error
-    if not expression.free_symbols <= set(FORMULA_SYMBOLS.values()):
-        raise QuestionError(f"formula {text!r} uses unknown symbols")
-    return expression
-
-

@@ -49,6 +49,7 @@ from matplotlib.ticker import MaxNLocator
 
 from quizgen import grade
 from quizgen.errors import QuizgenError
+from quizgen.facts import CHOICE_KINDS
 from quizgen.files import write_outputs
 from quizgen.render import environment
 
@@ -58,7 +59,6 @@ HISTOGRAM = "report-histogram.svg"
 #: Share of the class in each of the upper and lower groups of the discrimination index D.
 GROUP_FRACTION = 0.27
 
-CHOICE_KINDS = ("single_choice", "multiple_choice")
 _QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 
 

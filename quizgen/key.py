@@ -12,11 +12,13 @@ from typing import Any
 
 import jsonschema
 
-from quizgen import __version__, distractors, oracle
+from quizgen import __version__, families
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
 from quizgen.facts import to_json
-from quizgen.questions import Choice, Item, Question
+from quizgen.family import Choice, Question
+from quizgen.oracle import versions
+from quizgen.questions import Item
 from quizgen.resources import data_dir
 
 SCHEMA_VERSION = 1
@@ -62,7 +64,7 @@ def question_entry(variant: int, position: int, item: Item, question: Question) 
 def _choice_entry(choice: Choice) -> dict[str, Any]:
     entry = {"text": choice.text, "value": to_json(choice.value), "correct": choice.correct,
              "misconception": choice.misconception,
-             "feedback": distractors.describe(choice.misconception) if choice.misconception else None}
+             "feedback": families.describe(choice.misconception) if choice.misconception else None}
     if choice.statement is not None:
         entry["statement"] = choice.statement
     return entry
@@ -74,7 +76,7 @@ def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
     Raises:
         QuizgenError: the key does not match its schema (a bug, never user input).
     """
-    keras_version, backend = oracle.versions()
+    keras_version, backend = versions()
     key = {
         "schema_version": SCHEMA_VERSION,
         "quizgen_version": __version__,

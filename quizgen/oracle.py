@@ -1,13 +1,19 @@
 """The Keras oracle: the one module that imports Keras. It builds and executes models.
 
-`facts(spec)` returns the `ModelFacts` of the model a `ModelSpec` describes: per layer its
-`class_name`, `output_shape` (batch axis `None`), parameter counts and weight shapes, plus
-totals and the Keras version and backend. Keras builds each layer on its input shape and
-executes it on a batch of one input, as `keras.Sequential` would (`layer_facts`); a layer seen
-before on the same input shape (in another model, or a distractor's mutated copy of the model)
-is not built again. `model_facts(spec)` builds and executes the whole model at once, for
-`quizgen verify`. Every result is cached in memory and on disk (`quizgen.cache`); no
-`clear_session` (it costs ~170 ms).
+An `Oracle` answers what Keras says: `facts(spec)` returns the `ModelFacts` of the model a
+`ModelSpec` describes (per layer its `class_name`, `output_shape` with the batch axis `None`,
+parameter counts and weight shapes, plus totals and the Keras version and backend). Keras
+builds each layer on its input shape and executes it on a batch of one input, as
+`keras.Sequential` would (`layer_facts`); a layer seen before on the same input shape (in
+another model, or a distractor's mutated copy of the model) is not built again.
+`model_facts(spec)` builds and executes the whole model at once, for `quizgen verify`. It also
+runs by-hand tasks, probes a model's behaviour on random inputs, and asks Keras which
+arguments a layer accepts and which defaults it applies.
+
+An oracle owns its memo tables and its persistent fact cache (`quizgen.cache.FactCache`), so a
+fresh one (as `verify` and `stress` use) shares no result with the one that generated a key.
+The Keras session is the process's: it is cleared every `SESSION_LAYERS` layers or
+`SESSION_WEIGHTS` weights, whichever oracle created them.
 """
 
 from __future__ import annotations
@@ -16,17 +22,17 @@ import gc
 import itertools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, TypeVar
 
-from quizgen.cache import cached as disk_cached
-from quizgen.cache import installed_keras
+from quizgen.cache import FactCache, installed_keras
 from quizgen.cache import key as cache_key
 from quizgen.errors import ArchitectureError
-from quizgen.spec import LayerSpec, Matrix, ModelSpec
+from quizgen.spec import LayerSpec, Matrix, ModelSpec, Shape
 
-Shape = tuple[int | None, ...]
+T = TypeVar("T")
 
 
 @cache
@@ -298,23 +304,6 @@ def _decode_facts(data: Any) -> ModelFacts | ArchitectureError:
                       data["non_trainable_params"], data["keras_version"], data["backend"])
 
 
-@cache
-def layer_facts(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
-    """Facts of the layer `spec` built by Keras on `input_shape` (batch axis `None`) and
-    executed on a batch of one input, with an empty `name`; cached in memory and on disk by
-    layer config, input shape and Keras version (`quizgen.cache`).
-
-    Raises:
-        ArchitectureError: Keras cannot build or run the layer on that input.
-    """
-    result = disk_cached("layer", cache_key(json.dumps(spec.to_json(), sort_keys=True), input_shape),
-                         lambda: _compute_layer(spec, input_shape), _encode,
-                         _decode_layer_result)
-    if isinstance(result, ArchitectureError):
-        raise result
-    return result
-
-
 def _totals(layers: tuple[LayerFacts, ...]) -> ModelFacts:
     keras_version, backend = versions()
     return ModelFacts(layers, sum(layer.params for layer in layers),
@@ -322,75 +311,9 @@ def _totals(layers: tuple[LayerFacts, ...]) -> ModelFacts:
                       sum(layer.non_trainable_params for layer in layers), keras_version, backend)
 
 
-def _compose_facts(spec: ModelSpec) -> ModelFacts | ArchitectureError:
-    """The model's facts layer by layer, as `keras.Sequential` builds it: each layer on the
-    output shape of the one before (`layer_facts`), totals summed over the layers."""
-    shape: Shape = (None, *spec.input_shape)
-    layers = []
-    for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
-        try:
-            built = layer_facts(layer, shape)
-        except ArchitectureError as error:
-            return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
-        layers.append(replace(built, name=name))
-        shape = built.output_shape
-    return _totals(tuple(layers))
-
-
-@cache
-def _facts(spec: ModelSpec) -> ModelFacts | ArchitectureError:
-    return disk_cached("facts", spec.digest(), lambda: _compose_facts(spec),
-                       lambda result: _encode(result) | {"spec": spec.to_json()},
-                       _decode_facts)
-
-
-def facts(spec: ModelSpec) -> ModelFacts:
-    """The facts of `spec` as Keras builds and executes it, layer by layer (`layer_facts`:
-    each distinct layer on each distinct input shape is built and executed once), cached in
-    memory and on disk by spec digest and Keras version (`quizgen.cache`). `model_facts`
-    builds the whole model instead; the two agree (tested, and checked by `quizgen verify`).
-
-    Raises:
-        ArchitectureError: Keras cannot build or run the model.
-    """
-    result = _facts(spec)
-    if isinstance(result, ArchitectureError):
-        raise result
-    return result
-
-
-def model_facts(spec: ModelSpec) -> ModelFacts:
-    """The facts of `spec` from one `keras.Sequential` built and executed on a batch of one
-    input (every layer's symbolic output shape checked against the executed one); uncached.
-
-    Raises:
-        ArchitectureError: Keras cannot build or run the model.
-    """
-    model = build_model(spec)
-    layers = []
-    tensor = keras().ops.ones((1, *spec.input_shape))
-    previous: Shape = (None, *spec.input_shape)
-    for layer in model.layers:
-        tensor = layer(tensor, training=False)
-        executed = _checked(layer, _shape(layer.output.shape), (None, *_shape(tensor.shape)[1:]))
-        layers.append(_read_layer(layer, layer.name, previous, executed))
-        previous = executed
-    return replace(_totals(tuple(layers)), total_params=int(model.count_params()),
-                   trainable_params=_count(model.trainable_weights),
-                   non_trainable_params=_count(model.non_trainable_weights))
-
-
 def _number(value: float) -> int | float:
     """An output value as printed: an int when integral, else rounded to 6 decimals."""
     return int(round(value)) if abs(value - round(value)) < 1e-6 else round(float(value), 6)
-
-
-@cache
-def run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
-    """`_run_task`, cached in memory and on disk (`quizgen.cache`)."""
-    return disk_cached("task", cache_key(spec.digest(), input, kernel, bias),
-                       lambda: _run_task(spec, input, kernel, bias), list,
-                       lambda rows: tuple(tuple(row) for row in rows))
 
 
 def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
@@ -482,19 +405,6 @@ def summary(model: Any) -> dict[str, Any]:
     }
 
 
-def layer_configs(spec: ModelSpec) -> tuple[str, ...]:
-    """Each layer's class and `get_config()` as Keras reports it (name left out), as JSON: two
-    specs build the same model exactly when these are equal (`layer_config` of each layer)."""
-    return tuple(layer_config(layer) for layer in spec.layers)
-
-
-@cache
-def layer_config(spec: LayerSpec) -> str:
-    """`_layer_config`, cached in memory and on disk (`quizgen.cache`)."""
-    return disk_cached("config", cache_key(json.dumps(spec.to_json(), sort_keys=True)),
-                       lambda: _layer_config(spec), lambda text: text, str)
-
-
 def _layer_config(spec: LayerSpec) -> str:
     """The class and `get_config()` (name left out) of the Keras layer `spec` creates, as JSON
     with sorted keys; every default Keras fills in is there.
@@ -512,14 +422,6 @@ PROBE_SEED = 1234
 PROBE_SAMPLES = 64
 #: Samples run through the layers at once (the activations of large images take memory).
 PROBE_BATCH = 8
-
-
-@cache
-def probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
-    """`_probe_outputs`, cached in memory and on disk (`quizgen.cache`)."""
-    return disk_cached("probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_BATCH,
-                                          "seeded initializers, float64"),
-                       lambda: _probe_outputs(spec, layer), list, tuple)
 
 
 def _with_seeds(config: Any, seed: int) -> Any:
@@ -590,14 +492,6 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
 
 
-@cache
-def accepts_argument(class_name: str, argument: str, value: Any) -> bool:
-    """Whether Keras accepts `argument=value` when creating a `class_name` layer (pooling
-    layers, for example, reject `activation`); cached on disk."""
-    return disk_cached("accepts", cache_key(class_name, argument, value),
-                       lambda: _accepts(class_name, argument, value), bool, bool)
-
-
 def _accepts(class_name: str, argument: str, value: Any) -> bool:
     try:
         getattr(keras().layers, class_name)(**{argument: value}, **_REQUIRED.get(class_name, {}))
@@ -611,43 +505,154 @@ _REQUIRED = {"Dense": {"units": 1}, "Conv2D": {"filters": 1, "kernel_size": 1},
              "Dropout": {"rate": 0.5}}
 
 
-@cache
-def default_argument(class_name: str, argument: str) -> Any:
-    """The value Keras gives `argument` when a `class_name` layer is created without it, as
-    `get_config()` reports it (e.g. Dense's `activation` is `"linear"`); cached on disk."""
-    return disk_cached("default", cache_key(class_name, argument),
-                       lambda: _default(class_name, argument), lambda v: v, lambda v: v)
-
-
 def _default(class_name: str, argument: str) -> Any:
     return getattr(keras().layers, class_name)(**_REQUIRED.get(class_name, {})).get_config()[argument]
 
 
-#: Configurations on which a formula must agree with Keras to count as correct.
-SIZE_GRID = tuple((w, k, s) for w in (5, 7, 8, 10) for k in (1, 2, 3) for s in (1, 2, 3))
-PARAMS_GRID = tuple((k_h, k_w, c, f) for k_h in (1, 3) for k_w in (2, 3) for c in (1, 3)
-                    for f in (1, 4))
+def _memoized(method: Callable[..., T]) -> Callable[..., T]:
+    """A method whose results the oracle keeps in its memo table, by method and arguments."""
+
+    @wraps(method)
+    def memo(self: Oracle, *args: Any) -> T:
+        key = (method.__name__, *args)
+        if key not in self.memo:
+            self.memo[key] = method(self, *args)
+        return self.memo[key]
+
+    return memo
 
 
-@cache
-def conv_sizes(padding: str) -> tuple[tuple[tuple[int, int, int], int], ...]:
-    """`((W, K, S), output size)` of a Conv2D built by Keras on a W×W input with a K×K kernel,
-    strides S and `padding`, for every point of `SIZE_GRID`."""
-    from quizgen.spec import LayerSpec
-
-    return tuple(
-        ((w, k, s), facts(ModelSpec((w, w, 1), (LayerSpec.make(
-            "Conv2D", filters=1, kernel_size=k, strides=s, padding=padding),))).layers[0].output_shape[1])
-        for w, k, s in SIZE_GRID)
+def _raised(result: T | ArchitectureError) -> T:
+    if isinstance(result, ArchitectureError):
+        raise result
+    return result
 
 
-@cache
-def conv_params() -> tuple[tuple[tuple[int, int, int, int], int], ...]:
-    """`((k_h, k_w, C_in, F), parameters)` of Conv2D layers (with bias) built by Keras, for every
-    point of `PARAMS_GRID`."""
-    from quizgen.spec import LayerSpec
+class Oracle:
+    """What Keras says about models, layers and tasks, remembered in this object's memo
+    tables and in its persistent fact cache `cache` (default: off)."""
 
-    return tuple(
-        ((k_h, k_w, c, f), facts(ModelSpec((6, 6, c), (LayerSpec.make(
-            "Conv2D", filters=f, kernel_size=(k_h, k_w)),))).total_params)
-        for k_h, k_w, c, f in PARAMS_GRID)
+    def __init__(self, cache: FactCache | None = None) -> None:
+        self.cache = cache or FactCache(None)
+        self.memo: dict[tuple, Any] = {}
+
+    def facts(self, spec: ModelSpec) -> ModelFacts:
+        """The facts of `spec` as Keras builds and executes it, layer by layer (`layer_facts`:
+        each distinct layer on each distinct input shape is built and executed once), cached by
+        spec digest and Keras version. `model_facts` builds the whole model instead; the two
+        agree (tested, and checked by `quizgen verify`).
+
+        Raises:
+            ArchitectureError: Keras cannot build or run the model.
+        """
+        return _raised(self._facts(spec))
+
+    @_memoized
+    def _facts(self, spec: ModelSpec) -> ModelFacts | ArchitectureError:
+        return self.cache.cached("facts", spec.digest(), lambda: self._compose_facts(spec),
+                                 lambda result: _encode(result) | {"spec": spec.to_json()},
+                                 _decode_facts)
+
+    def _compose_facts(self, spec: ModelSpec) -> ModelFacts | ArchitectureError:
+        """The model's facts layer by layer, as `keras.Sequential` builds it: each layer on the
+        output shape of the one before (`layer_facts`), totals summed over the layers."""
+        shape: Shape = (None, *spec.input_shape)
+        layers = []
+        for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
+            try:
+                built = self.layer_facts(layer, shape)
+            except ArchitectureError as error:
+                return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
+            layers.append(replace(built, name=name))
+            shape = built.output_shape
+        return _totals(tuple(layers))
+
+    def layer_facts(self, spec: LayerSpec, input_shape: Shape) -> LayerFacts:
+        """Facts of the layer `spec` built by Keras on `input_shape` (batch axis `None`) and
+        executed on a batch of one input, with an empty `name`; cached by layer config, input
+        shape and Keras version.
+
+        Raises:
+            ArchitectureError: Keras cannot build or run the layer on that input.
+        """
+        return _raised(self._layer_facts(spec, input_shape))
+
+    @_memoized
+    def _layer_facts(self, spec: LayerSpec, input_shape: Shape) -> LayerFacts | ArchitectureError:
+        return self.cache.cached(
+            "layer", cache_key(json.dumps(spec.to_json(), sort_keys=True), input_shape),
+            lambda: _compute_layer(spec, input_shape), _encode, _decode_layer_result)
+
+    def model_facts(self, spec: ModelSpec) -> ModelFacts:
+        """The facts of `spec` from one `keras.Sequential` built and executed on a batch of one
+        input (every layer's symbolic output shape checked against the executed one); never
+        cached.
+
+        Raises:
+            ArchitectureError: Keras cannot build or run the model.
+        """
+        model = build_model(spec)
+        layers = []
+        tensor = keras().ops.ones((1, *spec.input_shape))
+        previous: Shape = (None, *spec.input_shape)
+        for layer in model.layers:
+            tensor = layer(tensor, training=False)
+            executed = _checked(layer, _shape(layer.output.shape), (None, *_shape(tensor.shape)[1:]))
+            layers.append(_read_layer(layer, layer.name, previous, executed))
+            previous = executed
+        return replace(_totals(tuple(layers)), total_params=int(model.count_params()),
+                       trainable_params=_count(model.trainable_weights),
+                       non_trainable_params=_count(model.non_trainable_weights))
+
+    @_memoized
+    def run_task(self, spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
+        """The output matrix of a by-hand task as Keras computes it (see `_run_task`), cached.
+
+        Raises:
+            ArchitectureError: Keras cannot build the model, or the kernel does not fit it.
+        """
+        return self.cache.cached("task", cache_key(spec.digest(), input, kernel, bias),
+                                 lambda: _run_task(spec, input, kernel, bias), list,
+                                 lambda rows: tuple(tuple(row) for row in rows))
+
+    def layer_configs(self, spec: ModelSpec) -> tuple[str, ...]:
+        """Each layer's class and `get_config()` as Keras reports it (name left out), as JSON:
+        two specs build the same model exactly when these are equal."""
+        return tuple(self.layer_config(layer) for layer in spec.layers)
+
+    @_memoized
+    def layer_config(self, spec: LayerSpec) -> str:
+        """`_layer_config` of one layer, cached.
+
+        Raises:
+            ArchitectureError: Keras rejects an argument of the layer.
+        """
+        return self.cache.cached("config", cache_key(json.dumps(spec.to_json(), sort_keys=True)),
+                                 lambda: _layer_config(spec), lambda text: text, str)
+
+    @_memoized
+    def probe_outputs(self, spec: ModelSpec, layer: int) -> tuple[float, float, float]:
+        """`(min, max, largest |row sum - 1|)` of layer `layer`'s outputs on random inputs
+        (see `_probe_outputs`), cached.
+
+        Raises:
+            ArchitectureError: Keras cannot build the layers.
+        """
+        return self.cache.cached(
+            "probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_BATCH,
+                               "seeded initializers, float64"),
+            lambda: _probe_outputs(spec, layer), list, tuple)
+
+    @_memoized
+    def accepts_argument(self, class_name: str, argument: str, value: Any) -> bool:
+        """Whether Keras accepts `argument=value` when creating a `class_name` layer (pooling
+        layers, for example, reject `activation`); cached."""
+        return self.cache.cached("accepts", cache_key(class_name, argument, value),
+                                 lambda: _accepts(class_name, argument, value), bool, bool)
+
+    @_memoized
+    def default_argument(self, class_name: str, argument: str) -> Any:
+        """The value Keras gives `argument` when a `class_name` layer is created without it, as
+        `get_config()` reports it (e.g. Dense's `activation` is `"linear"`); cached."""
+        return self.cache.cached("default", cache_key(class_name, argument),
+                                 lambda: _default(class_name, argument), lambda v: v, lambda v: v)

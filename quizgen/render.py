@@ -28,8 +28,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
+from quizgen.family import Question
 from quizgen.key import question_entry
-from quizgen.questions import Question
 from quizgen.resources import data_dir
 
 #: Output formats, one file per variant.

@@ -11,12 +11,12 @@ forms of `quizgen.formulas`.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from quizgen.errors import TemplateError
-from quizgen.formulas import Shape, layer_closed_form, output_size, task_closed_form, window
-from quizgen.spec import LayerSpec, Matrix, ModelSpec, Task
+from quizgen.formulas import layer_closed_form, output_size, window
+from quizgen.spec import LayerSpec, ModelSpec, Shape
 
 MIN_SIZE = 2
 MAX_FLATTEN = 6400
@@ -28,7 +28,7 @@ ACTIVATIONS = ("relu", "relu", "relu", "tanh", "elu")
 DROPOUT_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
-def _fits(layer: LayerSpec, shape: Shape, min_size: int = MIN_SIZE) -> bool:
+def fits(layer: LayerSpec, shape: Shape, min_size: int = MIN_SIZE) -> bool:
     """True when every spatial output size of a Conv2D/pooling layer is >= `min_size`."""
     kernel, strides, padding = window(layer)
     return all(
@@ -49,7 +49,7 @@ def conv2d(rng: random.Random, shape: Shape) -> LayerSpec:
     layer = LayerSpec.make("Conv2D", filters=filters, kernel_size=(kernel, kernel),
                            strides=(strides, strides) if strides > 1 else None, padding=padding,
                            activation=activation)
-    if not _fits(layer, shape):
+    if not fits(layer, shape):
         layer = layer.with_config(kernel_size=(3, 3), strides=None, padding="same")
     return layer
 
@@ -66,7 +66,7 @@ def pooling(rng: random.Random, shape: Shape) -> LayerSpec | None:
     if rng.random() < 0.25:
         config["padding"] = "same"
     layer = LayerSpec.make(class_name, **config)
-    return layer if _fits(layer, shape) else None
+    return layer if fits(layer, shape) else None
 
 
 def _append(layers: list[LayerSpec], shape: Shape, layer: LayerSpec | None) -> Shape:
@@ -111,7 +111,12 @@ def dense_head(rng: random.Random, shape: Shape, hidden: int, dropout: bool,
     return layers
 
 
-def _span(value: Any, default: tuple[int, int], name: str) -> tuple[int, int]:
+def option_range(value: Any, default: tuple[int, int], name: str) -> tuple[int, int]:
+    """A sampler option giving a range: `[min, max]`, a single number, or None for `default`.
+
+    Raises:
+        TemplateError: not a range with 0 <= min <= max (the message names the option).
+    """
     low, high = default if value is None else (value if isinstance(value, list) else (value, value))
     if not 0 <= low <= high:
         raise TemplateError(f"sampler option {name}: expected [min, max], got {value!r}")
@@ -124,7 +129,7 @@ def cnn(rng: random.Random, blocks: Any = None, hidden: Any = None, dropout: boo
     Dropout, `hidden` Dense layers (default 0–1) and an output layer. Input `(H, W, C)` from
     `IMAGE_INPUTS`; output `(None, classes)`. Pooling is added while the flattened vector is
     longer than `MAX_FLATTEN`."""
-    low, high = _span(blocks, (1, 3), "blocks")
+    low, high = option_range(blocks, (1, 3), "blocks")
     input_shape = rng.choice(IMAGE_INPUTS)
     shape: Shape = (None, *input_shape)
     layers: list[LayerSpec] = []
@@ -133,7 +138,7 @@ def cnn(rng: random.Random, blocks: Any = None, hidden: Any = None, dropout: boo
         layers += block
     while shape[1] * shape[2] * shape[3] > MAX_FLATTEN:
         extra = LayerSpec.make("MaxPooling2D", pool_size=(2, 2))
-        if not _fits(extra, shape):
+        if not fits(extra, shape):
             layers.append(LayerSpec.make("Conv2D", filters=8, kernel_size=(1, 1)))
             shape = layer_closed_form(layers[-1], shape).output_shape
             continue
@@ -141,7 +146,7 @@ def cnn(rng: random.Random, blocks: Any = None, hidden: Any = None, dropout: boo
     shape = _append(layers, shape, LayerSpec.make("Flatten"))
     if dropout and rng.random() < 0.5:
         shape = _append(layers, shape, LayerSpec.make("Dropout", rate=rng.choice(DROPOUT_RATES)))
-    layers += dense_head(rng, shape, rng.randint(*_span(hidden, (0, 1), "hidden")), dropout)
+    layers += dense_head(rng, shape, rng.randint(*option_range(hidden, (0, 1), "hidden")), dropout)
     return ModelSpec(input_shape, tuple(layers))
 
 
@@ -150,58 +155,10 @@ def mlp(rng: random.Random, hidden: Any = None, dropout: bool = True,
     """A multi-layer perceptron on `(n,)` features (n from `FEATURE_INPUTS`): `hidden` Dense
     layers (default 1–3) with optional BatchNormalization and Dropout, and an output layer."""
     input_shape = (rng.choice(FEATURE_INPUTS),)
-    low, high = _span(hidden, (1, 3), "hidden")
+    low, high = option_range(hidden, (1, 3), "hidden")
     layers = dense_head(rng, (None, *input_shape), rng.randint(low, high), dropout,
                         batch_normalization)
     return ModelSpec(input_shape, tuple(layers))
-
-
-def _matrix(rng: random.Random, rows: int, columns: int, values: tuple[int, ...]) -> Matrix:
-    return tuple(tuple(rng.choice(values) for _ in range(columns)) for _ in range(rows))
-
-
-def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
-    """A convolution or pooling to work out by hand (seeds/004): a `size` (default 4–6) square
-    or rectangular integer input (values 0–3), and for `layer="conv"` a Conv2D with one filter,
-    a 2×2 or 3×3 kernel of small integers (-1–2) and an integer bias; for `"max"`, `"average"`
-    or `"pooling"` a pooling layer (average pooling with a 2×2 window, so every value is a
-    multiple of 0.25). Strides 1–2 per axis, `valid` or `same` padding; every output side is
-    2–5 values long, and the output is never constant."""
-    low, high = _span(size, (4, 6), "size")
-    kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
-             "pooling": ("MaxPooling2D", "AveragePooling2D")}
-    if layer not in kinds:
-        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {layer!r}")
-    while True:
-        rows, columns = rng.randint(low, high), rng.randint(low, high)
-        class_name = rng.choice(kinds[layer])
-        window_size = (2, 2) if class_name == "AveragePooling2D" else (
-            rng.choice((2, 2, 3)), rng.choice((2, 2, 3)))
-        config: dict[str, Any] = {"kernel_size" if class_name == "Conv2D" else "pool_size":
-                                  window_size}
-        strides = (rng.choice((1, 1, 2)), rng.choice((1, 2, 2)))
-        if class_name == "Conv2D" or strides != window_size:
-            config["strides"] = strides
-        if rng.random() < 0.35:
-            config["padding"] = "same"
-        if class_name == "Conv2D":
-            config = {"filters": 1, **config}
-            if rng.random() < 0.25:
-                config["use_bias"] = False
-        task_layer = LayerSpec.make(class_name, **config)
-        out = layer_closed_form(task_layer, (None, rows, columns, 1)).output_shape \
-            if _fits(task_layer, (None, rows, columns, 1)) else (None, 0, 0, 1)
-        if 2 <= out[1] <= 5 and 2 <= out[2] <= 5:
-            break
-    while True:
-        if class_name != "Conv2D":
-            task = Task(task_layer, _matrix(rng, rows, columns, (0, 1, 2, 3)))
-        else:
-            task = Task(task_layer, _matrix(rng, rows, columns, (0, 0, 1, 1, 2, 3)),
-                        _matrix(rng, *window_size, (-1, 0, 1, 1, 2)),
-                        rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
-        if len({value for row in task_closed_form(task) for value in row}) > 1:
-            return task
 
 
 def recurrent(rng: random.Random, units: int, return_sequences: bool) -> LayerSpec:
@@ -228,7 +185,7 @@ def sequence(rng: random.Random, recurrent_layers: Any = None) -> ModelSpec:
     steps = rng.choice((10, 20, 25, 50, 100))
     layers = [LayerSpec.make("Embedding", input_dim=rng.choice((100, 1000, 5000, 10000)),
                              output_dim=rng.choice((8, 16, 32, 64)))]
-    count = rng.randint(*_span(recurrent_layers, (1, 2), "recurrent_layers"))
+    count = rng.randint(*option_range(recurrent_layers, (1, 2), "recurrent_layers"))
     for index in range(count):
         layers.append(recurrent(rng, rng.choice((4, 8, 16, 32, 64)), index < count - 1))
     layers.append(LayerSpec.make("Dense", units=1, activation="sigmoid") if rng.random() < 0.5
@@ -282,7 +239,7 @@ def modern_cnn(rng: random.Random) -> ModelSpec:
             layer = LayerSpec.make("DepthwiseConv2D", kernel_size=3,
                                    depth_multiplier=rng.choice((1, 2)),
                                    padding=rng.choice(("valid", "same")), activation="relu")
-        if _fits(layer, shape):
+        if fits(layer, shape):
             shape = _append(layers, shape, layer)
             shape = _append(layers, shape, LayerSpec.make("BatchNormalization"))
     layers += [LayerSpec.make("GlobalAveragePooling2D"),
@@ -290,22 +247,23 @@ def modern_cnn(rng: random.Random) -> ModelSpec:
     return ModelSpec(input_shape, tuple(layers))
 
 
-SAMPLERS: dict[str, Callable[..., ModelSpec | Task]] = {
-    "cnn": cnn, "mlp": mlp, "by_hand": by_hand, "sequence": sequence, "signal": signal,
-    "modern_cnn": modern_cnn,
+#: The architecture samplers by name (families add their own subjects: `quizgen.families`).
+SAMPLERS: dict[str, Callable[..., Any]] = {
+    "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
 }
 
 
-def sample(name: str, rng: random.Random,
-           options: dict[str, Any] | None = None) -> ModelSpec | Task:
-    """Draw a model (or a by-hand task) from the sampler `name` with the template's `options`.
+def sample(name: str, rng: random.Random, options: dict[str, Any] | None = None,
+           samplers: Mapping[str, Callable[..., Any]] = SAMPLERS) -> Any:
+    """Draw a model (or another subject, such as a by-hand task) from the sampler `name` of
+    `samplers` with the template's `options`.
 
     Raises:
         TemplateError: unknown sampler or option.
     """
-    if name not in SAMPLERS:
-        raise TemplateError(f"unknown sampler {name!r}; known: {', '.join(SAMPLERS)}")
+    if name not in samplers:
+        raise TemplateError(f"unknown sampler {name!r}; known: {', '.join(samplers)}")
     try:
-        return SAMPLERS[name](rng, **(options or {}))
+        return samplers[name](rng, **(options or {}))
     except TypeError as error:
         raise TemplateError(f"sampler {name!r}: bad options {options!r} ({error})") from error

@@ -27,11 +27,13 @@ ARGUMENT_ORDER = (
     "strides", "padding", "activation", "use_bias",
 )
 
-CODE_STYLES = ("sequential", "add", "prose")
+CODE_STYLES = ("sequential", "add")
 
-#: How an activation is named in prose (seeds/002: "a rectifier activation function").
-ACTIVATION_PROSE = {"relu": "a rectifier", "sigmoid": "a sigmoid", "softmax": "a softmax",
-                    "tanh": "a hyperbolic tangent", "elu": "an ELU", "linear": "a linear"}
+#: A tensor shape with the batch axis as `None`, e.g. `(None, 26, 26, 32)`.
+Shape = tuple[int | None, ...]
+
+#: The pooling layers with a window (`pool_size`, `strides`, `padding`).
+POOLING = ("MaxPooling2D", "AveragePooling2D")
 
 
 class FrozenDict(tuple):
@@ -90,6 +92,11 @@ class LayerSpec:
             else:
                 config[key] = freeze(value)
         return replace(self, config=tuple(config.items()))
+
+    def wrapped(self) -> LayerSpec:
+        """The layer a wrapper such as Bidirectional holds in its `layer` argument."""
+        inner = dict(self.get("layer"))
+        return LayerSpec.make(inner["class_name"], **dict(inner.get("config", ())))
 
     def to_json(self) -> dict[str, Any]:
         """`{"module": "keras.layers", "class_name": ..., "config": {...}}`, loadable with
@@ -188,6 +195,8 @@ class ModelSpec:
         - `"sequential"`: `model = keras.Sequential([keras.Input(shape=...), layers...])`
         - `"add"`: `model = keras.Sequential()` then one `model.add(...)` per layer.
 
+        (A family may add styles of its own: `quizgen.families.code`.)
+
         Raises:
             TemplateError: unknown style.
         """
@@ -198,56 +207,7 @@ class ModelSpec:
         if style == "add":
             lines = [f"model.add({input_line})"] + [f"model.add({layer.code()})" for layer in self]
             return "model = keras.Sequential()\n" + "\n".join(lines)
-        if style == "prose":
-            return self.describe()
         raise TemplateError(f"code style must be one of {CODE_STYLES}, got {style!r}")
-
-    def describe(self) -> str:
-        """The architecture in words, as a Markdown numbered list in the style of seeds/002
-        ("Convolutional input layer, 32 feature maps with a size of 3×3, a rectifier activation
-        function"), after a sentence giving the input shape."""
-        size = "×".join(str(n) for n in self.input_shape)
-        lines = [f"The input has shape {size}; the layers are:", ""]
-        for index, layer in enumerate(self.layers):
-            last = index == len(self.layers) - 1
-            lines.append(f"1. {describe_layer(layer, first=index == 0, last=last)}")
-        return "\n".join(lines)
-
-
-def _window_words(layer: LayerSpec, argument: str) -> str:
-    size = layer.get(argument, 2)
-    size = (size, size) if isinstance(size, int) else size
-    words = f"{size[0]}×{size[1]}"
-    strides = layer.get("strides")
-    if strides is not None:
-        strides = (strides, strides) if isinstance(strides, int) else strides
-        words += f", stride {strides[0]}×{strides[1]}"
-    if layer.get("padding", "valid") == "same":
-        words += ", 'same' padding"
-    return words
-
-
-def describe_layer(layer: LayerSpec, first: bool = False, last: bool = False) -> str:
-    """One layer in words, e.g. "Max Pool layer with size 2×2" or "Fully connected output
-    layer with 10 units and a softmax activation function"."""
-    activation = ACTIVATION_PROSE.get(layer.get("activation", "linear"), layer.get("activation"))
-    name = layer.class_name
-    if name == "Conv2D":
-        return (f"Convolutional {'input ' if first else ''}layer, {layer.get('filters')} feature "
-                f"maps with a size of {_window_words(layer, 'kernel_size')}, {activation} "
-                "activation function")
-    if name in ("MaxPooling2D", "AveragePooling2D"):
-        return f"{name[:3]} Pool layer with size {_window_words(layer, 'pool_size')}"
-    if name == "Dropout":
-        return f"Dropout set to {layer.get('rate'):.0%}"
-    if name == "Dense":
-        return (f"Fully connected {'output ' if last else ''}layer with {layer.get('units')} "
-                f"units and {activation} activation function")
-    if name == "Flatten":
-        return "Flatten layer"
-    if name == "BatchNormalization":
-        return "Batch normalization layer"
-    return f"{name} layer ({layer.code()})"
 
 
 def snake_case(class_name: str) -> str:

@@ -2,7 +2,8 @@
 
 For each template and each of N seeds: make a one-template variant (sample, execute with Keras,
 ask), render it to every format, write its key entries and verify them independently
-(`quizgen.verify.check_entry`: Keras, closed forms, choices), self-test the grading
+(`quizgen.verify.check_entry` with an oracle of its own, which shares no result with the one
+that generated them: Keras, closed forms, choices), self-test the grading
 (`quizgen.grade.self_test`: the key's answer scores full marks, each distractor zero, an invalid
 response is rejected), and check that nothing is degenerate (no size or count below 1). Across
 the seeds it reports the pool size (distinct variants) and duplicates, the time per variant, and
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from quizgen.assemble import make_variant
-from quizgen.bank import Template
+from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
+from quizgen.family import CHOICES
 from quizgen.grade import self_test
 from quizgen.key import question_entry
-from quizgen.questions import CHOICES
+from quizgen.oracle import Oracle
 from quizgen.render import FORMATS, render
+from quizgen.template import Template
 from quizgen.verify import check_entry
 
 #: Below this chi-square p-value the correct positions count as unevenly spread (a failure).
@@ -83,15 +86,16 @@ class TemplateStress:
         return chi_square_p([self.positions.get(i, 0) for i in range(CHOICES)])
 
 
-def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
-    variant = make_variant([template], seed, 1, len(template.asks))
+def _one_seed(template: Template, seed: int, result: TemplateStress, generator: Oracle,
+              verifier: Oracle) -> None:
+    variant = make_variant([template], seed, 1, len(template.asks), generator)
     for fmt in FORMATS:
         render(variant, fmt, template.title)
     signature = []
     for position, item, question in variant.numbered():
         entry = question_entry(1, position, item, question)
         signature.append((item.spec.digest(), str(entry["answer"])))
-        for problem in check_entry(entry) + self_test(entry):
+        for problem in check_entry(entry, verifier) + self_test(entry):
             result.failures.append(f"seed {seed}, question {position}: {problem}")
         if _degenerate(entry, item):
             result.failures.append(f"seed {seed}, question {position}: degenerate value "
@@ -101,13 +105,15 @@ def _one_seed(template: Template, seed: int, result: TemplateStress) -> None:
     result.signatures[tuple(signature)] += 1
 
 
-def stress_template(template: Template, seeds: int) -> TemplateStress:
-    """Run `template` over seeds 0..seeds-1 and check every invariant."""
+def stress_template(template: Template, seeds: int, generator: Oracle,
+                    verifier: Oracle) -> TemplateStress:
+    """Run `template` over seeds 0..seeds-1 and check every invariant: items made with
+    `generator`, their key entries verified with `verifier`."""
     result = TemplateStress(template.id, seeds)
     start = time.perf_counter()
     for seed in range(seeds):
         try:
-            _one_seed(template, seed, result)
+            _one_seed(template, seed, result, generator, verifier)
         except QuizgenError as error:
             result.failures.append(f"seed {seed}: {error}")
     result.seconds = time.perf_counter() - start
@@ -121,8 +127,10 @@ def stress_template(template: Template, seeds: int) -> TemplateStress:
 def stress(templates: list[Template], seeds: int,
            progress: Callable[[Iterable[Template]], Iterable[Template]] = iter,
            ) -> list[TemplateStress]:
-    """Stress-test every template; `progress` wraps the template list."""
-    return [stress_template(template, seeds) for template in progress(templates)]
+    """Stress-test every template; `progress` wraps the template list. Items are made with
+    the persistent fact cache, and verified by a fresh oracle without it."""
+    generator, verifier = Oracle(FactCache(default_folder())), Oracle()
+    return [stress_template(template, seeds, generator, verifier) for template in progress(templates)]
 
 
 def table(results: list[TemplateStress]) -> str:

@@ -4,7 +4,8 @@ A statement is a *claim* (plain data) of some *kind*; the kind phrases it and de
 Keras: it executes the model with random weights on random inputs (output ranges, sums), creates
 layers to see which arguments Keras accepts and which defaults it applies, or builds the model
 without a layer to compare parameter counts. A statement's truth is never assumed: `decide`
-computes it, and `quizgen verify` re-runs `decide` on the claims recorded in the key.
+computes it, and `quizgen verify` re-runs `decide` on the claims recorded in the key (on the
+whole model built again).
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from quizgen import distractors, oracle
 from quizgen.errors import QuestionError
 from quizgen.facts import FactRef, format_answer, read_fact
+from quizgen.families import model_facts
+from quizgen.families.model_facts import WEIGHTED
+from quizgen.family import Choice, Family, Question, Subject, mistakes, reading
 from quizgen.formulas import window
-from quizgen.oracle import ModelFacts
-from quizgen.spec import ModelSpec
+from quizgen.oracle import PROBE_SAMPLES, ModelFacts, Oracle
+from quizgen.spec import POOLING, ModelSpec
+from quizgen.template import Ask
 
 Claim = dict[str, Any]
-WEIGHTED = ("Dense", "Conv2D")
-POOLING = ("MaxPooling2D", "AveragePooling2D")
 #: Tolerance of "sums to 1" and of the open interval (0, 1) in executed outputs.
 EPSILON = 1e-4
 
@@ -53,9 +55,9 @@ class Kind:
 
     name: str
     misconception: str
-    propose: Callable[[ModelSpec, ModelFacts, random.Random, bool], Claim | None]
+    propose: Callable[[Oracle, ModelSpec, ModelFacts, random.Random, bool], Claim | None]
     phrase: Callable[[ModelSpec, ModelFacts, Claim], str]
-    decide: Callable[[ModelSpec, ModelFacts, Claim], tuple[bool, str]]
+    decide: Callable[[Oracle, ModelSpec, ModelFacts, Claim], tuple[bool, str]]
 
 
 def _code(spec: ModelSpec, layer: int) -> str:
@@ -68,11 +70,11 @@ def _layers(spec: ModelSpec, classes: tuple[str, ...]) -> list[int]:
 
 # --- the task the output layer implies ------------------------------------------------------
 
-def _implied_task(spec: ModelSpec, facts: ModelFacts) -> tuple[str, str]:
+def _implied_task(oracle: Oracle, spec: ModelSpec, facts: ModelFacts) -> tuple[str, str]:
     last = len(spec.layers) - 1
     low, high, deviation = oracle.probe_outputs(spec, last)
     units = facts.layers[last].output_shape[-1]
-    evidence = (f"executed on {oracle.PROBE_SAMPLES} random inputs, the {units} output(s) range "
+    evidence = (f"executed on {PROBE_SAMPLES} random inputs, the {units} output(s) range "
                 f"from {low:.3g} to {high:.3g}")
     if units > 1 and low >= 0 and deviation < EPSILON:
         return "multi-class", evidence + " and always sum to 1: a probability for each class"
@@ -85,8 +87,8 @@ TASK_PHRASES = {"multi-class": "a multi-class classification model",
                 "binary": "a binary classification model", "regression": "a regression model"}
 
 
-def _propose_task(spec, facts, rng, want):
-    actual, _ = _implied_task(spec, facts)
+def _propose_task(oracle, spec, facts, rng, want):
+    actual, _ = _implied_task(oracle, spec, facts)
     return {"task": actual if want else rng.choice([t for t in TASK_PHRASES if t != actual])}
 
 
@@ -98,8 +100,8 @@ def _phrase_task(spec, facts, claim):
             f"unit{'s' if units > 1 else ''}) hint that this is {TASK_PHRASES[claim['task']]}.")
 
 
-def _decide_task(spec, facts, claim):
-    actual, evidence = _implied_task(spec, facts)
+def _decide_task(oracle, spec, facts, claim):
+    actual, evidence = _implied_task(oracle, spec, facts)
     return claim["task"] == actual, f"It is {TASK_PHRASES[actual]}: {evidence}."
 
 
@@ -121,15 +123,15 @@ def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], b
                 misconception: str) -> Kind:
     """A claim that a layer's executed outputs satisfy `holds(min, max, row-sum deviation)`."""
 
-    def decide(spec, facts, claim):
+    def decide(oracle, spec, facts, claim):
         low, high, deviation = oracle.probe_outputs(spec, claim["layer"])
         truth = holds(low, high, deviation)
-        return truth, (f"Executed with random weights on {oracle.PROBE_SAMPLES} random inputs, "
+        return truth, (f"Executed with random weights on {PROBE_SAMPLES} random inputs, "
                        f"its outputs range from {low:.3g} to {high:.3g}"
                        + (_sums(deviation) if name == "outputs_sum_to_one" else "") + ".")
 
-    def propose(spec, facts, rng, want):
-        layers = [i for i in _activated(spec) if decide(spec, facts, {"layer": i})[0] == want]
+    def propose(oracle, spec, facts, rng, want):
+        layers = [i for i in _activated(spec) if decide(oracle, spec, facts, {"layer": i})[0] == want]
         if name == "outputs_sum_to_one":
             layers = [i for i in layers if facts.layers[i].output_shape[-1] > 1]
         return {"layer": rng.choice(layers)} if layers else None
@@ -145,7 +147,7 @@ def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], b
 
 # --- layer arguments and defaults ------------------------------------------------------------
 
-def _propose_pooling(spec, facts, rng, want):
+def _propose_pooling(oracle, spec, facts, rng, want):
     pooling = sorted({spec.layers[i].class_name for i in _layers(spec, POOLING)})
     if not pooling:
         return None
@@ -161,7 +163,7 @@ def _phrase_pooling(spec, facts, claim):
             ", which is why the code doesn't explicitly use it.")
 
 
-def _decide_pooling(spec, facts, claim):
+def _decide_pooling(oracle, spec, facts, claim):
     accepted = oracle.accepts_argument(claim["class_name"], "activation", "relu")
     evidence = (f"Creating `layers.{claim['class_name']}(activation=\"relu\")` "
                 + ("succeeds." if accepted else "raises an error: pooling takes the maximum or "
@@ -172,7 +174,7 @@ def _decide_pooling(spec, facts, claim):
         claim["activation"], evidence
 
 
-def _propose_default(spec, facts, rng, want):
+def _propose_default(oracle, spec, facts, rng, want):
     present = sorted({spec.layers[i].class_name for i in _layers(spec, WEIGHTED)})
     if not present:
         return None
@@ -187,7 +189,7 @@ def _phrase_default(spec, facts, claim):
     return f"A {claim['class_name']} layer created without an `activation` argument applies {what}."
 
 
-def _decide_default(spec, facts, claim):
+def _decide_default(oracle, spec, facts, claim):
     actual = oracle.default_argument(claim["class_name"], "activation")
     return actual == claim["activation"], (
         f"`layers.{claim['class_name']}(...).get_config()[\"activation\"]` is \"{actual}\" when "
@@ -200,7 +202,7 @@ def _dropout_before_layer(spec: ModelSpec) -> list[int]:
     return [i for i in _layers(spec, ("Dropout",)) if i + 1 < len(spec.layers)]
 
 
-def _propose_dropout(spec, facts, rng, want):
+def _propose_dropout(oracle, spec, facts, rng, want):
     candidates = _dropout_before_layer(spec)
     if not candidates:
         return None
@@ -223,7 +225,7 @@ def _phrase_dropout(spec, facts, claim):
             f"parameters from {claim['before']:,} to {claim['after']:,}.")
 
 
-def _decide_dropout(spec, facts, claim):
+def _decide_dropout(oracle, spec, facts, claim):
     without = oracle.facts(spec.without_layers({claim["layer"]})).total_params
     change = without - facts.total_params
     evidence = (f"Keras counts {facts.total_params:,} parameters with the Dropout layer and "
@@ -234,7 +236,7 @@ def _decide_dropout(spec, facts, claim):
     return change == claim["before"] - claim["after"], evidence
 
 
-def _propose_dropout_shape(spec, facts, rng, want):
+def _propose_dropout_shape(oracle, spec, facts, rng, want):
     candidates = _layers(spec, ("Dropout",))
     if not candidates:
         return None
@@ -250,7 +252,7 @@ def _phrase_dropout_shape(spec, facts, claim):
             f"{format_answer(tuple(claim['shape']))}.")
 
 
-def _decide_dropout_shape(spec, facts, claim):
+def _decide_dropout_shape(oracle, spec, facts, claim):
     known = facts.layers[claim["layer"]]
     return list(known.output_shape) == claim["shape"], (
         f"Keras gives it the output shape {format_answer(known.output_shape)}, the shape of its "
@@ -265,7 +267,7 @@ def _sizes(spec: ModelSpec) -> tuple[set, set]:
     return kernels, pools
 
 
-def _propose_match(spec, facts, rng, want):
+def _propose_match(oracle, spec, facts, rng, want):
     kernels, pools = _sizes(spec)
     if not kernels or not pools or kernels == pools:
         return None
@@ -279,7 +281,7 @@ def _phrase_match(spec, facts, claim):
     return "The kernel size of the convolutions and the pool size need not be the same."
 
 
-def _decide_match(spec, facts, claim):
+def _decide_match(oracle, spec, facts, claim):
     low, high, _ = oracle.probe_outputs(spec, len(spec.layers) - 1)
     runs = math.isfinite(low) and math.isfinite(high)
     return runs != claim["must_match"], (
@@ -300,7 +302,7 @@ def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) 
     def value(answer):
         return math.prod(answer[1:]) if isinstance(answer, tuple) else answer
 
-    def propose(spec, facts, rng, want):
+    def propose(oracle, spec, facts, rng, want):
         layers = _layers(spec, classes)
         if not layers:
             return None
@@ -309,7 +311,7 @@ def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) 
         if want:
             return {"layer": layer, "value": actual}
         try:
-            wrong = distractors.choose(spec, FactRef(fact, layer), facts, rng, 3)
+            wrong = model_facts.wrong_answers(spec, FactRef(fact, layer), facts, oracle, rng, 3)
         except QuestionError:
             return None
         answer, label = next(((v, label) for v, label in wrong if value(v) != actual), (None, None))
@@ -319,7 +321,7 @@ def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) 
         return template.format(layer=claim["layer"] + 1, code=_code(spec, claim["layer"]),
                                value=f"{claim['value']:,}")
 
-    def decide(spec, facts, claim):
+    def decide(oracle, spec, facts, claim):
         actual = value(read_fact(facts, ref(claim)))
         return actual == claim["value"], f"Keras reports {format_answer(actual)}."
 
@@ -350,7 +352,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
 )}
 
 
-def decide(spec: ModelSpec, facts: ModelFacts, kind: str, claim: Claim) -> tuple[bool, str]:
+def decide(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, kind: str,
+           claim: Claim) -> tuple[bool, str]:
     """Decide a recorded statement again: `(truth, evidence)`.
 
     Raises:
@@ -359,21 +362,23 @@ def decide(spec: ModelSpec, facts: ModelFacts, kind: str, claim: Claim) -> tuple
     if kind not in KINDS:
         raise QuestionError(f"unknown statement kind {kind!r}")
     try:
-        return KINDS[kind].decide(spec, facts, claim)
+        return KINDS[kind].decide(oracle, spec, facts, claim)
     except (KeyError, IndexError, TypeError) as error:
         raise QuestionError(f"statement {kind}: claim {claim} does not fit the model") from error
 
 
-def make_statement(spec: ModelSpec, facts: ModelFacts, kind: str, claim: Claim) -> Statement:
+def make_statement(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, kind: str,
+                   claim: Claim) -> Statement:
     """Phrase and decide one claim."""
-    truth, evidence = decide(spec, facts, kind, claim)
+    truth, evidence = decide(oracle, spec, facts, kind, claim)
     label = None if truth else (claim.get("mistake") or KINDS[kind].misconception)
     return Statement(kind, tuple(claim.items()), KINDS[kind].phrase(spec, facts, claim), truth,
                      label, evidence)
 
 
-def choose_statements(spec: ModelSpec, facts: ModelFacts, rng: random.Random, count: int,
-                      fixed: list[tuple[str, Claim | None]] | None = None) -> list[Statement]:
+def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: random.Random,
+                      count: int, fixed: list[tuple[str, Claim | None]] | None = None,
+                      ) -> list[Statement]:
     """`count` statements of distinct kinds about `spec`, at least one true and one false, in
     random order; or the `fixed` `(kind, claim)` list of a classic (a claim of None is proposed,
     wanted true). Truth comes from `decide` only.
@@ -382,7 +387,8 @@ def choose_statements(spec: ModelSpec, facts: ModelFacts, rng: random.Random, co
         QuestionError: the model does not offer enough kinds of statement.
     """
     if fixed is not None:
-        return [make_statement(spec, facts, kind, claim or KINDS[kind].propose(spec, facts, rng, True))
+        return [make_statement(oracle, spec, facts, kind,
+                               claim or KINDS[kind].propose(oracle, spec, facts, rng, True))
                 for kind, claim in fixed]
     wants = [True, False] + [rng.random() < 0.5 for _ in range(count - 2)]
     rng.shuffle(wants)
@@ -392,9 +398,9 @@ def choose_statements(spec: ModelSpec, facts: ModelFacts, rng: random.Random, co
     for want in wants:
         while kinds:
             kind = kinds.pop()
-            claim = KINDS[kind].propose(spec, facts, rng, want)
+            claim = KINDS[kind].propose(oracle, spec, facts, rng, want)
             if claim is not None:
-                statement = make_statement(spec, facts, kind, claim)
+                statement = make_statement(oracle, spec, facts, kind, claim)
                 if statement.true == want:
                     chosen.append(statement)
                     break
@@ -402,3 +408,86 @@ def choose_statements(spec: ModelSpec, facts: ModelFacts, rng: random.Random, co
         raise QuestionError(f"the model offers only {len(chosen)} kinds of statement; need {count}")
     return chosen
 
+
+# --- making, proving and re-deriving a question ---------------------------------------------
+
+#: What believing each false statement shows (the feedback a student gets); a false number
+#: claim carries the model-fact misconception that produced its number.
+DESCRIPTIONS = model_facts.DESCRIPTIONS | {
+    "output_task_confused": "misread what the output layer implies: softmax over several units "
+                            "means multi-class, one sigmoid unit binary classification",
+    "probabilities_sum_confused": "thought every output layer's values sum to 1; only softmax "
+                                  "makes them a probability distribution",
+    "activation_range_confused": "mixed up the output ranges of activation functions (ReLU ≥ 0, "
+                                 "sigmoid in (0, 1), tanh in (-1, 1), linear unbounded)",
+    "pooling_has_activation": "thought pooling layers apply an activation function",
+    "default_activation_confused": "thought Dense and Conv2D apply ReLU by default; without an "
+                                   "activation argument they are linear",
+    "dropout_removes_params": "thought Dropout removes parameters; it only zeroes activations "
+                              "during training",
+    "dropout_removes_units": "thought Dropout removes units from the output; it keeps the shape",
+    "kernel_pool_must_match": "thought the kernel size and the pool size must be equal",
+}
+
+
+def make(subject: Subject, rng: random.Random) -> Question:
+    """"Which statements are correct?": a multiple-choice question whose answer is the tuple
+    of the true statements' option numbers (1-based), each decided by execution.
+
+    Raises:
+        QuestionError: the model does not offer enough kinds of statement.
+    """
+    ask = subject.ask
+    fixed = None if ask.statements is None else [
+        (kind, None if claim is None else claim.to_dict()) for kind, claim in ask.statements]
+    chosen = choose_statements(subject.oracle, subject.spec, subject.facts, rng, ask.count, fixed)
+    choices = tuple(Choice(s.text, None, s.true, s.misconception, s.record()) for s in chosen)
+    answer = tuple(number for number, s in enumerate(chosen, 1) if s.true)
+    reasons = "\n".join(f"{number}. **{'True' if s.true else 'False'}.** {s.reason}"
+                         for number, s in enumerate(chosen, 1))
+    shown = ", ".join(map(str, answer)) or "none"
+    explanation = (f"Correct: {shown}. Each statement was decided by building and executing the "
+                   f"model with Keras:\n\n{reasons}\n\n{mistakes(choices, DESCRIPTIONS)}").strip()
+    return Question(FactRef("statements"), "multiple_choice", subject.text({}), answer, choices,
+                    explanation, reading(subject, None))
+
+
+def prove(subject: Subject, question: Question) -> list[str]:
+    """A statements question is valid when its options are distinct, the answer lists exactly
+    the options marked true, and every false statement names a known misconception."""
+    texts = [choice.text for choice in question.choices]
+    problems = [f"statements are not distinct: {texts}"] if len(set(texts)) != len(texts) else []
+    marked = tuple(number for number, choice in enumerate(question.choices, 1) if choice.correct)
+    if marked != question.answer:
+        problems.append(f"options {marked} are true but the answer is {question.answer}")
+    problems += [f"the false statement {choice.text!r} has no known misconception"
+                 for choice in question.choices
+                 if not choice.correct and choice.misconception not in DESCRIPTIONS]
+    return problems
+
+
+def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+    """The option numbers of the entry's statements that execution decides are true now (the
+    whole model built again: `Oracle.model_facts`)."""
+    spec = ModelSpec.from_json(entry["model"])
+    facts = oracle.model_facts(spec)
+    true = [number for number, choice in enumerate(entry["choices"], 1) if decide(
+        oracle, spec, facts, choice["statement"]["kind"], choice["statement"]["claim"])[0]]
+    return true, true
+
+
+def check_ask(ask: Ask) -> list[tuple[str, str]]:
+    """Fixed statements must be of known kinds."""
+    return [(f".statements[{number}].kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+            for number, (kind, _) in enumerate(ask.statements or ()) if kind not in KINDS]
+
+
+FAMILY = Family(
+    name="statements",
+    facts=("statements",),
+    misconceptions=DESCRIPTIONS,
+    make=make,
+    prove=prove,
+    rederive=rederive,
+    check_ask=check_ask,
+)

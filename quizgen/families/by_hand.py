@@ -1,0 +1,306 @@
+"""By hand: the output matrix of a convolution or pooling worked out on paper (seeds/004).
+
+The family of `conv_output` and `pool_output`. Its subject is a `Task` (a small single-channel
+integer input, one Conv2D or pooling layer, and for a Conv2D an integer kernel and bias) drawn
+by the `by_hand` sampler or written in a template; Keras executes the layer with that kernel
+set (`Oracle.run_task`), the distractors are what Keras computes for the task mutated the way
+students get it wrong (`MISCONCEPTIONS`), and the worked solution spells out the first windows.
+`quizgen verify` runs the task again and computes it in plain Python
+(`quizgen.formulas.task_closed_form`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from quizgen import formulas
+from quizgen.distractors import pick
+from quizgen.errors import ArchitectureError, QuestionError, TemplateError
+from quizgen.facts import Answer, format_answer, to_json
+from quizgen.families import model_facts
+from quizgen.family import CHOICES, Family, Question, Subject, prove_choices
+from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_form, window
+from quizgen.oracle import Oracle
+from quizgen.sample import fits, option_range
+from quizgen.spec import POOLING, LayerSpec, Matrix, Task
+
+#: The facts of a by-hand task, and the layer classes each is asked of.
+FACTS = {"conv_output": ("Conv2D",), "pool_output": POOLING}
+
+
+# --- the subject: a task to work out by hand ------------------------------------------------
+
+def _matrix(rng: random.Random, rows: int, columns: int, values: tuple[int, ...]) -> Matrix:
+    return tuple(tuple(rng.choice(values) for _ in range(columns)) for _ in range(rows))
+
+
+def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
+    """A convolution or pooling to work out by hand (seeds/004): a `size` (default 4–6) square
+    or rectangular integer input (values 0–3), and for `layer="conv"` a Conv2D with one filter,
+    a 2×2 or 3×3 kernel of small integers (-1–2) and an integer bias; for `"max"`, `"average"`
+    or `"pooling"` a pooling layer (average pooling with a 2×2 window, so every value is a
+    multiple of 0.25). Strides 1–2 per axis, `valid` or `same` padding; every output side is
+    2–5 values long, and the output is never constant."""
+    low, high = option_range(size, (4, 6), "size")
+    kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
+             "pooling": ("MaxPooling2D", "AveragePooling2D")}
+    if layer not in kinds:
+        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {layer!r}")
+    while True:
+        rows, columns = rng.randint(low, high), rng.randint(low, high)
+        class_name = rng.choice(kinds[layer])
+        window_size = (2, 2) if class_name == "AveragePooling2D" else (
+            rng.choice((2, 2, 3)), rng.choice((2, 2, 3)))
+        config: dict[str, Any] = {"kernel_size" if class_name == "Conv2D" else "pool_size":
+                                  window_size}
+        strides = (rng.choice((1, 1, 2)), rng.choice((1, 2, 2)))
+        if class_name == "Conv2D" or strides != window_size:
+            config["strides"] = strides
+        if rng.random() < 0.35:
+            config["padding"] = "same"
+        if class_name == "Conv2D":
+            config = {"filters": 1, **config}
+            if rng.random() < 0.25:
+                config["use_bias"] = False
+        task_layer = LayerSpec.make(class_name, **config)
+        out = layer_closed_form(task_layer, (None, rows, columns, 1)).output_shape \
+            if fits(task_layer, (None, rows, columns, 1)) else (None, 0, 0, 1)
+        if 2 <= out[1] <= 5 and 2 <= out[2] <= 5:
+            break
+    while True:
+        if class_name != "Conv2D":
+            task = Task(task_layer, _matrix(rng, rows, columns, (0, 1, 2, 3)))
+        else:
+            task = Task(task_layer, _matrix(rng, rows, columns, (0, 0, 1, 1, 2, 3)),
+                        _matrix(rng, *window_size, (-1, 0, 1, 1, 2)),
+                        rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
+        if len({value for row in task_closed_form(task) for value in row}) > 1:
+            return task
+
+
+
+# --- misconceptions: the task mutated the way students work it out wrongly ------------------
+
+def _flip_kernel(task: Task) -> Task | None:
+    """True convolution: the kernel rotated by 180° (Keras computes a cross-correlation)."""
+    if task.kernel is None:
+        return None
+    flipped = tuple(tuple(reversed(row)) for row in reversed(task.kernel))
+    return replace(task, kernel=flipped) if flipped != task.kernel else None
+
+
+def _ignore_one_stride(axis: int):
+    def mutate(task: Task) -> Task | None:
+        _, strides, _ = window(task.layer)
+        if strides[axis] == 1:
+            return None
+        changed = list(strides)
+        changed[axis] = 1
+        return replace(task, layer=task.layer.with_config(strides=tuple(changed)))
+
+    return mutate
+
+
+def _pad_symmetrically(task: Task) -> Task | None:
+    """'same' padding with the larger half before (top/left) instead of after, applied to the
+    input by hand and followed by a 'valid' window."""
+    kernel, strides, padding = window(task.layer)
+    if padding != "same" or task.layer.class_name != "Conv2D":
+        return None
+    (top, bottom), (left, right) = (
+        padding_amounts(size, k, s, padding)
+        for size, k, s in zip((len(task.input), len(task.input[0])), kernel, strides, strict=True))
+    if (top, left) == (bottom, right):
+        return None
+    width = len(task.input[0]) + left + right
+    rows = [(0,) * width] * bottom + [(0,) * right + row + (0,) * left for row in task.input]
+    padded = tuple(rows + [(0,) * width] * top)
+    return replace(task, input=padded, layer=task.layer.with_config(padding="valid"))
+
+
+def _swap_pooling(task: Task) -> Task | None:
+    swapped = {"MaxPooling2D": "AveragePooling2D", "AveragePooling2D": "MaxPooling2D"}
+    if task.layer.class_name not in swapped:
+        return None
+    return replace(task, layer=replace(task.layer, class_name=swapped[task.layer.class_name]))
+
+
+def _task_layer(change: Callable[[LayerSpec], LayerSpec | None], classes: tuple[str, ...]):
+    def mutate(task: Task) -> Task | None:
+        if task.layer.class_name not in classes:
+            return None
+        changed = change(task.layer)
+        return replace(task, layer=changed) if changed is not None else None
+
+    return mutate
+
+
+def _task_bias_forgotten(task: Task) -> Task | None:
+    return replace(task, bias=0) if task.bias and task.layer.get("use_bias", True) else None
+
+
+@dataclass(frozen=True)
+class TaskMisconception:
+    """A labelled mistake in working out a convolution or pooling by hand."""
+
+    label: str
+    description: str
+    mutate: Callable[[Task], Task | None]
+
+
+MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
+    TaskMisconception("kernel_flipped", "flipped the kernel (a true convolution); Keras' Conv2D "
+                      "computes a cross-correlation", _flip_kernel),
+    TaskMisconception("row_stride_ignored", "moved the window down one row at a time, ignoring "
+                      "the vertical stride", _ignore_one_stride(0)),
+    TaskMisconception("column_stride_ignored", "moved the window right one column at a time, "
+                      "ignoring the horizontal stride", _ignore_one_stride(1)),
+    TaskMisconception("same_padded_symmetrically", "padded the extra row or column at the "
+                      "top/left; Keras puts it at the bottom/right", _pad_symmetrically),
+    TaskMisconception("padding_flipped", model_facts.DESCRIPTIONS["padding_flipped"],
+                      _task_layer(model_facts.flip_padding, ("Conv2D",) + POOLING)),
+    TaskMisconception("pooling_swapped", "swapped max pooling and average pooling",
+                      _swap_pooling),
+    TaskMisconception("pool_stride_one", model_facts.DESCRIPTIONS["pool_stride_one"],
+                      _task_layer(model_facts.pool_stride_one, POOLING)),
+    TaskMisconception("bias_forgotten", model_facts.DESCRIPTIONS["bias_forgotten"], _task_bias_forgotten),
+)
+
+#: Every label of this family and what it means (the feedback a student gets).
+DESCRIPTIONS = {m.label: m.description for m in MISCONCEPTIONS}
+
+
+def run(oracle: Oracle, task: Task) -> Matrix | None:
+    """The output matrix Keras computes for a (possibly mutated) task; None if it cannot run."""
+    try:
+        return oracle.run_task(task.spec, task.input, task.kernel, task.bias)
+    except ArchitectureError:
+        return None
+
+
+def wrong_answers(oracle: Oracle, task: Task, rng: random.Random,
+                  count: int = 3) -> list[tuple[Answer, str]]:
+    """`count` distinct wrong output matrices of a by-hand task, with misconception labels.
+
+    Raises:
+        QuestionError: fewer than `count` misconceptions give distinct wrong matrices.
+    """
+    applied = [(m, mutated) for m in MISCONCEPTIONS if (mutated := m.mutate(task))]
+    singles = [(partial(run, oracle, mutated), m.label) for m, mutated in applied]
+
+    def compounds() -> Iterator[tuple[Answer | None, str]]:
+        for (first, once), (second, _) in itertools.combinations(applied, 2):
+            twice = second.mutate(once)
+            if twice is not None:
+                yield run(oracle, twice), f"{first.label}+{second.label}"
+
+    return pick(run(oracle, task), singles, compounds(), rng, count, "output matrix")
+
+
+# --- the worked solution --------------------------------------------------------------------
+
+#: Windows spelled out in a worked solution; the rest are summarised.
+SHOWN_WINDOWS = 4
+
+
+def _window_step(task: Task, values: list[list[float | None]]) -> str:
+    """One window's computation in LaTeX, e.g. `1 \\cdot 1 + 0 \\cdot 0 + 1 = 2`."""
+    result = format_answer(formulas.window_value(task, values))
+    real = [format_answer(v) for row in values for v in row if v is not None]
+    if task.layer.class_name == "MaxPooling2D":
+        return rf"\max({', '.join(real)}) = {result}"
+    if task.layer.class_name == "AveragePooling2D":
+        return rf"({' + '.join(real)}) / {len(real)} = {result}"
+    terms = [f"{format_answer(v or 0)} \\cdot {format_answer(w)}"
+             for row, weights in zip(values, task.kernel, strict=True)
+             for v, w in zip(row, weights, strict=True)]
+    if task.layer.get("use_bias", True):
+        terms.append(f"{task.bias}")
+    return " + ".join(terms).replace("+ -", "- ") + f" = {result}"
+
+
+def explain(task: Task, keras_output: Matrix) -> str:
+    """The worked solution of a by-hand task: output size, padding, the first windows, and the
+    output Keras computes."""
+    kernel, strides, padding = formulas.window(task.layer)
+    height, width = len(task.input), len(task.input[0])
+    windows = formulas.task_windows(task)
+    rows, columns = windows[-1][0] + 1, windows[-1][1] + 1
+    sizes = " and ".join(
+        f"{axis} {formulas.size_derivation(size, k, s, padding)}"
+        for axis, size, k, s in zip(("height", "width"), (height, width), kernel, strides,
+                                    strict=True))
+    pads = [formulas.padding_amounts(n, k, s, padding)
+            for n, k, s in zip((height, width), kernel, strides, strict=True)]
+    padded = "" if padding == "valid" else (
+        f" Padding \"same\" adds {pads[0][0]} row(s) at the top, {pads[0][1]} at the bottom, "
+        f"{pads[1][0]} column(s) on the left and {pads[1][1]} on the right (Keras puts the extra "
+        "one at the bottom/right)" + (", filled with zeros." if task.kernel is not None else
+                                      "; padded pixels are left out of the pooling."))
+    how = {"Conv2D": "multiplies each window element-wise by the kernel, without flipping it "
+                     "(a cross-correlation), and adds up the products"
+                     + (" and the bias" if task.layer.get("use_bias", True) else ""),
+           "MaxPooling2D": "takes the maximum of each window",
+           "AveragePooling2D": "takes the mean of each window"}[task.layer.class_name]
+    steps = [f"* row {i + 1}, column {j + 1}: ${_window_step(task, values)}$"
+             for i, j, values in windows[:SHOWN_WINDOWS]]
+    if len(windows) > SHOWN_WINDOWS:
+        steps.append(f"* … and likewise for the other {len(windows) - SHOWN_WINDOWS} windows.")
+    return (f"The {kernel[0]}×{kernel[1]} window moves with strides {strides} over the "
+            f"{height}×{width} input, so the output is {rows}×{columns}: {sizes}.{padded} "
+            f"`{task.layer.class_name}` {how}:\n\n" + "\n".join(steps) +
+            f"\n\nKeras computes {format_answer(keras_output)}.")
+
+
+
+# --- making, proving and re-deriving a question ---------------------------------------------
+
+def make(subject: Subject, rng: random.Random) -> Question:
+    """The output matrix of the subject's task as Keras computes it; distractors from
+    `MISCONCEPTIONS`. The correct choice comes first.
+
+    Raises:
+        QuestionError: the template's subject is not a task with a layer of the asked kind, or
+            too few distinct distractors.
+    """
+    task, expected = subject.task, FACTS[subject.ask.fact]
+    if task is None or task.layer.class_name not in expected:
+        raise QuestionError(f"{subject.ask.fact} needs a by-hand task with a "
+                            f"{' or '.join(expected)} layer")
+    answer = run(subject.oracle, task)
+    return model_facts.value_question(
+        subject, rng, 0, answer,
+        lambda rng: wrong_answers(subject.oracle, task, rng, CHOICES - 1),
+        explain(task, answer), DESCRIPTIONS)
+
+
+def prove(subject: Subject, question: Question) -> list[str]:
+    """A by-hand question is valid when its answer is the matrix Keras computes and its
+    options are (`quizgen.family.prove_choices`)."""
+    problems = prove_choices(question, DESCRIPTIONS) if question.choices else []
+    if question.answer != run(subject.oracle, subject.task):
+        problems.append("the answer is not the matrix Keras computes")
+    return problems
+
+
+def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+    """The output matrix of the entry's task as Keras computes it now, and in plain Python."""
+    task = Task.from_json(entry["task"])
+    keras_output = oracle.run_task(task.spec, task.input, task.kernel, task.bias)
+    return to_json(keras_output), task_closed_form(task)
+
+
+FAMILY = Family(
+    name="by_hand",
+    facts=tuple(FACTS),
+    misconceptions=DESCRIPTIONS,
+    make=make,
+    prove=prove,
+    rederive=rederive,
+    samplers={"by_hand": by_hand},
+)

@@ -1,0 +1,697 @@
+"""Model facts: the output shape, parameters and weight shapes of a layer, and a model's totals.
+
+The family of `output_shape`, `params`, `weight_shape`, `total_params`, `trainable_params` and
+`non_trainable_params` (seeds/001, seeds/003): the answer is read from Keras' facts of the
+model, each distractor is what Keras computes for the model mutated the way students get it
+wrong (or the facts misread that way: `MISCONCEPTIONS`), and the worked explanation comes from
+the closed forms of `quizgen.formulas`. `quizgen verify` re-derives an entry by building the
+whole model again and by the closed forms.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Any
+
+from quizgen import formulas
+from quizgen.distractors import Misconception, Mutated, choose
+from quizgen.errors import ArchitectureError, QuestionError
+from quizgen.facts import AXES, LAYER_FACTS, MODEL_FACTS, Answer, FactRef, format_answer, read_fact, to_json
+from quizgen.family import (
+    CHOICES,
+    Choice,
+    Family,
+    Question,
+    Subject,
+    layer_variables,
+    mistakes,
+    prove_choices,
+    reading,
+    resolve_layer,
+)
+from quizgen.oracle import LayerFacts, ModelFacts, Oracle
+from quizgen.spec import POOLING, LayerSpec, ModelSpec
+from quizgen.template import Ask
+
+CONV = ("Conv2D",)
+#: Layers with a sliding window and `padding`/`strides` arguments.
+SPATIAL = ("Conv2D", "Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D")
+RECURRENT = ("SimpleRNN", "GRU", "LSTM")
+#: Layers with a `use_bias` argument.
+BIASED = SPATIAL + RECURRENT + ("Dense",)
+#: Layers whose weights students count as "one per unit or filter".
+WEIGHTED = ("Conv2D", "Dense")
+
+#: Where a channels-first reader looks for each axis in a channels-last shape.
+CHANNELS_FIRST_AXES = {"channels": 1, "height": 2, "width": 3}
+
+
+# --- misconceptions: mutations of the model and misreadings of its facts ----------------------
+
+def _scope(spec: ModelSpec, ref: FactRef, classes: tuple[str, ...]) -> list[int]:
+    """Layers a mistake touches: the asked layer if it is one of `classes`, else every layer of
+    `classes` up to the asked one (all of them for whole-model facts)."""
+    if ref.layer is not None and spec.layers[ref.layer].class_name in classes:
+        return [ref.layer]
+    last = len(spec.layers) if ref.layer is None else ref.layer
+    return [i for i, layer in enumerate(spec.layers[:last]) if layer.class_name in classes]
+
+
+def _rewrite(classes: tuple[str, ...], change: Callable[[LayerSpec], LayerSpec | None]):
+    """A mutation applying `change` to each layer in scope; None if nothing changes."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        mutated = spec
+        for index in _scope(spec, ref, classes):
+            changed = change(spec.layers[index])
+            if changed is not None:
+                mutated = mutated.replace_layer(index, changed)
+        return (mutated, ref) if mutated != spec else None
+
+    return mutate
+
+
+def _remove(classes: tuple[str, ...]):
+    """A mutation deleting the layers of `classes` in scope, re-pointing the asked layer."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        scope = set(_scope(spec, ref, classes)) - {ref.layer}
+        if not scope:
+            return None
+        layer = None if ref.layer is None else ref.layer - sum(i < ref.layer for i in scope)
+        return spec.without_layers(scope), ref.at(layer)
+
+    return mutate
+
+
+def flip_padding(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(padding="same" if layer.get("padding", "valid") == "valid" else "valid")
+
+
+def _ignore_strides(layer: LayerSpec) -> LayerSpec | None:
+    default = None if layer.class_name in POOLING else 1
+    if layer.get("strides", default) in (1, (1,), (1, 1)):
+        return None
+    return layer.with_config(strides=1)
+
+
+def pool_stride_one(layer: LayerSpec) -> LayerSpec | None:
+    return None if layer.get("strides") is not None else layer.with_config(strides=(1, 1))
+
+
+def _forget_bias(layer: LayerSpec) -> LayerSpec | None:
+    return layer.with_config(use_bias=False) if layer.get("use_bias", True) else None
+
+
+def _one_dimensional_kernel(layer: LayerSpec) -> LayerSpec | None:
+    size = layer.get("kernel_size")
+    height = size if isinstance(size, int) else size[0]
+    return layer.with_config(kernel_size=(height, 1)) if height > 1 else None
+
+
+def _to_class(class_name: str, *dropped: str) -> Callable[[LayerSpec], LayerSpec]:
+    """A layer turned into another class, without the arguments the new class lacks."""
+
+    def change(layer: LayerSpec) -> LayerSpec:
+        return LayerSpec(class_name, tuple((k, v) for k, v in layer.config if k not in dropped))
+
+    return change
+
+
+def _flip_sequences(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(return_sequences=not layer.get("return_sequences", False))
+
+
+def _reset_after_ignored(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(reset_after=not layer.get("reset_after", True))
+
+
+def _swap_embedding(layer: LayerSpec) -> LayerSpec:
+    return layer.with_config(input_dim=layer.get("output_dim"), output_dim=layer.get("input_dim"))
+
+
+def _depthwise_as_conv(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """Each DepthwiseConv2D in scope read as a Conv2D making as many channels."""
+    mutated = spec
+    for index in _scope(spec, ref, ("DepthwiseConv2D",)):
+        layer = spec.layers[index]
+        channels = facts.layers[index].input_shape[-1] * layer.get("depth_multiplier", 1)
+        config = {k: v for k, v in layer.config if k != "depth_multiplier"}
+        mutated = mutated.replace_layer(index, LayerSpec.make("Conv2D", filters=channels, **config))
+    return (mutated, ref) if mutated != spec else None
+
+
+def _append_to_embedding(class_name: str):
+    """The asked Embedding followed by `class_name` (the rest of the model dropped), asking
+    about that new last layer: what a student who pictures the output that way computes."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        if ref.layer is None or spec.layers[ref.layer].class_name != "Embedding":
+            return None
+        layers = spec.layers[: ref.layer + 1] + (LayerSpec.make(class_name),)
+        return ModelSpec(spec.input_shape, layers), ref.at(ref.layer + 1)
+
+    return mutate
+
+
+def _embedding_count(extra: Callable[[LayerFacts], int]):
+    """A misread parameter count of an Embedding: the count as the student forms it from the
+    layer's facts (`extra(layer)`)."""
+
+    def misread(facts: ModelFacts, ref: FactRef) -> Answer | None:
+        if ref.fact != "params" or facts.layers[ref.layer].class_name != "Embedding":
+            return None
+        return extra(facts.layers[ref.layer])
+
+    return misread
+
+
+def _units_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked recurrent layer with as many units as its input has features."""
+    if ref.layer is None or spec.layers[ref.layer].class_name not in RECURRENT + ("Bidirectional",):
+        return None
+    features = facts.layers[ref.layer].input_shape[-1]
+    layer = spec.layers[ref.layer]
+    if layer.class_name == "Bidirectional":
+        inner = layer.wrapped().with_config(units=features)
+        changed = layer.with_config(layer={"module": "keras.layers", "class_name": inner.class_name,
+                                           "config": dict(inner.config)})
+    else:
+        changed = layer.with_config(units=features)
+    return spec.replace_layer(ref.layer, changed), ref
+
+
+def _one_output_per_gate(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """An LSTM or GRU output read as one vector per gate (4 or 3 × units wide)."""
+    known = facts.layers[ref.layer] if ref.layer is not None else None
+    if ref.fact != "output_shape" or ref.axis or known is None or known.class_name not in ("LSTM", "GRU"):
+        return None
+    gates = 4 if known.class_name == "LSTM" else 3
+    return (*known.output_shape[:-1], gates * known.output_shape[-1])
+
+
+def _recurrent_weights_forgotten(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Parameters counted without the recurrent kernels (units × gates·units each)."""
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    layers = facts.layers if ref.fact != "params" else [facts.layers[ref.layer]]
+    recurrent = sum(math.prod(w.shape) for layer in layers for w in layer.weights
+                    if w.name == "recurrent_kernel")
+    return read_fact(facts, ref) - recurrent if recurrent else None
+
+
+def _asked_conv(change: Callable[[LayerSpec, int], LayerSpec]):
+    """A mutation of the asked Conv2D layer only; `change` gets the layer and its input depth."""
+
+    def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+        if ref.layer is None or spec.layers[ref.layer].class_name not in ("Conv2D", "Conv1D"):
+            return None
+        channels = facts.layers[ref.layer].input_shape[-1]
+        return spec.replace_layer(ref.layer, change(spec.layers[ref.layer], channels)), ref
+
+    return mutate
+
+
+def _filters_ignored(layer: LayerSpec, channels: int) -> LayerSpec:
+    return layer.with_config(filters=channels)
+
+
+def _filters_kernel_swapped(layer: LayerSpec, channels: int) -> LayerSpec:
+    """Conv2D(32, 3) read as 32×32 windows and 3 filters."""
+    (k_h, _), _, _ = formulas.window(layer)
+    filters = layer.get("filters")
+    return layer.with_config(filters=k_h, kernel_size=(filters, filters))
+
+
+def _per_channel_filters(layer: LayerSpec, channels: int) -> LayerSpec:
+    """Each filter applied to each input channel separately: a DepthwiseConv2D whose
+    depth_multiplier is the number of filters."""
+    config = dict(layer.config)
+    config["depth_multiplier"] = config.pop("filters")
+    return LayerSpec.make("DepthwiseConv2D", **config)
+
+
+def _input_channels_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked Conv2D layer alone, on an input with a single channel."""
+    if ref.layer is None or spec.layers[ref.layer].class_name not in CONV:
+        return None
+    height, width, _ = facts.layers[ref.layer].input_shape[1:]
+    return ModelSpec((height, width, 1), (spec.layers[ref.layer],)), ref.at(0)
+
+
+def _previous_layer_shape(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact != "output_shape" or ref.layer is None:
+        return None
+    shape = facts.layers[ref.layer].input_shape
+    if ref.axis is None:
+        return shape
+    return shape[AXES[ref.axis]] if len(shape) == 4 else None
+
+
+def _channels_first_axes(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The output shape written, or read, as (batch, channels, height, width)."""
+    if ref.fact != "output_shape" or ref.layer is None:
+        return None
+    shape = facts.layers[ref.layer].output_shape
+    if len(shape) == 3 and ref.axis is None and facts.layers[ref.layer].class_name in SPATIAL:
+        return (None, shape[2], shape[1])  # PyTorch's Conv1d layout (batch, channels, steps)
+    if len(shape) != 4:
+        return None
+    if ref.axis is None:
+        return (None, shape[3], shape[1], shape[2])
+    return shape[CHANNELS_FIRST_AXES[ref.axis]]
+
+
+def _kernel_reordered(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Conv2D kernel as (filters, C_in, k_h, k_w); Dense kernel as (units, n_in)."""
+    if ref.fact != "weight_shape" or ref.weight != "kernel":
+        return None
+    shape = read_fact(facts, ref)
+    return (shape[3], shape[2], shape[0], shape[1]) if len(shape) == 4 else tuple(reversed(shape))
+
+
+def _weights_order_confused(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The kernel's shape given for the bias, or the bias's for the kernel."""
+    if ref.fact != "weight_shape" or ref.weight not in ("kernel", "bias"):
+        return None
+    other = "bias" if ref.weight == "kernel" else "kernel"
+    return facts.layers[ref.layer].weight_shape(other)
+
+
+def _bias_per_position(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """One bias per output value (biases are shared across positions)."""
+    if ref.fact != "weight_shape" or ref.weight != "bias":
+        return None
+    return facts.layers[ref.layer].output_shape[1:]
+
+
+def _bias_sizes(facts: ModelFacts, layer: int | None) -> list[int]:
+    """Sizes of the bias vectors of one layer (or of all layers)."""
+    layers = facts.layers if layer is None else [facts.layers[layer]]
+    return [math.prod(weight.shape) for known in layers for weight in known.weights
+            if weight.name == "bias"]
+
+
+def _single_bias(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """One bias for the whole layer, as the scalar b of y = wx + b."""
+    if ref.fact == "weight_shape":
+        return (1,) if ref.weight == "bias" else None
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    biases = _bias_sizes(facts, ref.layer if ref.fact == "params" else None)
+    return read_fact(facts, ref) - sum(biases) + len(biases) if biases else None
+
+
+def _neurons_counted(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The number of units (or filters) instead of the number of weights."""
+    if ref.fact not in ("params", "total_params", "trainable_params"):
+        return None
+    layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
+    return sum(known.output_shape[-1] for known in layers if known.class_name in WEIGHTED) or None
+
+
+def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The model counted without its last layer."""
+    if ref.fact not in ("total_params", "trainable_params") or len(spec.layers) < 2:
+        return None
+    return spec.without_layers({len(spec.layers) - 1}), ref
+
+
+def _bias_in_kernel(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """A Dense kernel with an extra row for the bias, as in textbooks that append x0 = 1."""
+    if ref.fact != "weight_shape" or ref.weight != "kernel":
+        return None
+    shape = read_fact(facts, ref)
+    return (shape[0] + 1, shape[1]) if len(shape) == 2 else None
+
+
+def _earlier_layers_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The asked layer applied straight to the model's input."""
+    if not ref.layer or spec.layers[ref.layer].class_name not in WEIGHTED:
+        return None
+    return ModelSpec(spec.input_shape, spec.layers[ref.layer:]), ref.at(0)
+
+
+def _bias_per_input(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact != "weight_shape" or ref.weight != "bias":
+        return None
+    return (facts.layers[ref.layer].input_shape[-1],)
+
+
+def _all_counted_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    if ref.fact == "trainable_params":
+        return facts.total_params
+    if ref.fact == "non_trainable_params":
+        return 0
+    return None
+
+
+def _all_counted_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Every BatchNormalization parameter (gamma and beta too) counted as non-trainable."""
+    batchnorm = sum(layer.params for layer in facts.layers
+                    if layer.class_name == "BatchNormalization")
+    if ref.fact == "non_trainable_params":
+        return batchnorm
+    if ref.fact == "trainable_params":
+        return facts.total_params - batchnorm
+    return None
+
+
+def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """Biases counted as fixed (non-trainable) parameters."""
+    biases = sum(_bias_sizes(facts, None))
+    if not biases:
+        return None
+    if ref.fact == "non_trainable_params":
+        return facts.non_trainable_params + biases
+    if ref.fact == "trainable_params":
+        return facts.trainable_params - biases
+    return None
+
+
+MISCONCEPTIONS: tuple[Misconception, ...] = (
+    Misconception("padding_flipped", "confused padding='valid' and padding='same'",
+                  mutate=_rewrite(SPATIAL + POOLING, flip_padding)),
+    Misconception("stride_ignored", "ignored the strides (computed as if the window moved by 1)",
+                  mutate=_rewrite(SPATIAL + POOLING, _ignore_strides)),
+    Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
+                  "equal pool_size)", mutate=_rewrite(POOLING, pool_stride_one)),
+    Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
+                  mutate=_rewrite(BIASED, _forget_bias)),
+    Misconception("gates_forgotten", "counted an LSTM or GRU like a SimpleRNN, forgetting its "
+                  "gates (4 weight sets for LSTM, 3 for GRU)",
+                  mutate=_rewrite(("LSTM", "GRU"), _to_class("SimpleRNN", "reset_after"))),
+    Misconception("reset_after_confused", "forgot that GRU's reset_after=True (Keras' default) "
+                  "gives it two bias vectors", mutate=_rewrite(("GRU",), _reset_after_ignored)),
+    Misconception("recurrent_weights_forgotten", "forgot the recurrent kernel (units × units "
+                  "per gate) that feeds the previous state back", misread=_recurrent_weights_forgotten),
+    Misconception("bidirectional_single", "counted one direction only: Bidirectional holds two "
+                  "copies of the layer and concatenates their outputs",
+                  mutate=_rewrite(("Bidirectional",), LayerSpec.wrapped)),
+    Misconception("return_sequences_confused", "confused return_sequences: False returns only "
+                  "the last step, True one output per step",
+                  mutate=_rewrite(RECURRENT, _flip_sequences)),
+    Misconception("units_ignored", "kept the input's feature size instead of the number of units",
+                  mutate=_units_ignored),
+    Misconception("one_output_per_gate", "thought an LSTM or GRU outputs one vector per gate; "
+                  "it outputs its hidden state, units wide", misread=_one_output_per_gate),
+    Misconception("embedding_dims_swapped", "swapped Embedding's input_dim (vocabulary) and "
+                  "output_dim (vector size)", mutate=_rewrite(("Embedding",), _swap_embedding)),
+    Misconception("transpose_as_conv", "used the Conv2D output-size formula for a transposed "
+                  "convolution, which enlarges its input",
+                  mutate=_rewrite(("Conv2DTranspose",), _to_class("Conv2D"))),
+    Misconception("separable_as_conv", "counted a separable convolution as a regular Conv2D",
+                  mutate=_rewrite(("SeparableConv2D",), _to_class("Conv2D", "depth_multiplier"))),
+    Misconception("depthwise_as_conv", "counted a depthwise convolution as a regular Conv2D, "
+                  "each filter spanning all input channels", mutate=_depthwise_as_conv),
+    Misconception("embedding_flattened", "thought an Embedding returns one long vector; it "
+                  "returns one vector per token", mutate=_append_to_embedding("Flatten")),
+    Misconception("embedding_pooled", "thought an Embedding returns a single vector for the "
+                  "whole sequence", mutate=_append_to_embedding("GlobalAveragePooling1D")),
+    Misconception("embedding_bias", "gave the Embedding a bias; it is a lookup table of "
+                  "input_dim × output_dim weights",
+                  misread=_embedding_count(lambda layer: layer.params + layer.output_shape[-1])),
+    Misconception("embedding_per_position", "counted one vector per position of the sequence "
+                  "instead of one per word of the vocabulary",
+                  misread=_embedding_count(lambda layer: layer.output_shape[1] * layer.output_shape[2])),
+    Misconception("global_pooling_as_flatten", "flattened the feature maps instead of averaging "
+                  "each one to a single value",
+                  mutate=_rewrite(("GlobalAveragePooling2D", "GlobalAveragePooling1D"),
+                                  _to_class("Flatten"))),
+    Misconception("kernel_one_dimensional", "counted the kernel as k weights instead of k×k",
+                  mutate=_rewrite(CONV, _one_dimensional_kernel)),
+    Misconception("input_channels_forgotten", "forgot that each filter spans all input channels",
+                  mutate=_input_channels_forgotten),
+    Misconception("filters_ignored", "kept the input's depth instead of the number of filters",
+                  mutate=_asked_conv(_filters_ignored)),
+    Misconception("filters_kernel_swapped", "swapped filters and kernel_size, the first two "
+                  "arguments of Conv2D", mutate=_asked_conv(_filters_kernel_swapped)),
+    Misconception("per_channel_filters", "thought each filter makes one feature map per input "
+                  "channel (a depthwise convolution)", mutate=_asked_conv(_per_channel_filters)),
+    Misconception("flatten_ignored", "applied Dense to the last axis only, as if there were no "
+                  "Flatten", mutate=_remove(("Flatten",))),
+    Misconception("pooling_ignored", "forgot that pooling shrinks the feature maps",
+                  mutate=_remove(POOLING)),
+    Misconception("batchnorm_ignored", "thought BatchNormalization has no parameters",
+                  mutate=_remove(("BatchNormalization",))),
+    Misconception("output_layer_forgotten", "left the output layer out of the count",
+                  mutate=_output_layer_forgotten),
+    Misconception("earlier_layers_ignored", "used the model's input size instead of the output "
+                  "of the layer just before", mutate=_earlier_layers_ignored),
+    Misconception("previous_layer_shape", "gave the layer's input shape, not its output shape",
+                  misread=_previous_layer_shape),
+    Misconception("channels_first_axes", "read the shape as (batch, channels, height, width); "
+                  "Keras is channels-last: (batch, height, width, channels)",
+                  misread=_channels_first_axes),
+    Misconception("kernel_reordered", "wrote the kernel in channels-first (PyTorch/Theano) order; "
+                  "Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
+                  misread=_kernel_reordered),
+    Misconception("weights_order_confused", "mixed up the kernel and the bias (get_weights() "
+                  "returns the kernel first, then the bias)", misread=_weights_order_confused),
+    Misconception("bias_per_position", "gave every output value its own bias; a bias is shared "
+                  "by all positions of its feature map", misread=_bias_per_position),
+    Misconception("single_bias", "gave each layer a single bias instead of one per unit or "
+                  "filter", misread=_single_bias),
+    Misconception("neurons_counted", "counted neurons (units or filters) instead of weights",
+                  misread=_neurons_counted),
+    Misconception("bias_in_kernel", "put the bias in the kernel as an extra input row",
+                  misread=_bias_in_kernel),
+    Misconception("bias_per_input", "gave one bias per input channel instead of one per filter",
+                  misread=_bias_per_input),
+    Misconception("batchnorm_all_trainable", "counted BatchNormalization's moving mean and "
+                  "variance as trainable", misread=_all_counted_trainable),
+    Misconception("batchnorm_all_non_trainable", "counted BatchNormalization's gamma and beta "
+                  "as non-trainable", misread=_all_counted_non_trainable),
+    Misconception("bias_non_trainable", "thought biases are fixed, not learned",
+                  misread=_bias_non_trainable),
+)
+
+#: Every label of this family and what it means (the feedback a student gets).
+DESCRIPTIONS = {m.label: m.description for m in MISCONCEPTIONS}
+
+
+def wrong_answers(spec: ModelSpec, ref: FactRef, facts: ModelFacts, oracle: Oracle,
+                  rng: random.Random, count: int = 3) -> list[tuple[Answer, str]]:
+    """`count` distinct wrong answers to `ref` about `spec`, with their misconception labels
+    (`quizgen.distractors.choose` over `MISCONCEPTIONS`).
+
+    Raises:
+        QuestionError: fewer than `count` misconceptions give distinct wrong answers.
+    """
+    return choose(MISCONCEPTIONS, spec, ref, facts, oracle, rng, count)
+
+
+# --- the worked explanation -----------------------------------------------------------------
+
+def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
+    """Why layer `index` has its output shape, with the closed forms worked out."""
+    layer, known = spec.layers[index], facts.layers[index]
+    before, after = known.input_shape, known.output_shape
+    intro = f"`{known.name}` receives a tensor of shape {format_answer(before)}."
+    if layer.class_name in POOLING + ("Conv2D",):
+        kernel, strides, padding = formulas.window(layer)
+        sizes = [
+            f"{axis} {formulas.size_derivation(size, k, s, padding)}"
+            for axis, size, k, s in zip(("height", "width"), before[1:3], kernel, strides,
+                                        strict=True)
+        ]
+        depth = (f"the depth is the number of filters, {after[-1]}"
+                 if layer.class_name == "Conv2D" else f"pooling keeps the {after[-1]} channels")
+        return (f"{intro} Its window is {kernel[0]}×{kernel[1]} with strides {strides} and "
+                f"padding \"{padding}\", so each spatial size is "
+                f"{' and '.join(sizes)}; {depth}.")
+    if layer.class_name == "Flatten":
+        product = " × ".join(str(size) for size in before[1:])
+        return f"{intro} Flatten multiplies the non-batch sizes: {product} = {after[1]:,}."
+    if layer.class_name in SHAPE_SENTENCES:
+        return f"{intro} {SHAPE_SENTENCES[layer.class_name](layer, before, after)}"
+    return f"{intro} A {layer.class_name} layer does not change the shape."
+
+
+def _transposed(layer, before, after) -> str:
+    (k_h, _), (s_h, _), padding = formulas.window(layer)
+    rule = "W·S + max(K − S, 0)" if padding == "valid" else "W·S"
+    return (f"A transposed convolution enlarges each spatial size to {rule} with padding "
+            f"\"{padding}\": {before[1]}·{s_h}{' + ' + str(max(k_h - s_h, 0)) if padding == 'valid' else ''}"
+            f" = {after[1]}; the depth is the number of filters, {after[-1]}.")
+
+
+def _recurrent(layer, before, after) -> str:
+    inner = layer.wrapped() if layer.class_name == "Bidirectional" else layer
+    sequences = inner.get("return_sequences", False)
+    what = (f"one vector of {inner.get('units')} units per time step ({before[1]} steps)"
+            if sequences else f"only the last time step's {inner.get('units')} units "
+            "(return_sequences=False)")
+    twice = (" Bidirectional concatenates the forward and backward outputs, doubling the last "
+             "axis." if layer.class_name == "Bidirectional" else "")
+    return f"It returns {what}.{twice}"
+
+
+SHAPE_SENTENCES = {
+    "Dense": lambda layer, before, after: f"Dense replaces the last axis by its {after[-1]} units.",
+    "Conv2DTranspose": _transposed,
+    "Conv1D": lambda layer, before, after: (
+        f"Along the time axis the window of {formulas.window(layer)[0][0]} steps gives "
+        f"{after[1]} positions; the depth is the number of filters, {after[-1]}."),
+    "SeparableConv2D": lambda layer, before, after: (
+        f"It slides its window like a Conv2D (output size {after[1]}×{after[2]}) and its "
+        f"pointwise step makes {after[-1]} channels, one per filter."),
+    "DepthwiseConv2D": lambda layer, before, after: (
+        f"It slides its window like a Conv2D (output size {after[1]}×{after[2]}) over each input "
+        f"channel separately: {before[-1]} channels × depth_multiplier "
+        f"{layer.get('depth_multiplier', 1)} = {after[-1]}."),
+    "GlobalAveragePooling2D": lambda layer, before, after: (
+        f"It averages each of the {after[-1]} feature maps over all its positions, leaving one "
+        "value per channel."),
+    "GlobalAveragePooling1D": lambda layer, before, after: (
+        f"It averages each of the {after[-1]} features over all time steps."),
+    "Embedding": lambda layer, before, after: (
+        f"It replaces each of the {before[1]} token ids by a vector of output_dim = {after[-1]} "
+        "values."),
+    "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent, "Bidirectional": _recurrent,
+}
+
+
+def summary_table(facts: ModelFacts, column: str,
+                   blanks: dict[tuple[str, int | None], str] | None = None) -> str:
+    """A `model.summary()`-like Markdown table with one parameter column. `blanks` maps
+    `(fact, layer)` cells (`output_shape` or the column, by layer; the column's total with
+    layer None) to the label printed instead of the value, e.g. `(a)`."""
+    blanks = blanks or {}
+
+    def cell(fact: str, layer: int | None, value: str) -> str:
+        return f"**({blanks[(fact, layer)]})**" if (fact, layer) in blanks else value
+
+    rows = [f"| {layer.name} ({layer.class_name}) | "
+            f"{cell('output_shape', i, format_answer(layer.output_shape))} | "
+            f"{cell(column, i, f'{getattr(layer, column):,}')} |" for i, layer in enumerate(facts.layers)]
+    title = {"params": "Param #", "trainable_params": "Trainable",
+             "non_trainable_params": "Non-trainable"}[column]
+    table = "\n".join(["| Layer (type) | Output Shape | " + title + " |", "|---|---|---:|", *rows])
+    if not blanks:
+        return table
+    totals = [f"{label}: {cell(fact, None, '')}" for fact, label in (
+        ("total_params", "Total params"), ("trainable_params", "Trainable params"),
+        ("non_trainable_params", "Non-trainable params")) if (fact, None) in blanks]
+    return "\n\n".join([table, "  \n".join(totals)]) if totals else table
+
+
+def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
+    """The worked explanation (Markdown with `$...$` math) of the answer to `ref`."""
+    answer = format_answer(read_fact(facts, ref))
+    if ref.fact in ("total_params", "trainable_params", "non_trainable_params"):
+        column = "params" if ref.fact == "total_params" else ref.fact
+        terms = " + ".join(f"{getattr(layer, column):,}" for layer in facts.layers)
+        note = ("BatchNormalization's gamma and beta are trainable; its moving mean and moving "
+                "variance are updated during training but not by gradient descent, so Keras counts "
+                "them as non-trainable. " if ref.fact != "total_params" else "")
+        return (f"Add up the parameters of every layer, as `model.summary()` does:\n\n"
+                f"{summary_table(facts, column)}\n\n{note}{terms} = {answer}.")
+    layer, known = spec.layers[ref.layer], facts.layers[ref.layer]
+    if ref.fact == "params":
+        return (f"`{known.name}` receives {format_answer(known.input_shape)}. Its parameters: "
+                f"{formulas.params_derivation(layer, known.input_shape)}.")
+    if ref.fact == "weight_shape":
+        layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
+                   "Conv1D": "(kernel size, input channels, filters)",
+                   "Conv2DTranspose": "(kernel height, kernel width, filters, input channels)",
+                   "DepthwiseConv2D": "(kernel height, kernel width, input channels, "
+                                      "depth_multiplier)",
+                   "Dense": "(input features, units)",
+                   "SimpleRNN": "(input features, units)", "GRU": "(input features, 3 × units)",
+                   "LSTM": "(input features, 4 × units)"}
+        layout = layouts.get(layer.class_name, "one value per channel")
+        what = (f"A {layer.class_name} kernel has shape {layout}"
+                if ref.weight == "kernel" else f"The {ref.weight} has one value per output channel")
+        return (f"`{known.name}` receives {format_answer(known.input_shape)}. {what}, so "
+                f"`{ref.weight}` has shape {answer} (the order `get_weights()` returns).")
+    sentence = _shape_sentence(spec, facts, ref.layer)
+    if ref.axis is None:
+        return f"{sentence} Keras reports the output shape {answer}."
+    return (f"{sentence} The output shape is {format_answer(known.output_shape)}, so its "
+            f"{ref.axis} is {answer}.")
+
+
+
+# --- making, proving and re-deriving a question ---------------------------------------------
+
+def value_question(subject: Subject, rng: random.Random, layer: int | None, answer: Answer,
+                   wrong: Callable[[random.Random], list[tuple[Answer, str]]], worked: str,
+                   misconceptions: dict[str, str]) -> Question:
+    """A question whose answer is a value (a count, a shape, a matrix): single choice among the
+    answer and the `wrong` answers with their labels, or free response, as the ask's
+    `response` forms allow (one drawn by `rng`); `worked` is the worked explanation."""
+    ref = subject.ask.ref(layer)
+    response = rng.choice(subject.ask.response)
+    choices: tuple[Choice, ...] = ()
+    if response == "single_choice":
+        kind = "single_choice"
+        choices = (Choice(format_answer(answer), answer, True),) + tuple(
+            Choice(format_answer(value), value, False, label) for value, label in wrong(rng))
+    else:
+        kind = ref.free_kind
+    text = subject.text(layer_variables(subject, layer) | {"axis": ref.axis, "weight": ref.weight})
+    explanation = "\n\n".join(part for part in (worked, mistakes(choices, misconceptions)) if part)
+    return Question(ref, kind, text, answer, choices, explanation, reading(subject, layer))
+
+
+def make(subject: Subject, rng: random.Random) -> Question:
+    """The asked fact of the subject's model, read from Keras' facts; distractors from
+    `MISCONCEPTIONS`. The correct choice comes first.
+
+    Raises:
+        QuestionError: no layer matches the ask, the layer has no such fact (an axis of a
+            non-image output, a missing weight), or too few distinct distractors.
+    """
+    layer = resolve_layer(subject.ask, subject.spec, rng)
+    ref = subject.ask.ref(layer)
+    answer = read_fact(subject.facts, ref)
+    return value_question(
+        subject, rng, layer, answer,
+        lambda rng: wrong_answers(subject.spec, ref, subject.facts, subject.oracle, rng, CHOICES - 1),
+        explain(subject.spec, subject.facts, ref), DESCRIPTIONS)
+
+
+def prove(subject: Subject, question: Question) -> list[str]:
+    """A model-fact question is valid when its answer is Keras' value of the fact and its
+    options are (`quizgen.family.prove_choices`)."""
+    problems = prove_choices(question, DESCRIPTIONS) if question.choices else []
+    if read_fact(subject.facts, question.ref) != question.answer:
+        problems.append(f"the answer {format_answer(question.answer)} is not Keras' value")
+    return problems
+
+
+def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+    """The fact of a key entry as Keras computes it now (the whole `keras.Sequential` built
+    and executed: `Oracle.model_facts`) and as the closed forms give it (Keras' value again
+    where some layer has no closed form; an error message where they fail)."""
+    spec = ModelSpec.from_json(entry["model"])
+    ref = FactRef.of_entry(entry)
+    keras_answer = to_json(read_fact(oracle.model_facts(spec), ref))
+    try:
+        return keras_answer, to_json(formulas.closed_form_fact(spec, ref))
+    except NotImplementedError:
+        return keras_answer, keras_answer
+    except (ArchitectureError, QuestionError) as error:
+        return keras_answer, f"error: {error}"
+
+
+def check_ask(ask: Ask) -> list[tuple[str, str]]:
+    """A layer fact needs its `layer`, a weight shape its `weight`."""
+    needed = (("layer",) if ask.fact in LAYER_FACTS else ()) + (
+        ("weight",) if ask.fact == "weight_shape" else ())
+    return [("", f"'{name}' is a required property") for name in needed
+            if getattr(ask, name) is None]
+
+
+FAMILY = Family(
+    name="model_facts",
+    facts=LAYER_FACTS + MODEL_FACTS,
+    misconceptions=DESCRIPTIONS,
+    make=make,
+    prove=prove,
+    rederive=rederive,
+    check_ask=check_ask,
+)

@@ -1,0 +1,203 @@
+"""Which formula: the closed form Keras follows for a convolution (seeds/003).
+
+The family of `formula` asks: "Which formula gives the output size (or the parameter count) of
+this Conv2D layer?". The options are candidate formulas, each but one following a
+misconception (`SIZE_CANDIDATES`, `PARAMS_CANDIDATES`); which candidate is right is decided by
+execution, never assumed: a formula is correct when it agrees with Keras on every Conv2D of a
+grid of built layers (`formula_holds`). `quizgen verify` parses each option's formula back from
+the key and judges it again.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import sympy as sp
+
+from quizgen import formulas
+from quizgen.errors import QuestionError
+from quizgen.families import model_facts
+from quizgen.family import (
+    CHOICES,
+    Choice,
+    Family,
+    Question,
+    Subject,
+    layer_variables,
+    mistakes,
+    reading,
+    resolve_layer,
+)
+from quizgen.formulas import C_IN, K_H, K_W, OUTPUT_SIZE, F, K, S, W
+from quizgen.oracle import Oracle
+from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.template import Ask
+
+with sp.evaluate(False):
+    #: Formulas a student may give for one output size, by the layer's padding; the first is
+    #: Keras' (decided again by execution: `formula_holds`).
+    SIZE_CANDIDATES = {
+        "valid": ((OUTPUT_SIZE["valid"], None), (OUTPUT_SIZE["same"], "padding_flipped"),
+                  (sp.floor((W - K) / S), "plus_one_forgotten"), (W - K + 1, "stride_ignored"),
+                  (sp.floor(W / S), "kernel_ignored")),
+        "same": ((OUTPUT_SIZE["same"], None), (OUTPUT_SIZE["valid"], "padding_flipped"),
+                 (W, "stride_ignored"), (sp.floor(W / S), "rounding_confused")),
+    }
+    #: Formulas a student may give for the parameters of a Conv2D layer with a bias.
+    PARAMS_CANDIDATES = (
+        ((K_H * K_W * C_IN + 1) * F, None), ((K_H * K_W + 1) * F, "input_channels_forgotten"),
+        (K_H * K_W * C_IN * F, "bias_forgotten"), (K_H * K_W * C_IN * F + 1, "single_bias"),
+        ((K_H * C_IN + 1) * F, "kernel_one_dimensional"),
+    )
+
+#: The symbols a formula may use, for parsing one back from the key.
+FORMULA_SYMBOLS = {str(symbol): symbol for symbol in (W, K, S, K_H, K_W, C_IN, F)}
+
+
+def parse_formula(text: str) -> sp.Expr:
+    """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`).
+
+    Raises:
+        QuestionError: not a formula of the known symbols.
+    """
+    try:
+        expression = sp.sympify(text, locals=FORMULA_SYMBOLS)
+    except (sp.SympifyError, TypeError) as error:
+        raise QuestionError(f"not a formula: {text!r}") from error
+    if not expression.free_symbols <= set(FORMULA_SYMBOLS.values()):
+        raise QuestionError(f"formula {text!r} uses unknown symbols")
+    return expression
+
+
+#: Configurations on which a formula must agree with Keras to count as correct.
+SIZE_GRID = tuple((w, k, s) for w in (5, 7, 8, 10) for k in (1, 2, 3) for s in (1, 2, 3))
+PARAMS_GRID = tuple((k_h, k_w, c, f) for k_h in (1, 3) for k_w in (2, 3) for c in (1, 3)
+                    for f in (1, 4))
+
+
+def conv_sizes(oracle: Oracle, padding: str) -> tuple[tuple[tuple[int, int, int], int], ...]:
+    """`((W, K, S), output size)` of a Conv2D built by Keras on a W×W input with a K×K kernel,
+    strides S and `padding`, for every point of `SIZE_GRID`."""
+    return tuple(
+        ((w, k, s), oracle.facts(ModelSpec((w, w, 1), (LayerSpec.make(
+            "Conv2D", filters=1, kernel_size=k, strides=s, padding=padding),))).layers[0].output_shape[1])
+        for w, k, s in SIZE_GRID)
+
+
+def conv_params(oracle: Oracle) -> tuple[tuple[tuple[int, int, int, int], int], ...]:
+    """`((k_h, k_w, C_in, F), parameters)` of Conv2D layers (with bias) built by Keras, for every
+    point of `PARAMS_GRID`."""
+    return tuple(
+        ((k_h, k_w, c, f), oracle.facts(ModelSpec((6, 6, c), (LayerSpec.make(
+            "Conv2D", filters=f, kernel_size=(k_h, k_w)),))).total_params)
+        for k_h, k_w, c, f in PARAMS_GRID)
+
+
+def formula_holds(oracle: Oracle, expression: sp.Expr, quantity: str, padding: str = "valid") -> bool:
+    """Whether a formula agrees with Keras on every Conv2D of a grid of built layers
+    (`SIZE_GRID` for output sizes with `padding`, `PARAMS_GRID` for parameter counts): a formula
+    is correct exactly when execution says so."""
+    if quantity == "output_size":
+        return all(formulas.evaluate(expression, {W: w, K: k, S: s}) == size
+                   for (w, k, s), size in conv_sizes(oracle, padding))
+    return all(formulas.evaluate(expression, {K_H: k_h, K_W: k_w, C_IN: c, F: f}) == params
+               for (k_h, k_w, c, f), params in conv_params(oracle))
+
+
+#: What each candidate's misconception means (the feedback a student gets).
+DESCRIPTIONS = model_facts.DESCRIPTIONS | {
+    "plus_one_forgotten": "left out the + 1 that counts the window's first position",
+    "kernel_ignored": "divided the input size by the stride without subtracting the kernel",
+    "rounding_confused": "rounded down; with 'same' padding a partial window still counts",
+}
+
+
+def _candidates(quantity: str, padding: str) -> tuple[tuple[sp.Expr, str | None], ...]:
+    return SIZE_CANDIDATES[padding] if quantity == "output_size" else PARAMS_CANDIDATES
+
+
+def make(subject: Subject, rng: random.Random) -> Question:
+    """"Which formula gives ...?": the formula Keras follows, found by execution, against
+    formulas that follow a misconception (each disagreeing with Keras somewhere).
+
+    Raises:
+        QuestionError: the asked layer is not a Conv2D (with a bias, for parameters), or not
+            exactly one candidate agrees with Keras.
+    """
+    ask, spec, facts = subject.ask, subject.spec, subject.facts
+    layer = resolve_layer(ask, spec, rng)
+    if spec.layers[layer].class_name != "Conv2D" or (
+            ask.quantity == "params" and not spec.layers[layer].get("use_bias", True)):
+        raise QuestionError("formula questions are about a Conv2D layer with a bias")
+    _, _, padding = formulas.window(spec.layers[layer])
+    judged = [(expression, label, formula_holds(subject.oracle, expression, ask.quantity, padding))
+              for expression, label in _candidates(ask.quantity, padding)]
+    right = [expression for expression, _, holds in judged if holds]
+    wrong = [(expression, label) for expression, label, holds in judged if not holds]
+    if len(right) != 1 or len(wrong) < CHOICES - 1:
+        raise QuestionError(f"{len(right)} candidate formulas agree with Keras; expected 1")
+    chosen = rng.sample(wrong, CHOICES - 1)
+    choices = (Choice(f"${formulas.latex(right[0])}$", str(right[0]), True),) + tuple(
+        Choice(f"${formulas.latex(expression)}$", str(expression), False, label)
+        for expression, label in chosen)
+    known = facts.layers[layer]
+    if ask.quantity == "output_size":
+        kernel, strides, _ = formulas.window(spec.layers[layer])
+        worked = (f"For `{known.name}`, along the height: "
+                  f"{formulas.size_derivation(known.input_shape[1], kernel[0], strides[0], padding)}.")
+    else:
+        worked = f"For `{known.name}`: {formulas.params_derivation(spec.layers[layer], known.input_shape)}."
+    grid = len(SIZE_GRID if ask.quantity == "output_size" else PARAMS_GRID)
+    explanation = (f"Keras follows {choices[0].text}: it agrees with all {grid} Conv2D layers "
+                   f"Keras built to check it, and each other formula disagrees with at least one. "
+                   f"{worked}\n\n{mistakes(choices, DESCRIPTIONS)}")
+    return Question(ask.ref(layer), "single_choice", subject.text(layer_variables(subject, layer)),
+                    choices[0].text, choices, explanation, reading(subject, layer))
+
+
+def _judged(oracle: Oracle, quantity: str, padding: str, value: str) -> bool:
+    return formula_holds(oracle, parse_formula(value), quantity, padding)
+
+
+def prove(subject: Subject, question: Question) -> list[str]:
+    """A formula question is valid when its options are distinct and exactly its correct
+    option agrees with Keras on the grid of built layers."""
+    _, _, padding = formulas.window(subject.spec.layers[question.ref.layer])
+    texts = [choice.text for choice in question.choices]
+    problems = [f"options are not distinct: {texts}"] if len(set(texts)) != len(texts) else []
+    return problems + [
+        f"formula {choice.text} {'disagrees' if choice.correct else 'agrees'} with Keras"
+        for choice in question.choices
+        if _judged(subject.oracle, question.ref.quantity, padding, choice.value) != choice.correct]
+
+
+def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+    """For a formula entry: the correct option's text when exactly the options marked correct
+    agree with Keras on the grid of built layers; else a message saying which does not."""
+    spec = ModelSpec.from_json(entry["model"])
+    _, _, padding = formulas.window(spec.layers[entry["layer"]])
+    for choice in entry["choices"]:
+        holds = _judged(oracle, entry["quantity"], padding, choice["value"])
+        if holds != choice["correct"]:
+            return f"formula {choice['text']} {'agrees' if holds else 'disagrees'} with Keras", None
+    correct = [c["text"] for c in entry["choices"] if c["correct"]]
+    return (correct[0], correct[0]) if len(correct) == 1 else (None, None)
+
+
+def check_ask(ask: Ask) -> list[tuple[str, str]]:
+    """A formula is asked of a layer, for a `quantity`."""
+    return [("", f"'{name}' is a required property") for name in ("quantity", "layer")
+            if getattr(ask, name) is None]
+
+
+FAMILY = Family(
+    name="which_formula",
+    facts=("formula",),
+    misconceptions=DESCRIPTIONS,
+    make=make,
+    prove=prove,
+    rederive=rederive,
+    check_ask=check_ask,
+    option_values=False,
+)

@@ -1,0 +1,99 @@
+"""Generation: the whole pipeline from a question bank to the files of an exam.
+
+`generate_exam` selects templates from the bank, assembles the variants (every answer from
+Keras, through an `Oracle` with the persistent fact cache), renders each variant in each format,
+exports the LMS formats and builds the answer key. It returns the files in memory
+(`Exam.files`), for `quizgen.files.write_outputs` to write all at once; nothing is written here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quizgen.assemble import Variant, assemble
+from quizgen.bank import load_bank, select
+from quizgen.cache import FactCache, default_folder
+from quizgen.errors import QuizgenError
+from quizgen.key import build_key, dumps
+from quizgen.lms import SUFFIXES, export
+from quizgen.oracle import Oracle
+from quizgen.render import FORMATS, LAYOUTS, render
+
+#: Every output format: the documents of `quizgen.render`, then the LMS exports.
+ALL_FORMATS = (*FORMATS, *SUFFIXES)
+
+#: Questions per variant when the selection does not say.
+QUESTIONS = 10
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which templates an exam draws from (`quizgen.bank.select`): all but the classics by
+    default."""
+
+    bank: Path | None = None
+    tags: tuple[str, ...] = ()
+    template_ids: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    difficulties: tuple[int, ...] = ()
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether any option narrows the default selection."""
+        return bool(self.tags or self.template_ids or self.topics or self.difficulties)
+
+
+@dataclass(frozen=True)
+class Exam:
+    """A generated exam: its variants, its answer key (JSON-ready), the files to write
+    (relative path → text or bytes), the number of templates drawn from and the oracle's
+    cache (for its statistics)."""
+
+    variants: list[Variant]
+    key: dict[str, Any]
+    files: dict[str, str | bytes]
+    templates: int
+    cache: FactCache
+
+
+def generate_exam(selection: Selection, seed: int, variants: int, questions: int | None,
+                  formats: tuple[str, ...], mode: str, title: str, cache: bool = True,
+                  jobs: int = 1, scheduler: str | None = None,
+                  progress: Callable[[Iterable], Iterable] = iter) -> Exam:
+    """The files of an exam: `variants` variants of `questions` questions each (default 10; with
+    a narrowed selection every question of every chosen template once, but at least 10), in
+    each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
+    `key.json`. `cache`, `jobs` and `scheduler` say how facts are computed
+    (`quizgen.assemble.assemble`); they change no output. `progress` wraps the stream of
+    finished variants.
+
+    Raises:
+        QuizgenError: an unknown format or mode, a bank or selection error, or items that
+            failed (all listed together).
+    """
+    unknown = [fmt for fmt in formats if fmt not in ALL_FORMATS]
+    if unknown or not formats:
+        raise QuizgenError(f"--format: choose from {', '.join(ALL_FORMATS)}")
+    if mode not in LAYOUTS:
+        raise QuizgenError(f"--mode: choose from {', '.join(LAYOUTS)}")
+    templates = select(load_bank(selection.bank), list(selection.tags),
+                       list(selection.template_ids), list(selection.topics),
+                       list(selection.difficulties))
+    if questions is None:
+        questions = (max(QUESTIONS, sum(len(t.asks) for t in templates)) if selection.narrowed
+                     else QUESTIONS)
+    oracle = Oracle(FactCache(default_folder() if cache else None))
+    made = assemble(templates, seed, variants, questions, oracle, progress, jobs, scheduler)
+    width = len(str(variants))
+    files: dict[str, str | bytes] = {
+        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout)
+        for folder, handout in LAYOUTS[mode] for v in made for fmt in formats if fmt in FORMATS}
+    key = build_key(made, seed)
+    for fmt in formats:
+        if fmt in SUFFIXES:
+            files |= export(key, fmt, title)
+    files["key.json"] = dumps(key)
+    return Exam(made, key, files, len(templates), oracle.cache)
