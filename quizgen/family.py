@@ -218,10 +218,9 @@ def reading(subject: Subject, layer: int | None) -> tuple[tuple[str, str], ...]:
     return tuple(items)
 
 
-def prove_choices(question: Question, misconceptions: Mapping[str, str]) -> list[str]:
-    """What makes a single-choice question's options invalid: texts not distinct, not exactly
-    one correct option, a correct option whose value is not the answer, a distractor equal to
-    the answer, or a distractor without a known misconception."""
+def prove_options(question: Question) -> list[str]:
+    """What makes a single-choice question's options invalid whatever they are: texts not
+    distinct, or not exactly one option correct."""
     problems = []
     texts = [choice.text for choice in question.choices]
     if len(set(texts)) != len(texts):
@@ -229,6 +228,14 @@ def prove_choices(question: Question, misconceptions: Mapping[str, str]) -> list
     correct = [choice for choice in question.choices if choice.correct]
     if len(correct) != 1:
         problems.append(f"{len(correct)} options are correct, expected 1")
+    return problems
+
+
+def prove_choices(question: Question, misconceptions: Mapping[str, str]) -> list[str]:
+    """What makes the options of a single-choice question about a value invalid:
+    `prove_options`, a correct option whose value is not the answer, a distractor equal to the
+    answer, or a distractor without a known misconception."""
+    problems = prove_options(question)
     for choice in question.choices:
         if choice.correct and choice.value != question.answer and choice.text != question.answer:
             problems.append(f"the correct option {choice.text!r} is not the answer")

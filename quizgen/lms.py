@@ -1,10 +1,10 @@
 """LMS export: the questions of an answer key as Moodle GIFT, Moodle XML or a Canvas QTI zip.
 
 Every format holds one quiz per variant, one question per key entry, named by the entry's `id`.
-The question text is Markdown: a short stem, the Keras code of the entry's model (or by-hand
-`task`) in a fenced block and the question (the entry's printed `text` when the key has it, else
-a sentence made from `fact`, `layer`, `axis` and `weight`). The entry's `explanation` becomes the
-general feedback and each distractor's misconception `feedback` that choice's feedback.
+The question text is Markdown, as printed in the exam: the entry's `stem`, its `code` in a
+fenced block, its `text` and, for free responses, how to write the answer. The entry's
+`explanation` becomes the general feedback and each distractor's misconception `feedback` that
+choice's feedback.
 
 GIFT and Moodle XML are rendered with Jinja2 from `templates/gift.j2` and
 `templates/moodle.xml.j2`; the QTI zip is made by text2qti from its plain-text quiz format, with
@@ -42,9 +42,6 @@ TEMPLATES = {"gift": "gift.j2", "moodle": "moodle.xml.j2"}
 #: The Moodle question type of each key question kind.
 MOODLE_TYPES = {"single_choice": "multichoice", "multiple_choice": "multichoice",
                 "numeric": "numerical", "shape": "shortanswer", "matrix": "shortanswer"}
-
-
-
 
 #: The date stamped on every member of a QTI zip, so that the zip bytes depend on the key only.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

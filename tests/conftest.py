@@ -15,12 +15,27 @@ from click.testing import CliRunner
 os.environ["QUIZGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="quizgen-test-cache-")
 
 from quizgen.bank import load_bank  # noqa: E402
+from quizgen.cache import FactCache, default_folder  # noqa: E402
 from quizgen.cli import main  # noqa: E402
+from quizgen.oracle import Oracle  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def bank():
     return load_bank()
+
+
+@pytest.fixture(scope="session")
+def oracle() -> Oracle:
+    """The oracle of the tests that generate, with the (temporary) persistent cache."""
+    return Oracle(FactCache(default_folder()))
+
+
+@pytest.fixture
+def verifier() -> Oracle:
+    """A fresh oracle without a persistent cache, as `quizgen verify` uses: it shares no
+    result with the one that generated what it checks."""
+    return Oracle()
 
 
 def run_cli(*args: str):

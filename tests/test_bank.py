@@ -6,6 +6,7 @@ import pytest
 
 from quizgen.bank import load_bank, load_template, select
 from quizgen.errors import ArchitectureError, BatchError, TemplateError
+from quizgen.oracle import Oracle
 from quizgen.questions import make_item
 
 from .conftest import run_cli
@@ -57,14 +58,14 @@ def test_bank_reports_every_bad_file_together(tmp_path):
 def test_undefined_variable_in_text_is_named(tmp_path):
     path = write(tmp_path, "undefined.yaml", GOOD.replace("layer.code", "layer.colour"))
     with pytest.raises(TemplateError, match=r"undefined.yaml: asks\[0\].text: .*colour"):
-        make_item(load_template(path), 0)
+        make_item(load_template(path), 0, Oracle())
 
 
 def test_unknown_sampler_option_is_named(tmp_path):
     path = write(tmp_path, "options.yaml", GOOD.replace("{sampler: mlp}",
                                                         "{sampler: mlp, options: {depth: 3}}"))
     with pytest.raises(TemplateError, match="sampler 'mlp': bad options"):
-        make_item(load_template(path), 0)
+        make_item(load_template(path), 0, Oracle())
 
 
 IMPOSSIBLE = """\
@@ -84,7 +85,7 @@ asks:
 def test_impossible_fixed_architecture(tmp_path):
     path = write(tmp_path, "impossible.yaml", IMPOSSIBLE)
     with pytest.raises(ArchitectureError, match="impossible.yaml: its fixed model"):
-        make_item(load_template(path), 0)
+        make_item(load_template(path), 0, Oracle())
 
 
 def test_cli_reports_bad_bank_without_traceback_and_keeps_old_output(tmp_path):

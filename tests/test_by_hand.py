@@ -6,8 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from quizgen import distractors, oracle
-from quizgen.sample import by_hand
+from quizgen.families import by_hand
 from quizgen.spec import LayerSpec, Task
 
 LAB = ((1, 0, 1, 0), (0, 1, 1, 1), (0, 1, 0, 0), (1, 0, 0, 0))
@@ -44,9 +43,9 @@ def numpy_reference(task: Task) -> np.ndarray:
 
 
 @pytest.mark.parametrize("layer", ["conv", "max", "average"])
-def test_keras_equals_numpy_over_many_tasks(layer):
+def test_keras_equals_numpy_over_many_tasks(layer, oracle):
     for seed in range(40):
-        task = by_hand(random.Random(seed), layer=layer)
+        task = by_hand.by_hand(random.Random(seed), layer=layer)
         keras_output = oracle.run_task(task.spec, task.input, task.kernel, task.bias)
         np.testing.assert_allclose(keras_output, numpy_reference(task), atol=1e-5,
                                    err_msg=str(task))
@@ -60,15 +59,15 @@ def test_keras_equals_numpy_over_many_tasks(layer):
     (LayerSpec.make("Conv2D", filters=1, kernel_size=(2, 2), strides=(1, 2)), ((1, 0), (1, 1)),
      ((2, 3), (1, 1), (1, 0))),
 ])
-def test_seed_004_matrices(layer, kernel, expected):
+def test_seed_004_matrices(layer, kernel, expected, oracle):
     assert oracle.run_task(Task(layer, LAB, kernel).spec, LAB, kernel, 0) == expected
 
 
-def test_distractors_are_the_named_mistakes():
+def test_distractors_are_the_named_mistakes(oracle):
     task = Task(LayerSpec.make("Conv2D", filters=1, kernel_size=(2, 2), strides=(1, 2)), LAB,
                 ((1, 0), (1, 1)))
     wrong = dict((label, value) for value, label in
-                 distractors.choose_for_task(task, random.Random(0), 3))
+                 by_hand.wrong_answers(oracle, task, random.Random(0), 3))
     # ignoring the horizontal stride gives the stride-1 output of the lab
     assert wrong["column_stride_ignored"] == ((2, 2, 3), (1, 2, 1), (1, 1, 0))
     # the flipped kernel [[1, 1], [0, 1]] is a true convolution
@@ -76,9 +75,9 @@ def test_distractors_are_the_named_mistakes():
     assert wrong["kernel_flipped"] == tuple(map(tuple, numpy_reference(flipped).astype(int)))
 
 
-def test_same_padding_symmetric_mistake():
+def test_same_padding_symmetric_mistake(oracle):
     task = Task(LayerSpec.make("Conv2D", filters=1, kernel_size=(2, 2), padding="same"), LAB,
                 ((1, 0), (1, 1)))
-    mistaken = distractors.TASK_MISCONCEPTIONS[3].mutate(task)
+    mistaken = next(m for m in by_hand.MISCONCEPTIONS if m.label == "same_padded_symmetrically").mutate(task)
     assert mistaken is not None and mistaken.input[0] == (0, 0, 0, 0, 0)  # padded on top
-    assert distractors.run(mistaken) != distractors.run(task)
+    assert by_hand.run(oracle, mistaken) != by_hand.run(oracle, task)

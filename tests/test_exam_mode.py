@@ -12,7 +12,7 @@ from typing import Any
 import pypandoc
 import pytest
 
-from quizgen import distractors
+from quizgen import families
 from quizgen.render import INSTRUCTIONS
 
 from .conftest import run_cli
@@ -80,7 +80,7 @@ def answers(page: str) -> dict[str, Any]:
 
 
 def misconceptions(entry: dict[str, Any]) -> list[str]:
-    return [distractors.describe(choice["misconception"])
+    return [families.describe(choice["misconception"])
             for choice in entry.get("choices", []) if choice["misconception"]]
 
 

@@ -7,16 +7,20 @@ import time
 
 import pytest
 
-from quizgen import formulas, oracle
+from quizgen import formulas
 from quizgen.errors import ArchitectureError
+from quizgen.oracle import Oracle, _probe_outputs
 from quizgen.sample import MAX_FLATTEN, MIN_SIZE, cnn, mlp, modern_cnn, sequence, signal
 from quizgen.spec import LayerSpec, ModelSpec
 
 SEEDS = range(40)
 
+#: The oracle of these tests (without the persistent cache: every model is built here).
+ORACLE = Oracle()
+
 
 def assert_matches_closed_form(spec: ModelSpec) -> None:
-    facts = oracle.facts(spec)
+    facts = ORACLE.facts(spec)
     forms = formulas.model_closed_form(spec)
     assert len(facts.layers) == len(forms)
     for known, form in zip(facts.layers, forms, strict=True):
@@ -58,7 +62,7 @@ def test_layer_by_layer_facts_equal_the_whole_models(sampler):
     # generation composes facts of layers built one by one; verify builds the whole model
     for seed in range(6):
         spec = sampler(random.Random(seed))
-        assert oracle.facts(spec) == oracle.model_facts(spec), spec.code()
+        assert ORACLE.facts(spec) == ORACLE.model_facts(spec), spec.code()
 
 
 def test_gru_reset_after_and_bidirectional_counts():
@@ -66,10 +70,10 @@ def test_gru_reset_after_and_bidirectional_counts():
     old_gru = ModelSpec((10, 4), (LayerSpec.make("GRU", units=5, reset_after=False),))
     lstm = {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 3}}
     both = ModelSpec((10, 4), (LayerSpec.make("Bidirectional", layer=lstm),))
-    assert oracle.facts(gru).total_params == 3 * 5 * (4 + 5 + 2) == 165
-    assert oracle.facts(old_gru).total_params == 3 * 5 * (4 + 5 + 1) == 150
-    assert oracle.facts(both).total_params == 2 * 4 * 3 * (4 + 3 + 1)
-    assert oracle.facts(both).layers[0].output_shape == (None, 6)
+    assert ORACLE.facts(gru).total_params == 3 * 5 * (4 + 5 + 2) == 165
+    assert ORACLE.facts(old_gru).total_params == 3 * 5 * (4 + 5 + 1) == 150
+    assert ORACLE.facts(both).total_params == 2 * 4 * 3 * (4 + 3 + 1)
+    assert ORACLE.facts(both).layers[0].output_shape == (None, 6)
     for spec in (gru, old_gru, both):
         assert_matches_closed_form(spec)
 
@@ -82,7 +86,7 @@ def test_samplers_are_deterministic_and_varied():
 def test_same_padding_and_strides_closed_form():
     spec = ModelSpec((128, 128, 3), (LayerSpec.make(
         "Conv2D", filters=32, kernel_size=3, strides=2, padding="same"),))
-    facts = oracle.facts(spec)
+    facts = ORACLE.facts(spec)
     assert facts.layers[0].output_shape == (None, 64, 64, 32)
     assert facts.total_params == 896
     assert_matches_closed_form(spec)
@@ -90,18 +94,18 @@ def test_same_padding_and_strides_closed_form():
 
 def test_batchnorm_split_trainable():
     spec = ModelSpec((10,), (LayerSpec.make("Dense", units=8), LayerSpec.make("BatchNormalization")))
-    facts = oracle.facts(spec)
+    facts = ORACLE.facts(spec)
     assert (facts.trainable_params, facts.non_trainable_params) == (88 + 16, 16)
 
 
 def test_impossible_architecture_is_a_clear_error():
     spec = ModelSpec((4, 4, 1), (LayerSpec.make("Conv2D", filters=2, kernel_size=5),))
     with pytest.raises(ArchitectureError, match="negative"):
-        oracle.facts(spec)
+        ORACLE.facts(spec)
     with pytest.raises(ArchitectureError, match="does not fit"):
         formulas.model_closed_form(spec)
     with pytest.raises(ArchitectureError, match="layer 0"):
-        oracle.facts(ModelSpec((4,), (LayerSpec.make("Dense", units=2, bogus=1),)))
+        ORACLE.facts(ModelSpec((4,), (LayerSpec.make("Dense", units=2, bogus=1),)))
 
 
 def test_probe_weights_do_not_depend_on_other_threads():
@@ -110,7 +114,7 @@ def test_probe_weights_do_not_depend_on_other_threads():
     spec = ModelSpec((8, 8, 3), (LayerSpec.make("Conv2D", filters=4, kernel_size=3, activation="relu"),
                                  LayerSpec.make("Flatten"),
                                  LayerSpec.make("Dense", units=3, activation="softmax")))
-    quiet = [oracle._probe_outputs(spec, 2)]
+    quiet = [_probe_outputs(spec, 2)]
     stop = threading.Event()
 
     def noise():
@@ -123,7 +127,7 @@ def test_probe_weights_do_not_depend_on_other_threads():
     sys.setswitchinterval(1e-6)  # let the threads take turns often
     thread.start()
     try:
-        noisy = [oracle._probe_outputs(spec, 2) for _ in range(3)]
+        noisy = [_probe_outputs(spec, 2) for _ in range(3)]
     finally:
         stop.set()
         thread.join()

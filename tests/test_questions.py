@@ -7,11 +7,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from quizgen import distractors, formulas
+from quizgen import families, formulas
 from quizgen.facts import read_fact
+from quizgen.oracle import Oracle
 from quizgen.questions import make_item
 
 SEEDS = range(12)
+
+#: Builds every model whole, as `quizgen verify` does (not layer by layer, as generation).
+WHOLE_MODELS = Oracle()
 
 
 #: Facts whose questions are always choices of their own kind (tested in their own modules).
@@ -24,9 +28,9 @@ def as_choice(template):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_every_template_as_single_choice(bank, seed):
+def test_every_template_as_single_choice(bank, oracle, seed):
     for template in bank:
-        item = make_item(as_choice(template), seed)
+        item = make_item(as_choice(template), seed, oracle)
         for question in item.questions:
             if question.ref.fact in CHOICE_FACTS:
                 assert question.choices and question.kind in ("single_choice", "multiple_choice")
@@ -39,21 +43,22 @@ def test_every_template_as_single_choice(bank, seed):
             assert correct[0].misconception is None
             for choice in question.choices:
                 if not choice.correct:
-                    assert distractors.describe(choice.misconception)
+                    assert families.describe(choice.misconception)
                     assert choice.value != question.answer
             if item.task is not None:
                 assert np.allclose(question.answer, formulas.task_closed_form(item.task))
                 continue
-            assert question.answer == read_fact(item.facts, question.ref)
+            # the whole model built again by a fresh oracle, and the closed forms
+            assert question.answer == read_fact(WHOLE_MODELS.model_facts(item.spec), question.ref)
             assert question.answer == formulas.closed_form_fact(item.spec, question.ref), template.id
 
 
-def test_free_response_kinds(bank):
+def test_free_response_kinds(bank, oracle):
     kinds = Counter()
     for template in bank:
         free = dataclasses.replace(template, asks=tuple(
             dataclasses.replace(ask, response=("free",)) for ask in template.asks))
-        for question in make_item(free, 1).questions:
+        for question in make_item(free, 1, oracle).questions:
             if question.ref.fact in CHOICE_FACTS:
                 continue
             kinds[question.kind] += 1
@@ -65,36 +70,36 @@ def test_free_response_kinds(bank):
     assert kinds["shape"] and kinds["numeric"] and kinds["matrix"]
 
 
-def test_same_seed_same_item_other_seed_other_model(bank):
+def test_same_seed_same_item_other_seed_other_model(bank, oracle):
     template = next(t for t in bank if t.id == "conv-output-shape")
-    assert make_item(template, 5) == make_item(template, 5)
-    assert len({make_item(template, seed).spec for seed in SEEDS}) == len(SEEDS)
+    assert make_item(template, 5, oracle) == make_item(template, 5, oracle)
+    assert len({make_item(template, seed, oracle).spec for seed in SEEDS}) == len(SEEDS)
 
 
-def test_explanations_show_the_worked_formula(bank):
+def test_explanations_show_the_worked_formula(bank, oracle):
     template = as_choice(next(t for t in bank if t.id == "classic-conv-dims-1"))
-    shape_question, params_question = make_item(template, 0).questions
+    shape_question, params_question = make_item(template, 0, oracle).questions
     assert r"\left\lfloor{\frac{200 - 2}{2}}\right\rfloor + 1 = 100" in shape_question.explanation
     assert "= 80$" in params_question.explanation
     assert "**Common mistakes**" in params_question.explanation
 
 
-def test_correct_position_varies_across_variants(bank):
+def test_correct_position_varies_across_variants(bank, oracle):
     from quizgen.assemble import make_variant
 
     template = next(t for t in bank if t.id == "classic-conv-dims-1")  # two choice questions
     firsts = Counter()
     for number in range(1, 41):
-        variant = make_variant([template], exam_seed=1, number=number, questions=2)
+        variant = make_variant([template], exam_seed=1, number=number, questions=2, oracle=oracle)
         (_, _, question), _ = variant.numbered()
         firsts[next(i for i, choice in enumerate(question.choices) if choice.correct)] += 1
     assert sorted(firsts) == [0, 1, 2, 3], firsts
 
 
-def test_summary_with_blanks(bank):
+def test_summary_with_blanks(bank, oracle):
     template = next(t for t in bank if t.id == "summary-blanks")
     for seed in range(4):
-        item = make_item(template, seed)
+        item = make_item(template, seed, oracle)
         for label, question in zip("abc", item.questions, strict=True):
             assert f"**({label})**" in item.stem and f"cell ({label})" in question.text
         shape_question = item.questions[0]

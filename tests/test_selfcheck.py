@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
-from quizgen import distractors, grade
+from quizgen import families, grade
 from quizgen.render import check_data
 
 from .conftest import run_cli
@@ -246,7 +246,7 @@ def test_wrong_answers_are_judged_wrong_and_name_the_misconception(exams, browse
                     continue
                 label = entry["choices"][response[0] - 1]["misconception"]
                 assert named.count() == 1 and named.get_attribute("data-misconception") == label
-                assert label in named.inner_text() and distractors.describe(label) in named.inner_text()
+                assert label in named.inner_text() and families.describe(label) in named.inner_text()
                 assert f"(option {response[0]})" in named.inner_text()
         opened.close()
 

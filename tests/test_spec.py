@@ -3,7 +3,6 @@
 import keras
 import pytest
 
-from quizgen import oracle
 from quizgen.errors import TemplateError
 from quizgen.spec import LayerSpec, ModelSpec, snake_case
 
@@ -30,7 +29,7 @@ def test_json_round_trip_and_hash():
     assert changed != MNIST and changed.digest() != MNIST.digest()
 
 
-def test_layer_names_follow_keras_fresh_session():
+def test_layer_names_follow_keras_fresh_session(oracle):
     assert MNIST.layer_names() == ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1",
                                    "flatten", "dropout", "dense"]
     assert snake_case("BatchNormalization") == "batch_normalization"
@@ -49,7 +48,7 @@ def test_sequential_code_matches_seed_style():
 
 
 @pytest.mark.parametrize("style", ["sequential", "add"])
-def test_rendered_code_builds_the_same_model(style):
+def test_rendered_code_builds_the_same_model(style, oracle):
     namespace = {"keras": keras, "layers": keras.layers}
     exec(MNIST.code(style), namespace)
     model = namespace["model"]

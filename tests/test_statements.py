@@ -6,10 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from quizgen import oracle
+from quizgen.families.statements import choose_statements, make_statement
 from quizgen.questions import make_item
 from quizgen.sample import cnn, mlp
-from quizgen.statements import choose_statements
 
 
 def keras_model(spec):
@@ -53,18 +52,24 @@ def independent_truth(spec, facts, statement):
     if statement.kind == "dropout_shape":
         return list(model.layers[claim["layer"]].output.shape) == claim["shape"]
     if statement.kind == "kernel_pool_match":
-        return not claim["must_match"]  # the model was built above with sizes that differ
+        # true exactly when a model whose kernel and pool sizes differ builds and runs
+        kernels = {tuple(layer.kernel_size) for layer in model.layers
+                   if isinstance(layer, keras.layers.Conv2D)}
+        pools = {tuple(layer.pool_size) for layer in model.layers
+                 if isinstance(layer, keras.layers.MaxPooling2D | keras.layers.AveragePooling2D)}
+        runs = bool(np.isfinite(model(x).numpy()).all())
+        return (kernels != pools and runs) != claim["must_match"]
     layer = model.layers[claim["layer"]]
     value = layer.count_params() if statement.kind == "layer_params" else layer.output.shape[-1]
     return value == claim["value"]
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_statement_truth_by_independent_execution(seed):
+def test_statement_truth_by_independent_execution(seed, oracle):
     rng = random.Random(seed)
     spec = (cnn if seed % 2 else mlp)(rng)
     facts = oracle.facts(spec)
-    chosen = choose_statements(spec, facts, rng, 4)
+    chosen = choose_statements(oracle, spec, facts, rng, 4)
     assert len(chosen) == 4 and len({s.kind for s in chosen}) == 4
     assert any(s.true for s in chosen) and not all(s.true for s in chosen)
     for statement in chosen:
@@ -72,9 +77,9 @@ def test_statement_truth_by_independent_execution(seed):
         assert (statement.misconception is None) == statement.true
 
 
-def test_seed_000_only_the_softmax_statement_is_true(bank):
+def test_seed_000_only_the_softmax_statement_is_true(bank, oracle):
     template = next(t for t in bank if t.id == "classic-final-exam")
-    (question,) = make_item(template, 0).questions
+    (question,) = make_item(template, 0, oracle).questions
     assert question.kind == "multiple_choice" and question.answer == (4,)
     assert [choice.misconception for choice in question.choices] == [
         "kernel_pool_must_match", "pooling_has_activation", "dropout_removes_params", None]
@@ -95,14 +100,13 @@ def test_unknown_statement_kind_is_named(tmp_path):
         load_template(path)
 
 
-def test_dropout_keeps_the_shape():
+def test_dropout_keeps_the_shape(oracle):
     from quizgen.spec import LayerSpec, ModelSpec
-    from quizgen.statements import make_statement
 
     spec = ModelSpec((20,), (LayerSpec.make("Dense", units=8), LayerSpec.make("Dropout", rate=0.5),
                              LayerSpec.make("Dense", units=2, activation="softmax")))
     facts = oracle.facts(spec)
-    kept = make_statement(spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 8]})
-    halved = make_statement(spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 4]})
+    kept = make_statement(oracle, spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 8]})
+    halved = make_statement(oracle, spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 4]})
     assert kept.true and not halved.true and halved.misconception == "dropout_removes_units"
     assert "(None, 4)" in halved.text

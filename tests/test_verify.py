@@ -48,10 +48,10 @@ def wrong_answer(entry):
         entry["answer"] = answer[:-1] + [answer[-1] + 1]
 
 
-def test_every_changed_answer_is_caught(key):
+def test_every_changed_answer_is_caught(key, verifier):
     for entry in key["questions"][::7]:
         assert check_entry(tampered(key, entry["id"], wrong_answer)["questions"][
-            key["questions"].index(entry)]), entry["id"]
+            key["questions"].index(entry)], verifier), entry["id"]
 
 
 def test_changed_answer_fails_naming_the_question(tmp_path, key):

@@ -18,7 +18,7 @@ from typing import Any
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import FactRef
 from quizgen.families import model_facts
-from quizgen.family import CHOICES, Choice, Family, Question, Subject, describe_in, reading
+from quizgen.family import CHOICES, Choice, Family, Question, Subject, describe_in, prove_options, reading
 from quizgen.oracle import Oracle
 from quizgen.spec import LayerSpec, ModelSpec
 
@@ -224,7 +224,7 @@ def prove(subject: Subject, question: Question) -> list[str]:
     """A code question is valid when exactly its correct option builds the described model
     (same classes and configurations, as Keras reports them) and every option builds."""
     target = subject.oracle.layer_configs(subject.spec)
-    problems = []
+    problems = prove_options(question)
     for choice in question.choices:
         try:
             subject.oracle.facts(choice.value)

@@ -26,6 +26,7 @@ from quizgen.family import (
     Subject,
     layer_variables,
     mistakes,
+    prove_options,
     reading,
     resolve_layer,
 )
@@ -164,9 +165,7 @@ def prove(subject: Subject, question: Question) -> list[str]:
     """A formula question is valid when its options are distinct and exactly its correct
     option agrees with Keras on the grid of built layers."""
     _, _, padding = formulas.window(subject.spec.layers[question.ref.layer])
-    texts = [choice.text for choice in question.choices]
-    problems = [f"options are not distinct: {texts}"] if len(set(texts)) != len(texts) else []
-    return problems + [
+    return prove_options(question) + [
         f"formula {choice.text} {'disagrees' if choice.correct else 'agrees'} with Keras"
         for choice in question.choices
         if _judged(subject.oracle, question.ref.quantity, padding, choice.value) != choice.correct]
