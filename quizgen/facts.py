@@ -40,13 +40,6 @@ class FactRef:
     weight: str | None = None
     quantity: str | None = None
 
-    @classmethod
-    def of_entry(cls, entry: dict[str, Any]) -> FactRef:
-        """The fact an answer key entry (JSON) asks: its `fact`, `layer`, `axis`, `weight` and
-        `quantity`."""
-        return cls(entry["fact"], entry.get("layer"), entry.get("axis"), entry.get("weight"),
-                   entry.get("quantity"))
-
     def at(self, layer: int | None) -> FactRef:
         """The same fact about another layer (after layers were removed by a mutation)."""
         return replace(self, layer=layer)

@@ -16,13 +16,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizgen.errors import QuestionError
 from quizgen.facts import Answer, FactRef, format_answer
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.spec import ModelSpec, Task
 from quizgen.template import Ask, Template, render_text
+
+if TYPE_CHECKING:  # the key is made of what families make
+    from quizgen.key import KeyEntry
 
 #: Options of a single-choice question: the answer and three distractors.
 CHOICES = 4
@@ -132,7 +135,8 @@ class Family:
     - `prove(subject, question)`: why the question is not a valid item for its instance (empty
       when it is);
     - `rederive(entry, oracle)`: for `quizgen verify`, `(Keras' answer now, the answer by an
-      independent path)` of a key entry (JSON), or a message saying what is wrong;
+      independent path)` of a key entry (`quizgen.key.KeyEntry`, answers as JSON), or a
+      message saying what is wrong;
     - `option_values`: whether each option's `value` is an answer that `verify` compares with
       Keras' (False where `rederive` judges the options itself: code, formulas);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
@@ -146,7 +150,7 @@ class Family:
     misconceptions: Mapping[str, str]
     make: Callable[[Subject, random.Random], Question]
     prove: Callable[[Subject, Question], list[str]]
-    rederive: Callable[[dict[str, Any], Oracle], tuple[Any, Any]]
+    rederive: Callable[[KeyEntry, Oracle], tuple[Any, Any]]
     check_ask: Callable[[Ask], list[tuple[str, str]]] = lambda ask: []
     option_values: bool = True
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)

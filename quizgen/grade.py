@@ -5,12 +5,13 @@ Responses are text, as a student writes them or a CSV holds them:
 - `single_choice`: the option number as printed (`2`);
 - `multiple_choice`: the chosen option numbers, comma-separated (`1,3`; `none` when no option is
   chosen; repeating a number counts once);
-- `numeric`: a number, thousands separators allowed (`34,826`, `34826`), within `tolerance`;
+- `numeric`: a number in ASCII digits, thousands separators allowed (`34,826`, `34826`),
+  within `tolerance`;
 - `shape`: a tuple in any usual spelling: `(None, 13, 13, 32)`, `[None, 13, 13, 32]`,
   `13x13x32`, `13 × 13 × 32`, `None,13,13,32`. For output shapes the batch axis may be left
   out (`13x13x32` is read as `(None, 13, 13, 32)`);
 - `matrix`: a 2-D array as JSON (`[[2, 2, 3], [1, 2, 1]]`), matched element by element within
-  `tolerance` (0 if the entry has none).
+  `tolerance` (`MATRIX_TOLERANCE` if the entry has none).
 
 A correct response scores 1, a wrong one 0; only `multiple_choice` gives partial credit (see
 `multiple_choice_score`). An unparsable response raises `ResponseError`: it is rejected, not
@@ -20,10 +21,19 @@ graded.
 from __future__ import annotations
 
 import json
+import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from quizgen.errors import QuizgenError
+
+if TYPE_CHECKING:  # grading needs only the entry's fields, not the pipeline that made it
+    from quizgen.key import KeyEntry
+
+
+#: Accepted absolute error per element of a matrix answer whose entry gives no tolerance (the
+#: by-hand averages are printed with 6 decimals).
+MATRIX_TOLERANCE = 1e-6
 
 
 class ResponseError(QuizgenError):
@@ -33,17 +43,27 @@ class ResponseError(QuizgenError):
 _SHAPE_SEPARATORS = re.compile(r"\s*(?:,|x|×|\*)\s*", re.IGNORECASE)
 
 
+#: A number as a student writes it once separators are removed: ASCII digits, a sign, a point
+#: and an exponent (not `nan`, `inf` or other digits Python's `float` would read).
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def parse_number(text: str) -> float:
     """`"34,826"` → 34826.0.
 
     Raises:
-        ResponseError: not a number.
+        ResponseError: not a number of ASCII digits (thousands separators `,`, `_` or spaces
+            allowed).
     """
     cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
-    try:
-        return float(cleaned)
-    except ValueError:
-        raise ResponseError(f"{text!r} is not a number") from None
+    if not _NUMBER.fullmatch(cleaned):
+        raise ResponseError(f"{text!r} is not a number")
+    return float(cleaned)
+
+
+def _whole(part: str) -> bool:
+    """Whether `part` is a whole number written in ASCII digits."""
+    return part.isascii() and part.isdigit()
 
 
 def parse_shape(text: str) -> list[int | None]:
@@ -59,7 +79,7 @@ def parse_shape(text: str) -> list[int | None]:
     for part in _SHAPE_SEPARATORS.split(inner):
         if part.lower() in ("none", "null", "?", "batch"):
             shape.append(None)
-        elif part.isdigit():
+        elif _whole(part):
             shape.append(int(part))
         else:
             raise ResponseError(f"{text!r} is not a shape (cannot read {part!r})")
@@ -73,7 +93,7 @@ def parse_option(text: str, count: int) -> int:
         ResponseError: not one of the option numbers.
     """
     cleaned = text.strip().rstrip(".)")
-    if not cleaned.isdigit() or not 1 <= int(cleaned) <= count:
+    if not _whole(cleaned) or not 1 <= int(cleaned) <= count:
         raise ResponseError(f"{text!r} is not an option number from 1 to {count}")
     return int(cleaned) - 1
 
@@ -103,8 +123,9 @@ def parse_matrix(text: str) -> list[list[float]]:
     if (not isinstance(rows, list) or not rows or not all(isinstance(row, list) and row for row in rows)
             or len({len(row) for row in rows}) != 1):
         raise ResponseError(f"{text!r} is not a matrix: rows must be non-empty and equally long")
-    if not all(isinstance(x, int | float) and not isinstance(x, bool) for row in rows for x in row):
-        raise ResponseError(f"{text!r} is not a matrix of numbers")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+               for row in rows for x in row):
+        raise ResponseError(f"{text!r} is not a matrix of (finite) numbers")
     return rows
 
 
@@ -134,25 +155,26 @@ def _matrix_score(answer: list[list[float]], rows: list[list[float]], tolerance:
     return 1.0 if close else 0.0
 
 
-def score(entry: dict[str, Any], response: str) -> float:
+def score(entry: KeyEntry, response: str) -> float:
     """The score of `response` to the key entry `entry`: 0 or 1, or a fraction of 1 for
     `multiple_choice` (see `multiple_choice_score`).
 
     Raises:
         ResponseError: the response cannot be read as an answer of the entry's kind.
     """
-    kind, answer = entry["kind"], entry["answer"]
+    kind, answer, tolerance = entry.kind, entry.answer, entry.tolerance or 0
     if kind == "single_choice":
-        choice = entry["choices"][parse_option(response, len(entry["choices"]))]
-        return 1.0 if choice["correct"] else 0.0
+        choice = entry.choices[parse_option(response, len(entry.choices))]
+        return 1.0 if choice.correct else 0.0
     if kind == "multiple_choice":
-        count = len(entry["choices"])
-        correct = frozenset(i for i, choice in enumerate(entry["choices"]) if choice["correct"])
+        count = len(entry.choices)
+        correct = frozenset(i for i, choice in enumerate(entry.choices) if choice.correct)
         return multiple_choice_score(correct, parse_options(response, count), count)
     if kind == "matrix":
-        return _matrix_score(answer, parse_matrix(response), entry.get("tolerance", 0))
+        return _matrix_score(answer, parse_matrix(response),
+                             MATRIX_TOLERANCE if entry.tolerance is None else tolerance)
     if kind == "numeric":
-        return 1.0 if abs(parse_number(response) - answer) <= entry.get("tolerance", 0) else 0.0
+        return 1.0 if abs(parse_number(response) - answer) <= tolerance else 0.0
     if kind == "shape":
         shape = parse_shape(response)
         if answer and answer[0] is None and shape and shape[0] is not None:
@@ -161,19 +183,19 @@ def score(entry: dict[str, Any], response: str) -> float:
     raise ResponseError(f"cannot grade questions of kind {kind!r}")
 
 
-def correct_response(entry: dict[str, Any]) -> str:
+def correct_response(entry: KeyEntry) -> str:
     """A response that must score full marks: the option number(s) (`none` for a multiple-choice
     question without a correct option), the matrix as JSON, or the answer as printed."""
-    if entry["kind"] == "single_choice":
-        return str(next(i for i, c in enumerate(entry["choices"], 1) if c["correct"]))
-    if entry["kind"] == "multiple_choice":
-        return ",".join(str(i) for i, c in enumerate(entry["choices"], 1) if c["correct"]) or "none"
-    if entry["kind"] == "matrix":
-        return json.dumps(entry["answer"])
-    return entry["answer_text"]
+    if entry.kind == "single_choice":
+        return str(next(i for i, c in enumerate(entry.choices, 1) if c.correct))
+    if entry.kind == "multiple_choice":
+        return ",".join(str(i) for i, c in enumerate(entry.choices, 1) if c.correct) or "none"
+    if entry.kind == "matrix":
+        return json.dumps(entry.answer)
+    return entry.answer_text
 
 
-def self_test(entry: dict[str, Any]) -> list[str]:
+def self_test(entry: KeyEntry) -> list[str]:
     """PrairieLearn-style self-test of one entry: the key's answer scores full marks, each
     distractor scores zero, and an invalid response is rejected. Returns the problems."""
     problems = []
@@ -182,9 +204,9 @@ def self_test(entry: dict[str, Any]) -> list[str]:
             problems.append("the key's own answer does not score full marks")
     except ResponseError as error:
         problems.append(f"the key's own answer is rejected: {error}")
-    for number, choice in enumerate(entry.get("choices") or [], 1):
-        if not choice["correct"] and score(entry, str(number)) != 0.0:
-            problems.append(f"distractor {number} ({choice['text']}) scores marks")
+    for number, choice in enumerate(entry.choices, 1):
+        if not choice.correct and score(entry, str(number)) != 0.0:
+            problems.append(f"distractor {number} ({choice.text}) scores marks")
     try:
         score(entry, "not an answer")
         problems.append("an invalid response was graded instead of rejected")

@@ -51,6 +51,7 @@ from quizgen import grade
 from quizgen.errors import QuizgenError
 from quizgen.facts import CHOICE_KINDS
 from quizgen.files import write_outputs
+from quizgen.key import KeyEntry, read_entries
 from quizgen.render import environment
 
 #: The file name of the histogram written next to report.md.
@@ -185,17 +186,17 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
 # --- reading the responses -----------------------------------------------------------------
 
 
-def _variants(key: dict) -> dict[int, tuple[dict[str, Any], ...]]:
+def _variants(key: dict) -> dict[int, tuple[KeyEntry, ...]]:
     """The key's entries per variant number, in position order."""
-    variants: dict[int, list[dict[str, Any]]] = {}
-    for entry in key["questions"]:
-        variants.setdefault(entry["variant"], []).append(entry)
-    return {number: tuple(sorted(entries, key=lambda e: e["position"]))
-            for number, entries in sorted(variants.items())}
+    variants: dict[int, list[KeyEntry]] = {}
+    for entry in read_entries(key):
+        variants.setdefault(entry.variant, []).append(entry)
+    return {number: tuple(sorted(group, key=lambda e: e.position))
+            for number, group in sorted(variants.items())}
 
 
-def _max_position(variants: dict[int, tuple[dict[str, Any], ...]]) -> int:
-    return max((entry["position"] for entries in variants.values() for entry in entries), default=0)
+def _max_position(variants: dict[int, tuple[KeyEntry, ...]]) -> int:
+    return max((entry.position for entries in variants.values() for entry in entries), default=0)
 
 
 def _refuse_overwrite(responses_path: Path, out_dir: Path) -> None:
@@ -254,7 +255,7 @@ def _columns(header: list[str], path: Path, questions: int) -> dict[str, int]:
 
 
 def _grade_records(records: list[tuple[int, list[str]]], width: int, columns: dict[str, int],
-                   variants: dict[int, tuple[dict[str, Any], ...]]
+                   variants: dict[int, tuple[KeyEntry, ...]]
                    ) -> tuple[tuple[StudentGrade, ...], tuple[SkippedRow, ...]]:
     """Grade each record (`width`: the header's field count); a student_id counts once (its
     first graded row)."""
@@ -277,7 +278,7 @@ def _grade_records(records: list[tuple[int, list[str]]], width: int, columns: di
 
 
 def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, int],
-                  variants: dict[int, tuple[dict[str, Any], ...]]) -> StudentGrade | str:
+                  variants: dict[int, tuple[KeyEntry, ...]]) -> StudentGrade | str:
     """A graded row, or the reason it is malformed."""
     if len(fields) != width:
         hint = " (an unquoted comma, as in 34,826?)" if len(fields) > width else ""
@@ -290,19 +291,19 @@ def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, i
     if number not in variants:
         return f"student {student_id!r}: unknown variant {variant_text!r}"
     entries = variants[number]
-    asked = {f"q{entry['position']}" for entry in entries}
+    asked = {f"q{entry.position}" for entry in entries}
     extra = [name for name in columns if _QUESTION_COLUMN.fullmatch(name) and cell[name]
              and name not in asked]
     if extra:
         return f"student {student_id!r}: answers {', '.join(extra)}, not in variant {number}"
-    answers = tuple(cell[f"q{entry['position']}"] for entry in entries)
+    answers = tuple(cell[f"q{entry.position}"] for entry in entries)
     points, problems = _score_answers(entries, answers)
     if problems:
         return f"student {student_id!r}: " + "; ".join(problems)
     return StudentGrade(student_id, number, answers, points, float(len(entries)), line)
 
 
-def _score_answers(entries: tuple[dict[str, Any], ...], answers: tuple[str, ...]
+def _score_answers(entries: tuple[KeyEntry, ...], answers: tuple[str, ...]
                    ) -> tuple[tuple[float, ...], list[str]]:
     """Points per answer (blank: 0) and the problems of the unparsable ones."""
     points, problems = [], []
@@ -310,7 +311,7 @@ def _score_answers(entries: tuple[dict[str, Any], ...], answers: tuple[str, ...]
         try:
             points.append(grade.score(entry, answer) if answer else 0.0)
         except grade.ResponseError as error:
-            problems.append(f"q{entry['position']}: {error}")
+            problems.append(f"q{entry.position}: {error}")
     return tuple(points), problems
 
 
@@ -362,7 +363,7 @@ def _group_difficulty(items: np.ndarray, totals: np.ndarray, group: int, upper: 
     return float((weights * items).sum() / group)
 
 
-def _analyse_slots(variants: dict[int, tuple[dict[str, Any], ...]],
+def _analyse_slots(variants: dict[int, tuple[KeyEntry, ...]],
                    students: tuple[StudentGrade, ...]
                    ) -> tuple[tuple[SlotAnalysis, ...], dict[str, _Observations]]:
     """The analysis of every slot, and each slot's observations (for pooling by template)."""
@@ -372,40 +373,40 @@ def _analyse_slots(variants: dict[int, tuple[dict[str, Any], ...]],
         points = np.array([student.points for student in group]).reshape(len(group), len(entries))
         totals = points.sum(axis=1)
         for column, entry in enumerate(entries):
-            observations[entry["id"]] = (points[:, column], totals)
+            observations[entry.id] = (points[:, column], totals)
             answers = [student.answers[column] for student in group]
             options, blank = _option_counts(entry, answers)
-            slots.append(SlotAnalysis(entry["id"], number, entry["position"], entry["template"],
-                                      entry["kind"], _item_stats(points[:, column], totals),
+            slots.append(SlotAnalysis(entry.id, number, entry.position, entry.template,
+                                      entry.kind, _item_stats(points[:, column], totals),
                                       options, blank))
     return tuple(slots), observations
 
 
-def _option_counts(entry: dict[str, Any], answers: list[str]) -> tuple[tuple[OptionCount, ...], int]:
+def _option_counts(entry: KeyEntry, answers: list[str]) -> tuple[tuple[OptionCount, ...], int]:
     """For a choice entry: how often each option was chosen, and the blank count."""
-    if entry["kind"] not in CHOICE_KINDS:
+    if entry.kind not in CHOICE_KINDS:
         return (), 0
-    choices = entry["choices"]
+    choices = entry.choices
     chosen = [_chosen(entry, answer) for answer in answers if answer]
-    options = tuple(OptionCount(i + 1, choice["text"], choice["correct"], choice["misconception"],
+    options = tuple(OptionCount(i + 1, choice.text, choice.correct, choice.misconception,
                                 sum(i in picks for picks in chosen))
                     for i, choice in enumerate(choices))
     return options, len(answers) - len(chosen)
 
 
-def _chosen(entry: dict[str, Any], answer: str) -> frozenset[int]:
+def _chosen(entry: KeyEntry, answer: str) -> frozenset[int]:
     """The 0-based option indices of an (already graded, so valid) choice answer."""
-    count = len(entry["choices"])
-    if entry["kind"] == "single_choice":
+    count = len(entry.choices)
+    if entry.kind == "single_choice":
         return frozenset({grade.parse_option(answer, count)})
     return grade.parse_options(answer, count)
 
 
-def _analyse_templates(variants: dict[int, tuple[dict[str, Any], ...]],
+def _analyse_templates(variants: dict[int, tuple[KeyEntry, ...]],
                        slots: tuple[SlotAnalysis, ...], observations: dict[str, _Observations]
                        ) -> tuple[TemplateAnalysis, ...]:
     """Per template: the statistics of all its slots' responses pooled, and its misconceptions."""
-    entries = {entry["id"]: entry for group in variants.values() for entry in group}
+    entries = {entry.id: entry for group in variants.values() for entry in group}
     analyses = []
     for template in sorted({slot.template for slot in slots}):
         mine = [slot for slot in slots if slot.template == template]
@@ -416,7 +417,7 @@ def _analyse_templates(variants: dict[int, tuple[dict[str, Any], ...]],
     return tuple(analyses)
 
 
-def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, dict[str, Any]]
+def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, KeyEntry]
                     ) -> tuple[MisconceptionCount, ...]:
     """Each distractor misconception of the slots: responses offered it and how many chose it."""
     feedback: dict[str, str] = {}
@@ -425,8 +426,8 @@ def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, dict[str, Any]
     for slot in slots:
         for option in slot.options:
             if option.misconception:
-                choice = entries[slot.id]["choices"][option.number - 1]
-                feedback.setdefault(option.misconception, choice.get("feedback") or "")
+                choice = entries[slot.id].choices[option.number - 1]
+                feedback.setdefault(option.misconception, choice.feedback or "")
                 offered[option.misconception] += slot.stats.n
                 chosen[option.misconception] += option.chosen
     return tuple(MisconceptionCount(label, feedback[label], offered[label], chosen[label])
@@ -436,7 +437,7 @@ def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, dict[str, Any]
 # --- outputs -------------------------------------------------------------------------------
 
 
-def _outputs(key: dict, source: str, variants: dict[int, tuple[dict[str, Any], ...]],
+def _outputs(key: dict, source: str, variants: dict[int, tuple[KeyEntry, ...]],
              students: tuple[StudentGrade, ...], skipped: tuple[SkippedRow, ...],
              slots: tuple[SlotAnalysis, ...], templates: tuple[TemplateAnalysis, ...]
              ) -> dict[str, str]:

@@ -7,6 +7,7 @@ and `quizgen verify` read it. Every answer in it was computed by Keras (`quizgen
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -15,7 +16,7 @@ import jsonschema
 from quizgen import __version__, families
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
-from quizgen.facts import to_json
+from quizgen.facts import FactRef, to_json
 from quizgen.family import Choice, Question
 from quizgen.oracle import versions
 from quizgen.questions import Item
@@ -30,44 +31,140 @@ def schema() -> dict[str, Any]:
     return json.loads((data_dir("schemas") / "key.schema.json").read_text())
 
 
-def question_entry(variant: int, position: int, item: Item, question: Question) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KeyChoice:
+    """One option of a key entry (`$defs/question/choices` in the schema): its printed `text`,
+    its `value` as JSON (an answer, a model, a formula, or null for a statement), whether it is
+    `correct`, the `misconception` label of a distractor and its `feedback`, and for a statement
+    the `{"kind", "claim"}` it is decided from."""
+
+    text: str
+    correct: bool
+    misconception: str | None = None
+    value: Any = None
+    feedback: str | None = None
+    statement: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The choice as it stands in `key.json`."""
+        data = {"text": self.text, "value": self.value, "correct": self.correct,
+                "misconception": self.misconception, "feedback": self.feedback}
+        return data | ({"statement": self.statement} if self.statement is not None else {})
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyChoice:
+        """A choice of a (schema-valid) key."""
+        return cls(data["text"], data["correct"], data.get("misconception"), data.get("value"),
+                   data.get("feedback"), data.get("statement"))
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One question of the answer key (`$defs/question` in `schemas/key.schema.json`, where
+    every field is documented): who it is (`id`, `variant`, `position`, `template`,
+    `template_hash`, `seed`), what it asks (`kind`, `fact` and its `layer`, `axis`, `weight`,
+    `quantity`), about which `model` or by-hand `task` (JSON), as printed (`stem`, `code`,
+    `text`), and its `answer` (JSON), `answer_text`, `tolerance`, `choices` and `explanation`.
+    Optional fields are None (or no choices) when the key leaves them out."""
+
+    id: str
+    variant: int
+    position: int
+    template: str
+    template_hash: str
+    seed: int
+    kind: str
+    fact: str
+    answer: Any
+    explanation: str
+    stem: str
+    code: str
+    text: str
+    answer_text: str | None = None
+    layer: int | None = None
+    axis: str | None = None
+    weight: str | None = None
+    quantity: str | None = None
+    model: dict[str, Any] | None = None
+    task: dict[str, Any] | None = None
+    tolerance: float | None = None
+    choices: tuple[KeyChoice, ...] = ()
+
+    @property
+    def ref(self) -> FactRef:
+        """The fact the entry asks."""
+        return FactRef(self.fact, self.layer, self.axis, self.weight, self.quantity)
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as it stands in `key.json`, its fields in contract order."""
+        data: dict[str, Any] = {name: getattr(self, name) for name in (
+            "id", "variant", "position", "template", "template_hash", "seed", "kind", "fact")}
+        data |= {name: getattr(self, name) for name in ("layer", "axis", "weight", "quantity")
+                 if getattr(self, name) is not None}
+        data |= {"task": self.task} if self.task is not None else {"model": self.model}
+        data |= {"stem": self.stem, "code": self.code, "text": self.text, "answer": self.answer,
+                 "answer_text": self.answer_text}
+        if self.tolerance is not None:
+            data["tolerance"] = self.tolerance
+        if self.choices:
+            data["choices"] = [choice.to_json() for choice in self.choices]
+        data["explanation"] = self.explanation
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KeyEntry:
+        """An entry of a key that `validate` accepted.
+
+        Raises:
+            KeyError: a required field is missing (the key was not validated).
+        """
+        optional = {name: data.get(name) for name in (
+            "answer_text", "layer", "axis", "weight", "quantity", "model", "task", "tolerance")}
+        return cls(**{name: data[name] for name in REQUIRED}, **optional,
+                   choices=tuple(KeyChoice.from_json(choice) for choice in data.get("choices", ())))
+
+
+#: The fields every key entry has.
+REQUIRED = ("id", "variant", "position", "template", "template_hash", "seed", "kind", "fact",
+            "answer", "explanation", "stem", "code", "text")
+
+
+def read_entries(key: dict[str, Any]) -> list[KeyEntry]:
+    """The entries of a key (parsed JSON that `validate` accepted), in its order.
+
+    Raises:
+        QuizgenError: an entry lacks a required field (the key was not validated); the
+            message names the entry's id and the field.
+    """
+    read = []
+    for data in key["questions"]:
+        try:
+            read.append(KeyEntry.from_json(data))
+        except KeyError as error:
+            raise QuizgenError(f"key question {data.get('id', '?')}: missing field {error}") from None
+    return read
+
+
+def question_entry(variant: int, position: int, item: Item, question: Question) -> KeyEntry:
     """The key entry of one question (see the schema for each field)."""
     ref = question.ref
-    entry: dict[str, Any] = {
-        "id": f"v{variant}-q{position}",
-        "variant": variant,
-        "position": position,
-        "template": item.template.id,
-        "template_hash": item.template.content_hash,
-        "seed": item.seed,
-        "kind": question.kind,
-        "fact": ref.fact,
-    }
-    entry |= {name: value for name, value in
-              (("layer", ref.layer), ("axis", ref.axis), ("weight", ref.weight),
-                                 ("quantity", ref.quantity)) if value is not None}
-    if item.task is not None:
-        entry["task"] = item.task.to_json()
-    else:
-        entry["model"] = item.spec.to_json()
-    entry |= {"stem": item.stem, "code": item.code, "text": question.text}
-    entry["answer"] = to_json(question.answer)
-    entry["answer_text"] = question.answer_text
-    if question.kind == "numeric":
-        entry["tolerance"] = 0
-    if question.choices:
-        entry["choices"] = [_choice_entry(choice) for choice in question.choices]
-    entry["explanation"] = question.explanation
-    return entry
+    return KeyEntry(
+        id=f"v{variant}-q{position}", variant=variant, position=position,
+        template=item.template.id, template_hash=item.template.content_hash, seed=item.seed,
+        kind=question.kind, fact=ref.fact, layer=ref.layer, axis=ref.axis, weight=ref.weight,
+        quantity=ref.quantity,
+        task=item.task.to_json() if item.task is not None else None,
+        model=item.spec.to_json() if item.task is None else None,
+        stem=item.stem, code=item.code, text=question.text, answer=to_json(question.answer),
+        answer_text=question.answer_text, tolerance=0 if question.kind == "numeric" else None,
+        choices=tuple(_choice_entry(choice) for choice in question.choices),
+        explanation=question.explanation)
 
 
-def _choice_entry(choice: Choice) -> dict[str, Any]:
-    entry = {"text": choice.text, "value": to_json(choice.value), "correct": choice.correct,
-             "misconception": choice.misconception,
-             "feedback": families.describe(choice.misconception) if choice.misconception else None}
-    if choice.statement is not None:
-        entry["statement"] = choice.statement
-    return entry
+def _choice_entry(choice: Choice) -> KeyChoice:
+    feedback = families.describe(choice.misconception) if choice.misconception else None
+    return KeyChoice(choice.text, choice.correct, choice.misconception, to_json(choice.value),
+                     feedback, choice.statement)
 
 
 def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
@@ -83,7 +180,7 @@ def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
         "keras_version": keras_version,
         "backend": backend,
         "seed": seed,
-        "questions": [question_entry(variant.number, position, item, question)
+        "questions": [question_entry(variant.number, position, item, question).to_json()
                       for variant in variants for position, item, question in variant.numbered()],
     }
     validate(key, "key.json")

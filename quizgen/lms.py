@@ -31,6 +31,8 @@ import text2qti.quiz
 
 from quizgen import render
 from quizgen.errors import QuizgenError
+from quizgen.facts import CHOICE_KINDS
+from quizgen.key import KeyChoice, KeyEntry, read_entries
 from quizgen.spec import python_literal
 
 #: The file name suffix of each format, one file per variant: `lms/variant-<n><suffix>`.
@@ -69,65 +71,64 @@ def export(key: dict[str, Any], fmt: str, title: str) -> dict[str, bytes]:
     """
     if fmt not in SUFFIXES:
         raise ExportError(f"unknown LMS format {fmt!r}; known: {', '.join(SUFFIXES)}")
-    entries = sorted(key["questions"], key=lambda entry: (entry["variant"], entry["position"]))
-    width = len(str(entries[-1]["variant"])) if entries else 1
+    ordered = sorted(read_entries(key), key=lambda entry: (entry.variant, entry.position))
+    width = len(str(ordered[-1].variant)) if ordered else 1
     return {
         f"lms/variant-{variant:0{width}d}{SUFFIXES[fmt]}": _WRITERS[fmt](
             [lms_question(entry) for entry in group], title, variant)
-        for variant, group in groupby(entries, key=lambda entry: entry["variant"])
+        for variant, group in groupby(ordered, key=lambda entry: entry.variant)
     }
 
 
-def lms_question(entry: dict[str, Any]) -> dict[str, Any]:
+def lms_question(entry: KeyEntry) -> dict[str, Any]:
     """The format-neutral question of one key entry: `name`, `kind`, `text` (Markdown),
     `explanation`, and by kind `choices` (`text`, `correct`, `fraction` as a percentage,
     `feedback`), `number` and `tolerance`, or the accepted short-answer spellings `answers`.
 
     Raises:
-        ExportError: a field is missing or the kind is unknown.
+        ExportError: the kind is unknown, or a numeric entry has no tolerance.
     """
-    where = f"key question {entry.get('id', '?')}"
-    try:
-        kind, answer = entry["kind"], entry["answer"]
-        if kind not in MOODLE_TYPES:
-            raise ExportError(f"{where}: cannot export questions of kind {kind!r}")
-        question = {"name": entry["id"], "kind": kind, "text": question_text(entry),
-                    "explanation": entry["explanation"]}
-        if kind in ("single_choice", "multiple_choice"):
-            question["choices"] = _choices(kind, entry["choices"], where)
-        elif kind == "numeric":
-            question |= {"number": _number(answer), "tolerance": _number(entry["tolerance"])}
-        else:
-            question["answers"] = shape_spellings(answer) if kind == "shape" else matrix_spellings(answer)
-    except KeyError as error:
-        raise ExportError(f"{where}: missing field {error}") from None
+    where = f"key question {entry.id}"
+    kind, answer = entry.kind, entry.answer
+    if kind not in MOODLE_TYPES:
+        raise ExportError(f"{where}: cannot export questions of kind {kind!r}")
+    question = {"name": entry.id, "kind": kind, "text": question_text(entry),
+                "explanation": entry.explanation}
+    if kind in CHOICE_KINDS:
+        question["choices"] = _choices(kind, entry.choices, where)
+    elif kind == "numeric":
+        if entry.tolerance is None:
+            raise ExportError(f"{where}: missing field 'tolerance'")
+        question |= {"number": _number(answer), "tolerance": _number(entry.tolerance)}
+    else:
+        question["answers"] = shape_spellings(answer) if kind == "shape" else matrix_spellings(answer)
     return question
 
 
-def question_text(entry: dict[str, Any]) -> str:
+def question_text(entry: KeyEntry) -> str:
     """The question as Markdown, as printed in the exam: the entry's `stem`, its `code` in a
     fenced block, its `text` and, for free responses, how to write the answer."""
-    parts = [entry["stem"], f"```python\n{entry['code']}\n```", entry["text"]]
-    if entry["kind"] in render.INSTRUCTIONS:
-        parts.append(f"*{render.INSTRUCTIONS[entry['kind']]}*")
+    parts = [entry.stem, f"```python\n{entry.code}\n```", entry.text]
+    if entry.kind in render.INSTRUCTIONS:
+        parts.append(f"*{render.INSTRUCTIONS[entry.kind]}*")
     return "\n\n".join(parts)
 
 
-def _choices(kind: str, choices: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+def _choices(kind: str, choices: tuple[KeyChoice, ...], where: str) -> list[dict[str, Any]]:
     """The choices with their grade fractions in percent: the correct ones share 100, the wrong
     ones share -100 (multiple choice) or score 0 (single choice).
 
     Raises:
         ExportError: no correct choice, or several for a single-choice question.
     """
-    correct = sum(1 for choice in choices if choice["correct"])
+    correct = sum(1 for choice in choices if choice.correct)
     if correct == 0 or (kind == "single_choice" and correct > 1):
         raise ExportError(f"{where}: a {kind} question with {correct} correct choices")
     wrong = len(choices) - correct
-    return [{"text": choice["text"], "correct": choice["correct"],
-             "fraction": _percent(100 / correct if choice["correct"]
+    return [{"text": choice.text, "correct": choice.correct,
+             "fraction": _percent(100 / correct if choice.correct
                                   else 0 if kind == "single_choice" else -100 / wrong),
-             "feedback": choice.get("feedback") or ""}
+             "feedback": choice.feedback or ""}
             for choice in choices]
 
 

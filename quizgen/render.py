@@ -29,7 +29,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from quizgen.assemble import Variant
 from quizgen.errors import QuizgenError
 from quizgen.family import Question
-from quizgen.key import question_entry
+from quizgen.grade import MATRIX_TOLERANCE
+from quizgen.key import KeyEntry, question_entry
 from quizgen.resources import data_dir
 
 #: Output formats, one file per variant.
@@ -50,8 +51,6 @@ INSTRUCTIONS = {
     "matrix": "Answer with the matrix row by row, for example [[1, 2], [3, 4]].",
 }
 
-#: Accepted absolute error per element of a matrix answer on the self-check page.
-MATRIX_TOLERANCE = 1e-6
 
 _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 
@@ -81,10 +80,10 @@ def _answer_line(question: Question) -> str:
     return f"**{numbers}**{separator}{question.answer_text}"
 
 
-def _question_context(entry: dict[str, Any], question: Question) -> dict[str, Any]:
+def _question_context(entry: KeyEntry, question: Question) -> dict[str, Any]:
     return {
-        "id": entry["id"],
-        "position": entry["position"],
+        "id": entry.id,
+        "position": entry.position,
         "text": question.text,
         "choices": [choice.text for choice in question.choices],
         "input": "checkbox" if question.kind == "multiple_choice" else "radio",
@@ -95,17 +94,17 @@ def _question_context(entry: dict[str, Any], question: Question) -> dict[str, An
     }
 
 
-def check_data(entry: dict[str, Any]) -> dict[str, Any]:
+def check_data(entry: KeyEntry) -> dict[str, Any]:
     """What the self-check page's script needs to judge a response to the key entry `entry`: its
     `kind` and, for choice kinds, each choice's `correct`, `misconception` label and `feedback`,
     else the `answer` and its `tolerance` (the key's; `MATRIX_TOLERANCE` for matrices, else 0)."""
-    if "choices" in entry:
-        return {"kind": entry["kind"], "choices": [
-            {name: choice.get(name) for name in ("correct", "misconception", "feedback")}
-            for choice in entry["choices"]]}
-    default = MATRIX_TOLERANCE if entry["kind"] == "matrix" else 0
-    return {"kind": entry["kind"], "answer": entry["answer"],
-            "tolerance": entry.get("tolerance", default)}
+    if entry.choices:
+        return {"kind": entry.kind, "choices": [
+            {"correct": choice.correct, "misconception": choice.misconception,
+             "feedback": choice.feedback} for choice in entry.choices]}
+    default = MATRIX_TOLERANCE if entry.kind == "matrix" else 0
+    return {"kind": entry.kind, "answer": entry.answer,
+            "tolerance": default if entry.tolerance is None else entry.tolerance}
 
 
 def variant_context(variant: Variant, title: str, handout: bool = False) -> dict[str, Any]:
@@ -117,7 +116,7 @@ def variant_context(variant: Variant, title: str, handout: bool = False) -> dict
     current = None
     for position, item, question in variant.numbered():
         entry = question_entry(variant.number, position, item, question)
-        answers[entry["id"]] = check_data(entry)
+        answers[entry.id] = check_data(entry)
         if item is not current:
             current = item
             groups.append({"stem": item.stem, "code": item.code, "questions": []})

@@ -25,8 +25,9 @@ from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
 from quizgen.family import CHOICES
 from quizgen.grade import self_test
-from quizgen.key import question_entry
+from quizgen.key import KeyEntry, question_entry
 from quizgen.oracle import Oracle
+from quizgen.questions import Item
 from quizgen.render import FORMATS, render
 from quizgen.template import Template
 from quizgen.verify import check_entry
@@ -48,11 +49,11 @@ def chi_square_p(counts: list[int]) -> float | None:
     return float((sp.uppergamma(half_k, sp.Float(statistic) / 2) / sp.gamma(half_k)).evalf())
 
 
-def _degenerate(entry: dict, item) -> bool:
+def _degenerate(entry: KeyEntry, item: Item) -> bool:
     """A size or count below 1, a 0-sized feature map, or a constant output matrix."""
-    if "task" in entry:
-        return len({value for row in entry["answer"] for value in row}) < 2
-    answer = entry["answer"]
+    if entry.task is not None:
+        return len({value for row in entry.answer for value in row}) < 2
+    answer = entry.answer
     sizes = answer if isinstance(answer, list) else [answer] if isinstance(answer, int) else []
     sizes += [size for layer in item.facts.layers for size in layer.output_shape]
     return any(size is not None and size < 1 for size in sizes)
@@ -94,12 +95,12 @@ def _one_seed(template: Template, seed: int, result: TemplateStress, generator: 
     signature = []
     for position, item, question in variant.numbered():
         entry = question_entry(1, position, item, question)
-        signature.append((item.spec.digest(), str(entry["answer"])))
+        signature.append((item.spec.digest(), str(entry.answer)))
         for problem in check_entry(entry, verifier) + self_test(entry):
             result.failures.append(f"seed {seed}, question {position}: {problem}")
         if _degenerate(entry, item):
             result.failures.append(f"seed {seed}, question {position}: degenerate value "
-                                   f"{entry['answer_text']}")
+                                   f"{entry.answer_text}")
         if question.kind == "single_choice":
             result.positions[next(i for i, c in enumerate(question.choices) if c.correct)] += 1
     result.signatures[tuple(signature)] += 1

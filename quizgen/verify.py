@@ -20,6 +20,7 @@ from typing import Any
 from quizgen import families
 from quizgen.errors import QuizgenError
 from quizgen.facts import CHOICE_KINDS, FactRef, format_answer, from_json
+from quizgen.key import KeyEntry, read_entries
 from quizgen.oracle import Oracle, versions
 
 
@@ -46,38 +47,38 @@ def _text(value: Any) -> str:
     return " ".join(format_answer(from_json(value)).split())
 
 
-def _check_choices(entry: dict[str, Any], answer: Any, values: bool) -> list[str]:
+def _check_choices(entry: KeyEntry, answer: Any, values: bool) -> list[str]:
     """Problems with the choices: texts distinct and misconceptions known; for single choice
     exactly one correct and, where the options' `values` are answers, the correct one equal to
     the answer and every distractor wrong; for multiple choice the options marked correct are
     exactly those execution decides are true."""
-    choices = entry.get("choices") or []
+    choices = entry.choices
     problems = []
-    texts = [choice["text"] for choice in choices]
+    texts = [choice.text for choice in choices]
     if len(set(texts)) != len(texts):
         problems.append(f"choices are not distinct: {texts}")
     for choice in choices:
-        label = choice.get("misconception")
+        label = choice.misconception
         if label and label.split("+")[0] and not _known(label):
-            problems.append(f"choice {choice['text']!r}: unknown misconception {label!r}")
-    if entry["kind"] == "multiple_choice":
-        marked = [number for number, choice in enumerate(choices, 1) if choice["correct"]]
+            problems.append(f"choice {choice.text!r}: unknown misconception {label!r}")
+    if entry.kind == "multiple_choice":
+        marked = [number for number, choice in enumerate(choices, 1) if choice.correct]
         if marked != answer:
             problems.append(f"options {marked} are marked correct; execution decides {answer}")
         return problems
-    correct = [choice for choice in choices if choice["correct"]]
+    correct = [choice for choice in choices if choice.correct]
     if len(correct) != 1:
         problems.append(f"{len(correct)} choices marked correct, expected exactly 1")
     if not values:  # the family judged the options itself
         return problems
     for choice in correct:
-        if not _close(choice.get("value", answer), answer):
-            problems.append(f"choice {choice['text']!r} is marked correct but Keras says "
+        if not _close(answer if choice.value is None else choice.value, answer):
+            problems.append(f"choice {choice.text!r} is marked correct but Keras says "
                             f"{_text(answer)}")
     for choice in choices:
-        if not choice["correct"] and (_close(choice.get("value"), answer)
-                                      or choice["text"] == _text(answer)):
-            problems.append(f"distractor {choice['text']!r} equals the correct answer")
+        if not choice.correct and (_close(choice.value, answer)
+                                      or choice.text == _text(answer)):
+            problems.append(f"distractor {choice.text!r} equals the correct answer")
     return problems
 
 
@@ -98,7 +99,7 @@ def _close(first: Any, second: Any) -> bool:
     return first == second
 
 
-def check_entry(entry: dict[str, Any], oracle: Oracle) -> list[str]:
+def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
     """Re-derive one key entry with `oracle` (a fresh one: nothing from generation); return
     the problems found (empty when it holds).
 
@@ -106,8 +107,8 @@ def check_entry(entry: dict[str, Any], oracle: Oracle) -> list[str]:
     independent path (closed form, plain Python, ...) agrees; the choices are consistent with
     Keras' value.
     """
-    ref = FactRef.of_entry(entry)
-    recorded = entry["answer"]
+    ref = entry.ref
+    recorded = entry.answer
     try:
         family = families.for_fact(ref.fact)
         keras_answer, closed = family.rederive(entry, oracle)
@@ -120,7 +121,7 @@ def check_entry(entry: dict[str, Any], oracle: Oracle) -> list[str]:
     if not _close(closed, keras_answer):
         problems.append(f"{_describe(ref)}: Keras says {_text(keras_answer)} but the closed "
                         f"form gives {closed if isinstance(closed, str) else _text(closed)}")
-    if entry["kind"] in CHOICE_KINDS:
+    if entry.kind in CHOICE_KINDS:
         problems += _check_choices(entry, keras_answer, family.option_values)
     return problems
 
@@ -159,8 +160,8 @@ def verify_key(key: dict[str, Any], progress: Callable[[Iterable], Iterable] = i
     note = f" [key written with Keras {recorded}, verified with {installed}]" \
         if recorded != installed else ""
     findings = [
-        Finding(entry.get("id", "?"), entry.get("variant", 0), problem + note)
-        for entry in progress(key["questions"])
+        Finding(entry.id, entry.variant, problem + note)
+        for entry in progress(read_entries(key))
         for problem in check_entry(entry, oracle)
     ]
     return Report(tuple(findings), len(key["questions"]), recorded, installed)
@@ -169,24 +170,24 @@ def verify_key(key: dict[str, Any], progress: Callable[[Iterable], Iterable] = i
 def regrade(key: dict[str, Any], old: dict[str, Any]) -> list[Finding]:
     """Questions of `old` whose answer (or correct option) differs in `key`: the regrade list.
     Entries are matched by `id`; an entry missing from either key is listed too."""
-    new_entries = {entry["id"]: entry for entry in key["questions"]}
+    new_entries = {entry.id: entry for entry in read_entries(key)}
     changed = []
-    for entry in old["questions"]:
-        new = new_entries.get(entry["id"])
+    for entry in read_entries(old):
+        new = new_entries.get(entry.id)
         if new is None:
-            changed.append(Finding(entry["id"], entry["variant"], "missing from the new key"))
+            changed.append(Finding(entry.id, entry.variant, "missing from the new key"))
         elif _key_answer(new) != _key_answer(entry):
-            changed.append(Finding(entry["id"], entry["variant"],
+            changed.append(Finding(entry.id, entry.variant,
                                    f"answer changed: {_key_answer(entry)} -> {_key_answer(new)}"))
-    old_ids = {entry["id"] for entry in old["questions"]}
-    changed += [Finding(entry["id"], entry["variant"], "not in the old key")
-                for entry in key["questions"] if entry["id"] not in old_ids]
+    old_ids = {entry.id for entry in read_entries(old)}
+    changed += [Finding(entry.id, entry.variant, "not in the old key")
+                for entry in read_entries(key) if entry.id not in old_ids]
     return changed
 
 
-def _key_answer(entry: dict[str, Any]) -> str:
+def _key_answer(entry: KeyEntry) -> str:
     """The answer a student is graded against: the correct option(s) for choice kinds."""
-    if entry["kind"] in CHOICE_KINDS:
-        options = [str(i) for i, choice in enumerate(entry["choices"], 1) if choice["correct"]]
-        return f"option {','.join(options)} ({_text(entry['answer'])})"
-    return _text(entry["answer"])
+    if entry.kind in CHOICE_KINDS:
+        options = [str(i) for i, choice in enumerate(entry.choices, 1) if choice.correct]
+        return f"option {','.join(options)} ({_text(entry.answer)})"
+    return _text(entry.answer)

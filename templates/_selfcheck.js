@@ -199,7 +199,4 @@
       });
     }
   }
-
-  // The page's own judge, for tests that run a table of grading cases through it.
-  window.quizgenJudge = Object.freeze({ score, ResponseError });
 })();

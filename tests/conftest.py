@@ -17,6 +17,7 @@ os.environ["QUIZGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="quizgen-test-cache-")
 from quizgen.bank import load_bank  # noqa: E402
 from quizgen.cache import FactCache, default_folder  # noqa: E402
 from quizgen.cli import main  # noqa: E402
+from quizgen.key import KeyEntry  # noqa: E402
 from quizgen.oracle import Oracle  # noqa: E402
 
 
@@ -36,6 +37,22 @@ def verifier() -> Oracle:
     """A fresh oracle without a persistent cache, as `quizgen verify` uses: it shares no
     result with the one that generated what it checks."""
     return Oracle()
+
+
+#: The fields of a key entry that no grader reads, for `key_entry`.
+ENTRY_PLACEHOLDERS = {"id": "v1-q1", "variant": 1, "position": 1, "template": "t",
+                      "template_hash": "0" * 64, "seed": 0, "fact": "params", "explanation": "",
+                      "stem": "", "code": "", "text": ""}
+
+
+def entry_json(fields: dict) -> dict:
+    """A key.json entry with `fields`, the others placeholders."""
+    return ENTRY_PLACEHOLDERS | fields
+
+
+def key_entry(fields: dict) -> KeyEntry:
+    """The KeyEntry of `entry_json(fields)`: for tests of what reads only some fields."""
+    return KeyEntry.from_json(entry_json(fields))
 
 
 def run_cli(*args: str):

@@ -88,12 +88,18 @@ def _is_module(package: Path, name: str) -> bool:
 
 
 def _imports(path: Path, package: Path) -> set[str]:
-    """The quizgen modules `path` imports: `from quizgen.families import model_facts` imports
+    """The quizgen modules `path` imports at run time: `from quizgen.families import model_facts` imports
     the module `quizgen.families.model_facts` (its package's `__init__` importing it back is
     how packages work, not a cycle), `from quizgen.family import Family` the module
     `quizgen.family`."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    typing_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                   and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   for node in ast.walk(block)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:  # imports for annotations only: no import at run time
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("quizgen"):
             for alias in node.names:
                 submodule = f"{node.module}.{alias.name}"

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ from quizgen.cli import main
 from quizgen.errors import QuizgenError
 from quizgen.grade import ResponseError, correct_response, score, self_test
 from quizgen.gradebook import ItemStats, grade_responses
+from quizgen.key import KeyEntry
+
+from .conftest import entry_json, key_entry
 
 OUTPUTS = ("grades.csv", "report.md", "report-histogram.svg", "report.html")
 
@@ -32,23 +36,24 @@ def exam_key(tmp_path_factory) -> dict:
     return json.loads((out / "key.json").read_text())
 
 
-def questions(key: dict, variant: int) -> list[dict]:
-    return sorted((e for e in key["questions"] if e["variant"] == variant), key=lambda e: e["position"])
+def questions(key: dict, variant: int) -> list[KeyEntry]:
+    return sorted((e for e in map(KeyEntry.from_json, key["questions"]) if e.variant == variant),
+                  key=lambda e: e.position)
 
 
-def wrong_response(entry: dict) -> str:
+def wrong_response(entry: KeyEntry) -> str:
     """A valid response that scores 0: a distractor, or the answer off by one."""
-    kind, answer = entry["kind"], entry["answer"]
-    wrong_options = [str(i) for i, c in enumerate(entry.get("choices") or [], 1) if not c["correct"]]
+    kind, answer = entry.kind, entry.answer
+    wrong_options = [str(i) for i, c in enumerate(entry.choices, 1) if not c.correct]
     if kind == "single_choice":
         return wrong_options[0]
     if kind == "multiple_choice":
         return ",".join(wrong_options)
     if kind == "numeric":
-        return str(answer + entry["tolerance"] + 1)
+        return str(answer + entry.tolerance + 1)
     if kind == "shape":
         return str(tuple([*answer[:-1], answer[-1] + 1]))
-    return json.dumps([[answer[0][0] + entry.get("tolerance", 0) + 1, *answer[0][1:]], *answer[1:]])
+    return json.dumps([[answer[0][0] + (entry.tolerance or 0) + 1, *answer[0][1:]], *answer[1:]])
 
 
 def csv_rows(rows: list[list]) -> str:
@@ -102,7 +107,7 @@ def test_correct_students_get_full_marks_and_distractor_students_zero(exam_key, 
 def test_malformed_rows_are_reported_by_line_and_skipped(exam_key, tmp_path):
     entries = questions(exam_key, 1)
     good = [correct_response(e) for e in entries]
-    choice = next(e["position"] for e in entries if e["kind"] == "single_choice")
+    choice = next(e.position for e in entries if e.kind == "single_choice")
     bad_option = [*good[:choice - 1], "7", *good[choice:]]
     multi_line = [*good[:choice - 1], "1\n2", *good[choice:]]
     text = (csv_text([
@@ -169,7 +174,7 @@ def test_unreadable_or_headerless_files_are_errors_naming_the_file(exam_key, tmp
 
 
 def test_outputs_are_deterministic_and_self_contained(exam_key, tmp_path):
-    rows = [[f"s{i}", i % 3 + 1, *(correct_response(e) if (i + e["position"]) % 3 else wrong_response(e)
+    rows = [[f"s{i}", i % 3 + 1, *(correct_response(e) if (i + e.position) % 3 else wrong_response(e)
                                    for e in questions(exam_key, i % 3 + 1))] for i in range(9)]
     responses = tmp_path / "responses.csv"
     responses.write_text(csv_text(rows))
@@ -197,7 +202,7 @@ def choice(text: str, misconception: str | None = None) -> dict:
 
 HANDCRAFTED_KEY = {
     "seed": 1, "keras_version": "3.0.0", "backend": "tensorflow", "quizgen_version": "0.1.0",
-    "questions": [
+    "questions": [entry_json(fields) for fields in [
         {"id": "v1-q1", "variant": 1, "position": 1, "template": "t-choice", "kind": "single_choice",
          "answer": [None, 4, 4, 8], "answer_text": "(None, 4, 4, 8)",
          "choices": [choice("(None, 4, 4, 8)"), choice("(None, 8, 8, 8)", "stride_ignored"),
@@ -212,7 +217,7 @@ HANDCRAFTED_KEY = {
          "choices": [choice("a"), choice("b", "m-b"), choice("c"), choice("d", "m-d"), choice("e", "m-e")]},
         {"id": "v2-q2", "variant": 2, "position": 2, "template": "t-matrix", "kind": "matrix",
          "answer": [[2, 2, 3], [1, 2, 1]], "answer_text": "[[2, 2, 3], [1, 2, 1]]"},
-    ],
+    ]],
 }
 
 #: Item scores (q1, q2, q3) and totals: A 1 1 1 = 3, B 1 1 0 = 2, C 1 0 1 = 2, D 0 1 1 = 2,
@@ -305,7 +310,8 @@ def test_multiple_choice_and_matrix_questions_in_the_grade_book(tmp_path):
 
 # --- grade.score for the new kinds ----------------------------------------------------------
 
-MULTI = HANDCRAFTED_KEY["questions"][3]  # options 1 and 3 of 5 correct: k = 2, n − k = 3
+MULTI = KeyEntry.from_json(HANDCRAFTED_KEY["questions"][3])  # options 1, 3 of 5: k = 2, n − k = 3
+MATRIX = KeyEntry.from_json(HANDCRAFTED_KEY["questions"][4])
 
 
 @pytest.mark.parametrize("response, expected", [
@@ -317,22 +323,22 @@ def test_multiple_choice_partial_credit(response, expected):
 
 
 def test_multiple_choice_without_a_correct_option():
-    entry = {"kind": "multiple_choice", "answer": 0,
-             "choices": [choice("a", "m-a"), choice("b", "m-b"), choice("c", "m-c")]}
+    entry = key_entry({"kind": "multiple_choice", "answer": 0,
+                       "choices": [choice("a", "m-a"), choice("b", "m-b"), choice("c", "m-c")]})
     assert correct_response(entry) == "none"
     assert (score(entry, "none"), score(entry, "NONE"), score(entry, "2")) == (1.0, 1.0, 0.0)
     assert self_test(entry) == []
 
 
 def test_matrix_scoring():
-    entry = HANDCRAFTED_KEY["questions"][4]
+    entry = MATRIX
     assert correct_response(entry) == "[[2, 2, 3], [1, 2, 1]]"
     assert score(entry, "[[2,2,3],[1,2,1]]") == 1.0 and score(entry, "[[2, 2, 3.0], [1, 2, 1]]") == 1.0
     for wrong in ("[[2, 2, 3], [1, 2, 2]]", "[[2, 2, 3]]", "[[2, 1], [2, 2], [3, 1]]",
                   "[[2.01, 2, 3], [1, 2, 1]]"):
         assert score(entry, wrong) == 0.0, wrong
-    assert score(entry | {"tolerance": 0.05}, "[[2.04, 2, 3], [1, 1.96, 1]]") == 1.0
-    assert score(entry | {"tolerance": 0.05}, "[[2.06, 2, 3], [1, 2, 1]]") == 0.0
+    assert score(replace(entry, tolerance=0.05), "[[2.04, 2, 3], [1, 1.96, 1]]") == 1.0
+    assert score(replace(entry, tolerance=0.05), "[[2.06, 2, 3], [1, 2, 1]]") == 0.0
     assert self_test(entry) == [] and self_test(MULTI) == []
 
 
@@ -342,7 +348,7 @@ def test_matrix_scoring():
     ("multiple_choice", ""),
 ])
 def test_unreadable_responses_of_the_new_kinds_are_rejected(kind, response):
-    entry = MULTI if kind == "multiple_choice" else HANDCRAFTED_KEY["questions"][4]
+    entry = MULTI if kind == "multiple_choice" else MATRIX
     with pytest.raises(ResponseError):
         score(entry, response)
 

@@ -1,7 +1,7 @@
 """One table of grading cases, tests/grading_cases.json, for the two graders that must agree:
 `quizgen.grade.score`, which grades a class's CSV, and the self-check page's JavaScript judge
-(templates/_selfcheck.js, reached as `window.quizgenJudge` on a generated page in Debian's
-Chromium).
+(templates/_selfcheck.js, run in Debian's Chromium on a generated page, its own script run again
+with its judge handed out as `window.quizgenJudge`).
 
 Each case holds a key-entry-like `entry` (the fields the graders read: kind, answer, tolerance,
 choices with their correct flags), the `response` as a student types it (a CSV cell, or the page's
@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 
 from quizgen import grade
+from quizgen.key import KeyEntry
 from quizgen.render import check_data
 
-from .conftest import run_cli
+from .conftest import key_entry, run_cli
 
 CASES: list[dict[str, Any]] = json.loads(Path(__file__).with_name("grading_cases.json").read_text("utf-8"))
 REJECTED = "rejected"
@@ -58,6 +59,23 @@ JUDGE = """([entry, given, typed]) => {
 }"""
 
 
+#: The page's own checking script (the one that defines `ResponseError`).
+PAGE_SCRIPT = "[...document.scripts].map(s => s.textContent).find(t => t.includes('ResponseError'))"
+
+
+def exposed(script: str) -> str:
+    """The page's script, which keeps its judge inside one function, with the judge handed out
+    as `window.quizgenJudge` at the end of that function."""
+    end = script.rindex("})();")
+    return script[:end] + "window.quizgenJudge = Object.freeze({ score, ResponseError });\n" + script[end:]
+
+
+def entry_of(case: dict[str, Any]) -> KeyEntry:
+    """The case's entry as the graders take it: a KeyEntry read from its key.json fields (the
+    fields no grader reads are placeholders)."""
+    return key_entry(copy.deepcopy(case["entry"]))
+
+
 def case_id(case: dict[str, Any]) -> str:
     return case["name"]
 
@@ -71,7 +89,7 @@ def agrees(got: float | str, expected: float | str) -> bool:
 def python_result(case: dict[str, Any]) -> float | str:
     """quizgen.grade.score of the case's response: the score, "rejected", or "crash: ..."."""
     try:
-        return grade.score(copy.deepcopy(case["entry"]), case["response"])
+        return grade.score(entry_of(case), case["response"])
     except grade.ResponseError:
         return REJECTED
     except Exception as error:  # a crash is reported as what the grader did, not as a test error
@@ -134,8 +152,8 @@ def judge_page(tmp_path_factory):
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(path.as_uri())
-        assert page.evaluate("typeof window.quizgenJudge?.score") == "function", (
-            "templates/_selfcheck.js must expose its judge as window.quizgenJudge = {score, ResponseError}")
+        page.add_script_tag(content=exposed(page.evaluate(PAGE_SCRIPT)))
+        assert page.evaluate("typeof window.quizgenJudge?.score") == "function"
         yield page
         browser.close()
     assert errors == []
@@ -145,7 +163,7 @@ def judge_page(tmp_path_factory):
 def test_page_grader(case, judge_page):
     typed = case["entry"]["kind"] not in CHOICE_KINDS
     given = case["response"] if typed else case["clicked"]
-    got = judge_page.evaluate(JUDGE, [check_data(case["entry"]), given, typed])
+    got = judge_page.evaluate(JUDGE, [check_data(entry_of(case)), given, typed])
     assert agrees(got, case["expected"]), describe(
         case, "the page's JavaScript judge (templates/_selfcheck.js)", got,
         f"given {given!r}; quizgen.grade.score gives {python_result(case)!r}")

@@ -20,6 +20,7 @@ from text2qti.markdown import Markdown
 
 from quizgen import grade, lms
 from quizgen.errors import QuizgenError
+from quizgen.key import KeyEntry
 
 from .conftest import run_cli
 
@@ -73,7 +74,8 @@ def parse_gift(data: bytes) -> list:
 def assert_all_accepted(entry: dict, responses: list[str]) -> None:
     """The short-answer spellings include the printed answer, differ, and each scores full marks."""
     assert entry["answer_text"] in responses and len(set(responses)) == len(responses) >= 2
-    assert all(grade.score(entry, response) == 1.0 for response in responses), responses
+    assert all(grade.score(KeyEntry.from_json(entry), response) == 1.0 for response in responses), \
+        responses
 
 
 def first_entry(key: dict, kind: str) -> dict:
@@ -145,13 +147,13 @@ def test_unknown_format_raises(small_key):
 def test_missing_field_names_the_question(small_key):
     entry = first_entry(small_key, "numeric")
     del entry["explanation"]
-    with pytest.raises(lms.ExportError, match="v1-q1: missing field 'explanation'"):
+    with pytest.raises(QuizgenError, match="v1-q1: missing field 'explanation'"):
         lms.export(one_question_key(small_key, entry), "gift", "Quiz")
 
 
 def test_question_text_is_the_printed_question(small_key):
     entry = first_entry(small_key, "shape")
-    text = lms.question_text(entry)
+    text = lms.question_text(KeyEntry.from_json(entry))
     assert text.startswith(entry["stem"] + "\n\n```python\n" + entry["code"] + "\n```")
     assert entry["text"] in text and "Answer with a shape" in text
 

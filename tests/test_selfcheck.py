@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from quizgen import families, grade
+from quizgen.key import KeyEntry
 from quizgen.render import check_data
 
 from .conftest import run_cli
@@ -119,12 +120,12 @@ def respond(section: Locator, entry: dict[str, Any], response: Response) -> str 
 
 
 def python_score(entry: dict[str, Any], response: Response) -> float | None:
-    """quizgen.grade's score of the response, with the page's tolerance; None if rejected."""
+    """quizgen.grade's score of the response; None if rejected."""
     if isinstance(response, list):
         text = ",".join(str(number) for number in response)
         response = text or ("none" if entry["kind"] == "multiple_choice" else "")
     try:
-        return grade.score(entry | {"tolerance": check_data(entry).get("tolerance", 0)}, response)
+        return grade.score(KeyEntry.from_json(entry), response)
     except grade.ResponseError:
         return None
 
@@ -203,7 +204,8 @@ def test_pages_are_standalone_with_mathml(exams):
         ids = re.findall(r'<section class="question" data-id="([^"]+)">', page)
         assert ids == [entry["id"] for entry in exam.of(variant)]
         blob = re.search(r'<script type="application/json" id="quizgen-answers">(.*?)</script>', page, re.S)
-        assert json.loads(blob[1]) == {entry["id"]: check_data(entry) for entry in exam.of(variant)}
+        assert json.loads(blob[1]) == {entry["id"]: check_data(KeyEntry.from_json(entry))
+                                       for entry in exam.of(variant)}
         shown = page.replace(blob[0], "")
         formulas = len(re.findall(r"\$[^$\n]+\$", path.with_suffix(".md").read_text()))
         assert formulas > 0 and shown.count("<math ") == formulas

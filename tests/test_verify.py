@@ -8,10 +8,11 @@ import textwrap
 import pytest
 
 from quizgen.grade import ResponseError, parse_shape, score, self_test
+from quizgen.key import KeyEntry
 from quizgen.stress import chi_square_p
 from quizgen.verify import check_entry, regrade, verify_key
 
-from .conftest import run_cli
+from .conftest import key_entry, run_cli
 
 
 def write_key(path, key):
@@ -50,8 +51,8 @@ def wrong_answer(entry):
 
 def test_every_changed_answer_is_caught(key, verifier):
     for entry in key["questions"][::7]:
-        assert check_entry(tampered(key, entry["id"], wrong_answer)["questions"][
-            key["questions"].index(entry)], verifier), entry["id"]
+        changed = tampered(key, entry["id"], wrong_answer)["questions"][key["questions"].index(entry)]
+        assert check_entry(KeyEntry.from_json(changed), verifier), entry["id"]
 
 
 def test_changed_answer_fails_naming_the_question(tmp_path, key):
@@ -105,7 +106,7 @@ def test_unreadable_keys_are_clear_errors(tmp_path):
 
 def test_grading_self_test_on_every_entry(key):
     for entry in key["questions"]:
-        assert self_test(entry) == [], entry["id"]
+        assert self_test(KeyEntry.from_json(entry)) == [], entry["id"]
 
 
 @pytest.mark.parametrize("text, shape", [
@@ -120,7 +121,7 @@ def test_shape_spellings(text, shape):
 
 
 def test_shape_without_batch_axis_scores():
-    entry = {"kind": "shape", "answer": [None, 13, 13, 32]}
+    entry = key_entry({"kind": "shape", "answer": [None, 13, 13, 32]})
     assert score(entry, "13x13x32") == 1.0 and score(entry, "(None, 13, 13, 31)") == 0.0
     with pytest.raises(ResponseError):
         score(entry, "thirteen")

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizgen import formulas
 from quizgen.distractors import pick
@@ -28,6 +28,9 @@ from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_for
 from quizgen.oracle import Oracle
 from quizgen.sample import fits, option_range
 from quizgen.spec import POOLING, LayerSpec, Matrix, Task
+
+if TYPE_CHECKING:
+    from quizgen.key import KeyEntry
 
 #: The facts of a by-hand task, and the layer classes each is asked of.
 FACTS = {"conv_output": ("Conv2D",), "pool_output": POOLING}
@@ -288,9 +291,9 @@ def prove(subject: Subject, question: Question) -> list[str]:
     return problems
 
 
-def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     """The output matrix of the entry's task as Keras computes it now, and in plain Python."""
-    task = Task.from_json(entry["task"])
+    task = Task.from_json(entry.task)
     keras_output = oracle.run_task(task.spec, task.input, task.kernel, task.bias)
     return to_json(keras_output), task_closed_form(task)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizgen import formulas
 from quizgen.distractors import Misconception, Mutated, choose
@@ -34,6 +34,9 @@ from quizgen.family import (
 from quizgen.oracle import LayerFacts, ModelFacts, Oracle
 from quizgen.spec import POOLING, LayerSpec, ModelSpec
 from quizgen.template import Ask
+
+if TYPE_CHECKING:
+    from quizgen.key import KeyEntry
 
 CONV = ("Conv2D",)
 #: Layers with a sliding window and `padding`/`strides` arguments.
@@ -663,12 +666,12 @@ def prove(subject: Subject, question: Question) -> list[str]:
     return problems
 
 
-def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     """The fact of a key entry as Keras computes it now (the whole `keras.Sequential` built
     and executed: `Oracle.model_facts`) and as the closed forms give it (Keras' value again
     where some layer has no closed form; an error message where they fail)."""
-    spec = ModelSpec.from_json(entry["model"])
-    ref = FactRef.of_entry(entry)
+    spec = ModelSpec.from_json(entry.model)
+    ref = entry.ref
     keras_answer = to_json(read_fact(oracle.model_facts(spec), ref))
     try:
         return keras_answer, to_json(formulas.closed_form_fact(spec, ref))

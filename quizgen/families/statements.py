@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizgen.errors import QuestionError
 from quizgen.facts import FactRef, format_answer, read_fact
@@ -25,6 +25,9 @@ from quizgen.formulas import window
 from quizgen.oracle import PROBE_SAMPLES, ModelFacts, Oracle
 from quizgen.spec import POOLING, ModelSpec
 from quizgen.template import Ask
+
+if TYPE_CHECKING:
+    from quizgen.key import KeyEntry
 
 Claim = dict[str, Any]
 #: Tolerance of "sums to 1" and of the open interval (0, 1) in executed outputs.
@@ -466,13 +469,13 @@ def prove(subject: Subject, question: Question) -> list[str]:
     return problems
 
 
-def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     """The option numbers of the entry's statements that execution decides are true now (the
     whole model built again: `Oracle.model_facts`)."""
-    spec = ModelSpec.from_json(entry["model"])
+    spec = ModelSpec.from_json(entry.model)
     facts = oracle.model_facts(spec)
-    true = [number for number, choice in enumerate(entry["choices"], 1) if decide(
-        oracle, spec, facts, choice["statement"]["kind"], choice["statement"]["claim"])[0]]
+    true = [number for number, choice in enumerate(entry.choices, 1) if decide(
+        oracle, spec, facts, choice.statement["kind"], choice.statement["claim"])[0]]
     return true, true
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import FactRef
@@ -21,6 +21,9 @@ from quizgen.families import model_facts
 from quizgen.family import CHOICES, Choice, Family, Question, Subject, describe_in, prove_options, reading
 from quizgen.oracle import Oracle
 from quizgen.spec import LayerSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from quizgen.key import KeyEntry
 
 #: How an activation is named in prose (seeds/002: "a rectifier activation function").
 ACTIVATION_PROSE = {"relu": "a rectifier", "sigmoid": "a sigmoid", "softmax": "a softmax",
@@ -237,22 +240,22 @@ def prove(subject: Subject, question: Question) -> list[str]:
     return problems
 
 
-def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     """For a code entry: the correct option's text when its model is the described one and
     every other option builds (as a whole `keras.Sequential`) a different model; else a message
     saying what is wrong."""
-    target = oracle.layer_configs(ModelSpec.from_json(entry["model"]))
-    correct = [c for c in entry["choices"] if c["correct"]]
-    for choice in entry["choices"]:
-        spec = ModelSpec.from_json(choice["value"])
+    target = oracle.layer_configs(ModelSpec.from_json(entry.model))
+    correct = [c for c in entry.choices if c.correct]
+    for choice in entry.choices:
+        spec = ModelSpec.from_json(choice.value)
         try:
             oracle.model_facts(spec)
         except ArchitectureError as error:
-            return f"option {choice['text']!r} does not build in Keras: {error}", None
+            return f"option {choice.text!r} does not build in Keras: {error}", None
         same = oracle.layer_configs(spec) == target
-        if same != choice["correct"]:
-            return f"option {choice['text']!r} builds {'the' if same else 'another'} model", None
-    answer = correct[0]["text"] if len(correct) == 1 else None
+        if same != choice.correct:
+            return f"option {choice.text!r} builds {'the' if same else 'another'} model", None
+    answer = correct[0].text if len(correct) == 1 else None
     return answer, answer
 
 

@@ -11,7 +11,7 @@ the key and judges it again.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -34,6 +34,9 @@ from quizgen.formulas import C_IN, K_H, K_W, OUTPUT_SIZE, F, K, S, W
 from quizgen.oracle import Oracle
 from quizgen.spec import LayerSpec, ModelSpec
 from quizgen.template import Ask
+
+if TYPE_CHECKING:
+    from quizgen.key import KeyEntry
 
 with sp.evaluate(False):
     #: Formulas a student may give for one output size, by the layer's padding; the first is
@@ -171,16 +174,16 @@ def prove(subject: Subject, question: Question) -> list[str]:
         if _judged(subject.oracle, question.ref.quantity, padding, choice.value) != choice.correct]
 
 
-def rederive(entry: dict[str, Any], oracle: Oracle) -> tuple[Any, Any]:
+def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     """For a formula entry: the correct option's text when exactly the options marked correct
     agree with Keras on the grid of built layers; else a message saying which does not."""
-    spec = ModelSpec.from_json(entry["model"])
-    _, _, padding = formulas.window(spec.layers[entry["layer"]])
-    for choice in entry["choices"]:
-        holds = _judged(oracle, entry["quantity"], padding, choice["value"])
-        if holds != choice["correct"]:
-            return f"formula {choice['text']} {'agrees' if holds else 'disagrees'} with Keras", None
-    correct = [c["text"] for c in entry["choices"] if c["correct"]]
+    spec = ModelSpec.from_json(entry.model)
+    _, _, padding = formulas.window(spec.layers[entry.layer])
+    for choice in entry.choices:
+        holds = _judged(oracle, entry.quantity, padding, choice.value)
+        if holds != choice.correct:
+            return f"formula {choice.text} {'agrees' if holds else 'disagrees'} with Keras", None
+    correct = [c.text for c in entry.choices if c.correct]
     return (correct[0], correct[0]) if len(correct) == 1 else (None, None)
 
 
