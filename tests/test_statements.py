@@ -18,7 +18,8 @@ def keras_model(spec):
         keras.layers.deserialize(layer.to_json()) for layer in spec.layers])
 
 
-def independent_truth(spec, facts, statement):
+def independent_truth(spec, statement):
+    """Whether a statement (its `kind` and `claim`) holds, decided with Keras directly."""
     claim = dict(statement.claim)
     model = keras_model(spec)
     x = np.random.default_rng(3).standard_normal((128, *spec.input_shape)).astype("float32") * 0.5
@@ -73,7 +74,7 @@ def test_statement_truth_by_independent_execution(seed, oracle):
     assert len(chosen) == 4 and len({s.kind for s in chosen}) == 4
     assert any(s.true for s in chosen) and not all(s.true for s in chosen)
     for statement in chosen:
-        assert statement.true == independent_truth(spec, facts, statement), statement
+        assert statement.true == independent_truth(spec, statement), statement
         assert (statement.misconception is None) == statement.true
 
 
