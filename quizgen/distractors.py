@@ -27,14 +27,25 @@ Mutated = tuple[ModelSpec, FactRef]
 
 @dataclass(frozen=True)
 class Misconception:
-    """A labelled mistake. `mutate` rewrites the spec (then Keras executes it); `misread`
-    derives the wrong answer from the correct model's facts. Either returns None when the
-    mistake does not apply to the asked fact."""
+    """A labelled mistake, made about the `facts` it names (a student who counts a kernel as k
+    weights gets parameter counts wrong, not output shapes). `mutate` rewrites the spec (then
+    Keras executes it); `misread` derives the wrong answer from the correct model's facts.
+    Either returns None when the mistake does not apply to the asked fact."""
 
     label: str
     description: str
+    facts: tuple[str, ...]
     mutate: Callable[[ModelSpec, FactRef, ModelFacts], Mutated | None] | None = None
     misread: Callable[[ModelFacts, FactRef], Answer | None] | None = None
+
+    def answer(self, oracle: Oracle, spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Answer | None:
+        """What this mistake gives for `ref` about `spec` (None where it does not apply)."""
+        if ref.fact not in self.facts:
+            return None
+        if self.misread is not None:
+            return self.misread(facts, ref)
+        mutated = self.mutate(spec, ref, facts)
+        return None if mutated is None else execute(oracle, *mutated)
 
 
 def execute(oracle: Oracle, spec: ModelSpec, ref: FactRef) -> Answer | None:
@@ -48,16 +59,25 @@ def execute(oracle: Oracle, spec: ModelSpec, ref: FactRef) -> Answer | None:
 def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]],
          compounds: Iterator[tuple[Answer | None, str]], rng: random.Random, count: int,
          what: str) -> list[tuple[Answer, str]]:
-    """`count` distinct wrong answers: single mistakes in random order first, then compound
-    mistakes only to fill up. Each single's answer is computed (executed) only when needed,
-    so a question executes a few of its misconceptions, not all of them; an answer that
-    several mistakes give carries the label of the first one drawn.
+    """`count` distinct wrong answers: single mistakes drawn in random order first, then
+    compound mistakes only to fill up. `singles` are in priority order (the most common mistake
+    first): an answer that several mistakes give carries the label of the first of them in
+    that order (a compound's only when no single mistake gives it), whatever the draw. Each
+    single's answer is computed (executed) only when needed, so a question executes a few of
+    its misconceptions, not all of them.
 
     Raises:
         QuestionError: fewer than `count` distinct wrong answers exist.
     """
+    computed: dict[int, Answer | None] = {}
+
+    def result(index: int) -> Answer | None:
+        if index not in computed:
+            computed[index] = singles[index][0]()
+        return computed[index]
+
     found: dict[Answer, str] = {}
-    drawn = ((compute(), label) for compute, label in rng.sample(singles, len(singles)))
+    drawn = ((result(i), singles[i][1]) for i in rng.sample(range(len(singles)), len(singles)))
     for answer, label in itertools.chain(drawn, compounds):
         if len(found) == count:
             break
@@ -66,21 +86,24 @@ def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]]
     if len(found) < count:
         raise QuestionError(f"only {len(found)} distinct misconception(s) give a wrong {what}; "
                             f"need {count}")
-    return list(found.items())
+    return [(answer, next((label for i, (_, label) in enumerate(singles) if result(i) == answer),
+                          label)) for answer, label in found.items()]
 
 
 def choose(misconceptions: Sequence[Misconception], spec: ModelSpec, ref: FactRef,
            facts: ModelFacts, oracle: Oracle, rng: random.Random,
            count: int = 3) -> list[tuple[Answer, str]]:
     """`count` distinct wrong answers to `ref` about `spec`, with their misconception labels:
-    the misconceptions that apply, executed by `oracle` (mutations) or read from `facts`
-    (misreadings); pairs of mutations only to fill up.
+    the misconceptions made about the asked fact (in their priority order), executed by
+    `oracle` (mutations) or read from `facts` (misreadings); pairs of mutations only to fill up.
 
     Raises:
         QuestionError: fewer than `count` misconceptions give distinct wrong answers.
     """
     singles, mutations = [], []
     for misconception in misconceptions:
+        if ref.fact not in misconception.facts:
+            continue
         if misconception.misread is not None:
             singles.append((partial(misconception.misread, facts, ref), misconception.label))
         elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
@@ -96,3 +119,36 @@ def choose(misconceptions: Sequence[Misconception], spec: ModelSpec, ref: FactRe
 
     what = ref.fact + ("" if ref.layer is None else f" for layer {ref.layer}")
     return pick(read_fact(facts, ref), singles, compounds(), rng, count, what)
+
+
+def compound_answer(misconceptions: Sequence[Misconception], label: str, spec: ModelSpec,
+                    ref: FactRef, facts: ModelFacts, oracle: Oracle) -> Answer | None:
+    """What the mistake `label` gives for `ref` about `spec`: a single misconception's answer,
+    or for a compound label `a+b` both mutations applied in turn, as `choose` does (None where
+    a part is unknown or does not apply)."""
+    by_label = {m.label: m for m in misconceptions}
+    parts = [by_label.get(part) for part in label.split("+")]
+    if len(parts) == 1:
+        return None if parts[0] is None else parts[0].answer(oracle, spec, ref, facts)
+    mutated: Mutated | None = (spec, ref)
+    for misconception in parts:
+        if (mutated is None or misconception is None or misconception.mutate is None
+                or ref.fact not in misconception.facts):
+            return None
+        mutated = misconception.mutate(mutated[0], mutated[1], facts)
+    return None if mutated is None else execute(oracle, *mutated)
+
+
+def check_label(label: str, value: Answer, answer_of: Callable[[str], Answer | None],
+                priority: Sequence[str]) -> str | None:
+    """Why the distractor `value` is not what its label's mistake gives (None when it is): the
+    mistake, executed again by `answer_of`, gives something else, or a single mistake earlier
+    in `priority` (the labels, most common first) gives the same value and should name it."""
+    got = answer_of(label)
+    if got != value:
+        return f"its misconception {label!r} gives {got!r}, not {value!r}"
+    earlier = priority[:priority.index(label)] if label in priority else priority
+    first = next((other for other in earlier if answer_of(other) == value), None)
+    if first is not None:
+        return f"{first!r}, a more common mistake, gives it too: the label should be {first!r}"
+    return None

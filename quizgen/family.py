@@ -137,6 +137,9 @@ class Family:
     - `rederive(entry, oracle)`: for `quizgen verify`, `(Keras' answer now, the answer by an
       independent path)` of a key entry (`quizgen.key.KeyEntry`, answers as JSON), or a
       message saying what is wrong;
+    - `reproduce(entry, oracle)`: for `quizgen verify`, the problems of the misconception
+      labels of a key entry's distractors: each label's mistake executed again must give its
+      distractor, and no more common mistake may give it too;
     - `option_values`: whether each option's `value` is an answer that `verify` compares with
       Keras' (False where `rederive` judges the options itself: code, formulas);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
@@ -152,6 +155,7 @@ class Family:
     prove: Callable[[Subject, Question], list[str]]
     rederive: Callable[[KeyEntry, Oracle], tuple[Any, Any]]
     check_ask: Callable[[Ask], list[tuple[str, str]]] = lambda ask: []
+    reproduce: Callable[[KeyEntry, Oracle], list[str]] = lambda entry, oracle: []
     option_values: bool = True
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     code_styles: Mapping[str, Callable[[ModelSpec], str]] = field(default_factory=dict)

@@ -18,9 +18,12 @@ Sources (Keras 3 API docs):
 
 from __future__ import annotations
 
+import ast
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import sympy as sp
 
@@ -85,7 +88,7 @@ def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
     if result < 1:
         raise ArchitectureError(
             f"a {kernel}-wide window with stride {stride} and padding {padding!r} does not fit "
-            f"an input {size} wide (output size {result})"
+            f"an input {size} wide (the output size would be {result}: zero or negative)"
         )
     return result
 
@@ -317,6 +320,106 @@ def model_closed_form(spec: ModelSpec) -> list[ClosedForm]:
     return forms
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _window_argument(rank: int) -> Callable[[Any], bool]:
+    """A `kernel_size`, `strides` or `pool_size` the closed forms read exactly: a positive int
+    or `rank` of them."""
+    def check(value: Any) -> bool:
+        return _positive(value) or (isinstance(value, tuple) and len(value) == rank
+                                    and all(_positive(item) for item in value))
+
+    return check
+
+
+def _any(value: Any) -> bool:
+    return True
+
+
+_WINDOW_1D, _WINDOW_2D = _window_argument(1), _window_argument(2)
+_PADDING = {"padding": lambda value: isinstance(value, str) and value in ("valid", "same")}
+_RECURRENT = {"units": _positive, "return_sequences": lambda value: isinstance(value, bool)}
+
+#: Arguments that never change the output shape of a layer Keras builds (activations,
+#: initializers, regularizers, constraints, dropout rates, ...).
+SHAPE_NEUTRAL = frozenset({
+    "name", "trainable", "dtype", "activation", "recurrent_activation", "use_bias", "rate", "seed",
+    "noise_shape", "dropout", "recurrent_dropout", "unit_forget_bias", "go_backwards", "stateful",
+    "unroll", "momentum", "epsilon", "center", "scale", "mask_zero", "activity_regularizer",
+    *(f"{weight}_{kind}" for weight in ("kernel", "bias", "recurrent", "depthwise", "pointwise",
+                                        "embeddings", "beta", "gamma", "moving_mean",
+                                        "moving_variance")
+      for kind in ("initializer", "regularizer", "constraint")),
+})
+
+#: The arguments that shape a layer's output, per class with a closed form, each with the
+#: values the closed forms model exactly (anything else, e.g. `data_format`, `dilation_rate`
+#: or `padding="causal"`, is left to Keras).
+SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
+    "Conv2D": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
+    "Conv2DTranspose": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
+                        **_PADDING},
+    "SeparableConv2D": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
+                        "depth_multiplier": _positive, **_PADDING},
+    "DepthwiseConv2D": {"kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
+                        "depth_multiplier": _positive, **_PADDING},
+    "MaxPooling2D": {"pool_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
+    "AveragePooling2D": {"pool_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
+    "Conv1D": {"filters": _positive, "kernel_size": _WINDOW_1D, "strides": _WINDOW_1D, **_PADDING},
+    "Dense": {"units": _positive},
+    "BatchNormalization": {"axis": _any},
+    "Flatten": {}, "Dropout": {}, "Activation": {},
+    "GlobalAveragePooling2D": {}, "GlobalAveragePooling1D": {}, "GlobalMaxPooling2D": {},
+    "Embedding": {"input_dim": _positive, "output_dim": _positive},
+    "SimpleRNN": _RECURRENT, "LSTM": _RECURRENT,
+    "GRU": {**_RECURRENT, "reset_after": lambda value: isinstance(value, bool)},
+    "Bidirectional": {"layer": _any, "merge_mode": lambda value: value == "concat"},
+}
+
+
+def exactly_modelled(layer: LayerSpec) -> bool:
+    """Whether the closed forms model every argument of `layer` that can change its output
+    shape (so that, if Keras builds it, its output shape is the closed form's)."""
+    arguments = SHAPE_ARGUMENTS.get(layer.class_name)
+    if arguments is None:
+        return False
+    for key, value in layer.config:
+        if key in arguments:
+            if not arguments[key](value):
+                return False
+        elif key not in SHAPE_NEUTRAL:
+            return False
+    if layer.class_name != "Bidirectional":
+        return True
+    try:
+        inner = layer.wrapped()
+    except (TypeError, ValueError, KeyError):
+        return False
+    return inner.class_name in GATES and exactly_modelled(inner)
+
+
+def unbuildable(spec: ModelSpec) -> ArchitectureError | None:
+    """The error the closed forms give for `spec` when it is certain that Keras cannot build it
+    either (a window wider than its input, a layer on an input of the wrong rank), else None.
+    Only what is certain is reported: a layer without a closed form, or with an argument the
+    closed forms do not model exactly (`exactly_modelled`), at or before the failing one makes
+    the answer None (Keras decides). Never imports Keras."""
+    shape: Shape = (None, *spec.input_shape)
+    for index, layer in enumerate(spec.layers):
+        if not exactly_modelled(layer):
+            return None
+        try:
+            form = layer_closed_form(layer, shape)
+        except ArchitectureError as error:
+            return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
+        except (NotImplementedError, TypeError, ValueError, KeyError, IndexError, ArithmeticError):
+            return None
+        shape = form.output_shape
+    return None
+
+
 def latex(expression: sp.Expr, values: dict[sp.Symbol, int] | None = None) -> str:
     """LaTeX of `expression`, or of it with `values` substituted but not evaluated."""
     return _latex(expression, tuple((values or {}).items()))
@@ -451,3 +554,107 @@ def task_closed_form(task: Task) -> list[list[float]]:
     width = 1 + max(j for _, j, _ in windows)
     values = [window_value(task, vals) for _, _, vals in windows]
     return [values[row:row + width] for row in range(0, len(values), width)]
+
+
+# --- parsing a formula back from its str() form, never evaluating code ----------------------
+
+#: The functions a formula may call, with their least and greatest number of arguments.
+FORMULA_FUNCTIONS: Mapping[str, tuple[Callable[..., sp.Expr], int, int]] = {
+    "floor": (sp.floor, 1, 1), "ceiling": (sp.ceiling, 1, 1), "Max": (sp.Max, 2, 8)}
+#: Bounds of a formula's text: length, nesting, integer literals and exponents.
+MAX_FORMULA_LENGTH = 500
+MAX_FORMULA_DEPTH = 32
+MAX_FORMULA_INTEGER = 10**6
+MAX_FORMULA_EXPONENT = 8
+
+_BINARY_OPERATORS: Mapping[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b}
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """`repr` of at most `limit` characters of `text` (an ellipsis marks a cut)."""
+    return repr(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _exponent(node: ast.expr) -> int | None:
+    """The integer an exponent node spells (`2`, `-1`), or None."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return sign * node.value
+    return None
+
+
+def _formula_node(node: ast.expr, symbols: Mapping[str, sp.Symbol], depth: int) -> sp.Expr:
+    """The sympy expression of one whitelisted AST node (see `parse_formula`).
+
+    Raises:
+        ValueError: anything else (the message says what, briefly).
+    """
+    if depth > MAX_FORMULA_DEPTH:
+        raise ValueError(f"nested more than {MAX_FORMULA_DEPTH} levels deep")
+    if isinstance(node, ast.Name):
+        if node.id not in symbols:
+            raise ValueError(f"unknown name {_quoted(node.id, 40)}")
+        return symbols[node.id]
+    if isinstance(node, ast.Constant):
+        if type(node.value) is not int:
+            raise ValueError(f"only integer literals are allowed, not {type(node.value).__name__}")
+        if node.value > MAX_FORMULA_INTEGER:
+            raise ValueError(f"integer literal larger than {MAX_FORMULA_INTEGER}")
+        return sp.Integer(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_formula_node(node.operand, symbols, depth + 1)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY_OPERATORS:
+        # A chain such as `a + b + c` nests to the left: its length is bounded by the text's.
+        left = _formula_node(node.left, symbols, depth)
+        right = _formula_node(node.right, symbols, depth + 1)
+        return _BINARY_OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = _exponent(node.right)
+        if exponent is None or abs(exponent) > MAX_FORMULA_EXPONENT:
+            raise ValueError(f"exponents must be integers from -{MAX_FORMULA_EXPONENT} to "
+                             f"{MAX_FORMULA_EXPONENT}")
+        return _formula_node(node.left, symbols, depth + 1) ** exponent
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id in FORMULA_FUNCTIONS:
+        function, least, most = FORMULA_FUNCTIONS[node.func.id]
+        if node.keywords or not least <= len(node.args) <= most \
+                or any(isinstance(argument, ast.Starred) for argument in node.args):
+            arity = str(least) if least == most else f"{least} to {most}"
+            raise ValueError(f"{node.func.id} takes {arity} positional argument(s)")
+        return function(*(_formula_node(argument, symbols, depth + 1) for argument in node.args))
+    if isinstance(node, ast.Call):
+        raise ValueError(f"only {', '.join(FORMULA_FUNCTIONS)} may be called")
+    raise ValueError(f"{type(node).__name__} is not allowed")
+
+
+def parse_formula(text: str, symbols: Mapping[str, sp.Symbol]) -> sp.Expr:
+    """The sympy expression whose `str()` is `text` (e.g. `floor((-K + W)/S) + 1`), read with
+    Python's `ast` and rebuilt node by node from a whitelist, so that no code is ever evaluated:
+    names of `symbols`, integer literals, unary minus, `+ - * /`, `**` with an integer exponent
+    from -8 to 8, and calls of `floor`, `ceiling` (one argument) and `Max` (two or more).
+
+    Raises:
+        QuestionError: anything else, a text longer than `MAX_FORMULA_LENGTH` characters or
+            nested deeper than `MAX_FORMULA_DEPTH`, or an undefined value such as a division
+            by zero; the message quotes at most 80 characters of the text.
+    """
+    if not isinstance(text, str):
+        raise QuestionError(f"not a formula: a {type(text).__name__}, not a string")
+    where = f"not a formula: {_quoted(text)}"
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise QuestionError(f"{where}: longer than {MAX_FORMULA_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise QuestionError(f"{where}: not an expression") from None
+    try:
+        expression = _formula_node(tree.body, symbols, 0)
+    except (ValueError, RecursionError) as error:
+        raise QuestionError(f"{where}: {error}") from None
+    if not isinstance(expression, sp.Expr) or expression.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise QuestionError(f"{where}: not a finite formula")
+    return expression

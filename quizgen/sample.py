@@ -11,6 +11,7 @@ forms of `quizgen.formulas`.
 from __future__ import annotations
 
 import random
+import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -111,15 +112,52 @@ def dense_head(rng: random.Random, shape: Shape, hidden: int, dropout: bool,
     return layers
 
 
+#: How many characters of a value an error message quotes.
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxdict = 3, 6, 6, 4
+_REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = _REPR.maxarray = 6
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = QUOTE_LIMIT, 40, QUOTE_LIMIT
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A short `repr` of `value` for an error message: at most `limit` characters, and bounded
+    work however large or deeply nested the value is (a YAML alias bomb is never expanded)."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an integer too long to print
+        text = f"<{type(value).__name__}>"
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """`text` cut to at most `limit` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def option_range(value: Any, default: tuple[int, int], name: str) -> tuple[int, int]:
     """A sampler option giving a range: `[min, max]`, a single number, or None for `default`.
 
     Raises:
-        TemplateError: not a range with 0 <= min <= max (the message names the option).
+        TemplateError: not a range of integers with 0 <= min <= max (the message names the
+            option and quotes the value briefly).
     """
-    low, high = default if value is None else (value if isinstance(value, list) else (value, value))
+    if value is None:
+        low, high = default
+    elif _is_int(value):
+        low, high = value, value
+    elif isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_int, value)):
+        low, high = value
+    else:
+        low, high = -1, -1
     if not 0 <= low <= high:
-        raise TemplateError(f"sampler option {name}: expected [min, max], got {value!r}")
+        raise TemplateError(f"sampler option {name}: expected [min, max] with 0 <= min <= max, "
+                            f"or one number, got {quote(value)}")
     return low, high
 
 
@@ -259,11 +297,18 @@ def sample(name: str, rng: random.Random, options: dict[str, Any] | None = None,
     `samplers` with the template's `options`.
 
     Raises:
-        TemplateError: unknown sampler or option.
+        TemplateError: unknown sampler (the message names the known ones), options that are
+            not a mapping of option names, an unknown option, or a value the sampler rejects;
+            values are quoted briefly (`quote`).
     """
-    if name not in samplers:
-        raise TemplateError(f"unknown sampler {name!r}; known: {', '.join(samplers)}")
+    if not isinstance(name, str) or name not in samplers:
+        raise TemplateError(f"unknown sampler {quote(name)}; known: {', '.join(samplers)}")
+    if options is not None and not (isinstance(options, Mapping)
+                                    and all(isinstance(key, str) for key in options)):
+        raise TemplateError(f"sampler {name!r}: bad options {quote(options)} (not a mapping of "
+                            "option names)")
     try:
         return samplers[name](rng, **(options or {}))
     except TypeError as error:
-        raise TemplateError(f"sampler {name!r}: bad options {options!r} ({error})") from error
+        raise TemplateError(f"sampler {name!r}: bad options {quote(options)} "
+                            f"({clip(str(error))})") from error

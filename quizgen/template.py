@@ -2,7 +2,9 @@
 about the subject), and the Jinja2 environment their texts render in.
 
 `quizgen.bank` reads and validates templates from YAML files; the families of
-`quizgen.families` make questions from their asks.
+`quizgen.families` make questions from their asks. Question banks are shared, so a template's
+texts are untrusted: they render in a Jinja2 sandbox (`TEMPLATE_ENV`), which refuses access to
+Python internals, and `check_text` refuses at load time what can never render there.
 """
 
 from __future__ import annotations
@@ -14,13 +16,62 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+import jinja2.nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from quizgen.errors import TemplateError
 from quizgen.facts import FactRef
 from quizgen.spec import FrozenDict, ModelSpec, Task
 
-#: The environment of template texts: a missing variable is an error, never a blank.
-TEMPLATE_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+#: Bounds of what a text may compute: characters of a repeated string or list, bits of an
+#: integer made by `*` or `**`.
+MAX_REPEATED = 100_000
+MAX_INTEGER_BITS = 100_000
+#: How many characters of a Jinja2 error an error message quotes.
+MESSAGE_LIMIT = 200
+
+
+def _bits(value: Any) -> int | None:
+    return value.bit_length() if isinstance(value, int) else None
+
+
+class TextEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox of template texts: Jinja2's immutable sandbox (no attribute starting with
+    `_`, no internals of functions or frames, no mutation of lists and dicts, `range` bounded)
+    whose `*` and `**` refuse to build huge strings, lists or integers."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """`left operator right`, after checking the size of the result.
+
+        Raises:
+            SecurityError: the result would be longer than `MAX_REPEATED` items or an
+                integer of more than `MAX_INTEGER_BITS` bits.
+        """
+        lefts, rights = _bits(left), _bits(right)
+        if operator == "*":
+            for sequence, count in ((left, rights), (right, lefts)):
+                if isinstance(sequence, str | list | tuple) and count is not None \
+                        and len(sequence) * right_count(count) > MAX_REPEATED:
+                    raise SecurityError(f"a repetition longer than {MAX_REPEATED} is unsafe")
+            if lefts is not None and rights is not None and lefts + rights > MAX_INTEGER_BITS:
+                raise SecurityError(f"an integer of more than {MAX_INTEGER_BITS} bits is unsafe")
+        if operator == "**" and lefts is not None and rights is not None and right > 0 \
+                and lefts * right > MAX_INTEGER_BITS:
+            raise SecurityError(f"an integer of more than {MAX_INTEGER_BITS} bits is unsafe")
+        return super().call_binop(context, operator, left, right)
+
+
+def right_count(count: int) -> int:
+    """How many times a sequence is repeated by `* count` (the bit length's bound)."""
+    return 2 ** min(count, 64)
+
+
+#: The environment of template texts: a sandbox (`TextEnvironment`) where a missing variable is
+#: an error, never a blank.
+TEMPLATE_ENV = TextEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
 
 
 @dataclass(frozen=True)

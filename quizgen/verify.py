@@ -123,6 +123,10 @@ def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
                         f"form gives {closed if isinstance(closed, str) else _text(closed)}")
     if entry.kind in CHOICE_KINDS:
         problems += _check_choices(entry, keras_answer, family.option_values)
+        try:
+            problems += family.reproduce(entry, oracle)
+        except (QuizgenError, KeyError, TypeError, ValueError) as error:
+            problems.append(f"cannot re-execute the distractors' misconceptions: {error}")
     return problems
 
 

@@ -19,9 +19,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from quizgen import formulas
-from quizgen.distractors import pick
+from quizgen.distractors import check_label, pick
 from quizgen.errors import ArchitectureError, QuestionError, TemplateError
-from quizgen.facts import Answer, format_answer, to_json
+from quizgen.facts import Answer, format_answer, from_json, to_json
 from quizgen.families import model_facts
 from quizgen.family import CHOICES, Family, Question, Subject, prove_choices
 from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_form, window
@@ -42,19 +42,31 @@ def _matrix(rng: random.Random, rows: int, columns: int, values: tuple[int, ...]
     return tuple(tuple(rng.choice(values) for _ in range(columns)) for _ in range(rows))
 
 
+#: How many times the `by_hand` sampler draws a window (then matrices) before giving up.
+_MAX_TASK_DRAWS = 1000
+
+
 def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
     """A convolution or pooling to work out by hand (seeds/004): a `size` (default 4–6) square
     or rectangular integer input (values 0–3), and for `layer="conv"` a Conv2D with one filter,
     a 2×2 or 3×3 kernel of small integers (-1–2) and an integer bias; for `"max"`, `"average"`
     or `"pooling"` a pooling layer (average pooling with a 2×2 window, so every value is a
     multiple of 0.25). Strides 1–2 per axis, `valid` or `same` padding; every output side is
-    2–5 values long, and the output is never constant."""
+    2–5 values long, and the output is never constant.
+
+    Raises:
+        TemplateError: `layer` is not one of the kinds; `size` is not a range; or no task fits
+            `size` (no output side of 2–5 values) in `_MAX_TASK_DRAWS` draws. The message names
+            the option and quotes its value briefly.
+    """
+    from quizgen.sample import quote  # only the sampler quotes option values
+
     low, high = option_range(size, (4, 6), "size")
     kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
              "pooling": ("MaxPooling2D", "AveragePooling2D")}
-    if layer not in kinds:
-        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {layer!r}")
-    while True:
+    if not isinstance(layer, str) or layer not in kinds:
+        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {quote(layer)}")
+    for _ in range(_MAX_TASK_DRAWS):
         rows, columns = rng.randint(low, high), rng.randint(low, high)
         class_name = rng.choice(kinds[layer])
         window_size = (2, 2) if class_name == "AveragePooling2D" else (
@@ -75,7 +87,12 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
             if fits(task_layer, (None, rows, columns, 1)) else (None, 0, 0, 1)
         if 2 <= out[1] <= 5 and 2 <= out[2] <= 5:
             break
-    while True:
+    else:
+        raise TemplateError(
+            f"sampler option size: no {layer} task fits an input of {quote(size)} (default 4–6) "
+            f"rows and columns: none of {_MAX_TASK_DRAWS} draws gave an output of 2–5 rows and "
+            "columns")
+    for _ in range(_MAX_TASK_DRAWS):
         if class_name != "Conv2D":
             task = Task(task_layer, _matrix(rng, rows, columns, (0, 1, 2, 3)))
         else:
@@ -84,6 +101,8 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
                         rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
         if len({value for row in task_closed_form(task) for value in row}) > 1:
             return task
+    raise TemplateError(f"sampler option size: none of {_MAX_TASK_DRAWS} {layer} tasks on "
+                        f"{rows}×{columns} inputs gave an output that is not constant")
 
 
 
@@ -298,6 +317,36 @@ def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     return to_json(keras_output), task_closed_form(task)
 
 
+def _mistaken(task: Task, label: str) -> Task | None:
+    """The task as the (possibly compound) mistake `label` works it out; None where a part is
+    unknown or does not apply."""
+    by_label = {m.label: m for m in MISCONCEPTIONS}
+    for part in label.split("+"):
+        if part not in by_label or task is None:
+            return None
+        task = by_label[part].mutate(task)
+    return task
+
+
+def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
+    """Each distractor's labelled mistake, worked out again on the entry's task (by a fresh
+    oracle), must give that distractor, and no more common mistake may give it too."""
+    task = Task.from_json(entry.task)
+    priority = [m.label for m in MISCONCEPTIONS]
+
+    def answer_of(label: str) -> Matrix | None:
+        mistaken = _mistaken(task, label)
+        return None if mistaken is None else run(oracle, mistaken)
+
+    problems = []
+    for choice in entry.choices:
+        if not choice.correct and choice.misconception:
+            why = check_label(choice.misconception, from_json(choice.value), answer_of, priority)
+            if why:
+                problems.append(f"distractor {choice.text!r}: {why}")
+    return problems
+
+
 FAMILY = Family(
     name="by_hand",
     facts=tuple(FACTS),
@@ -305,5 +354,6 @@ FAMILY = Family(
     make=make,
     prove=prove,
     rederive=rederive,
+    reproduce=reproduce,
     samplers={"by_hand": by_hand},
 )

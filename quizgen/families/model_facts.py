@@ -16,9 +16,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from quizgen import formulas
-from quizgen.distractors import Misconception, Mutated, choose
+from quizgen.distractors import Misconception, Mutated, check_label, choose, compound_answer
 from quizgen.errors import ArchitectureError, QuestionError
-from quizgen.facts import AXES, LAYER_FACTS, MODEL_FACTS, Answer, FactRef, format_answer, read_fact, to_json
+from quizgen.facts import (
+    AXES,
+    LAYER_FACTS,
+    MODEL_FACTS,
+    Answer,
+    FactRef,
+    format_answer,
+    from_json,
+    read_fact,
+    to_json,
+)
 from quizgen.family import (
     CHOICES,
     Choice,
@@ -46,6 +56,15 @@ RECURRENT = ("SimpleRNN", "GRU", "LSTM")
 BIASED = SPATIAL + RECURRENT + ("Dense",)
 #: Layers whose weights students count as "one per unit or filter".
 WEIGHTED = ("Conv2D", "Dense")
+
+#: The facts each misconception is made about (`Misconception.facts`).
+SHAPE = ("output_shape",)
+WEIGHTS = ("weight_shape",)
+TOTALS = ("total_params", "trainable_params")
+COUNTS = ("params",) + TOTALS
+#: Mistakes about the sizes of the architecture change shapes, counts and weight shapes alike.
+SIZES = SHAPE + COUNTS + WEIGHTS
+SPLIT = ("trainable_params", "non_trainable_params")
 
 #: Where a channels-first reader looks for each axis in a channels-last shape.
 CHANNELS_FIRST_AXES = {"channels": 1, "height": 2, "width": 3}
@@ -374,101 +393,118 @@ def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return None
 
 
+#: The mistakes of this family, in priority order: when several give the same wrong value, the
+#: distractor names the first of them (the most common: padding, strides and biases before the
+#: rarer mistakes about one kind of layer).
 MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("padding_flipped", "confused padding='valid' and padding='same'",
-                  mutate=_rewrite(SPATIAL + POOLING, flip_padding)),
+                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLING, flip_padding)),
     Misconception("stride_ignored", "ignored the strides (computed as if the window moved by 1)",
-                  mutate=_rewrite(SPATIAL + POOLING, _ignore_strides)),
+                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLING, _ignore_strides)),
     Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
-                  "equal pool_size)", mutate=_rewrite(POOLING, pool_stride_one)),
+                  "equal pool_size)", facts=SIZES, mutate=_rewrite(POOLING, pool_stride_one)),
     Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
-                  mutate=_rewrite(BIASED, _forget_bias)),
+                  facts=COUNTS, mutate=_rewrite(BIASED, _forget_bias)),
     Misconception("gates_forgotten", "counted an LSTM or GRU like a SimpleRNN, forgetting its "
                   "gates (4 weight sets for LSTM, 3 for GRU)",
+                  facts=COUNTS + WEIGHTS,
                   mutate=_rewrite(("LSTM", "GRU"), _to_class("SimpleRNN", "reset_after"))),
     Misconception("reset_after_confused", "forgot that GRU's reset_after=True (Keras' default) "
-                  "gives it two bias vectors", mutate=_rewrite(("GRU",), _reset_after_ignored)),
+                  "gives it two bias vectors",
+                  facts=COUNTS + WEIGHTS, mutate=_rewrite(("GRU",), _reset_after_ignored)),
     Misconception("recurrent_weights_forgotten", "forgot the recurrent kernel (units × units "
-                  "per gate) that feeds the previous state back", misread=_recurrent_weights_forgotten),
+                  "per gate) that feeds the previous state back",
+                  facts=COUNTS, misread=_recurrent_weights_forgotten),
     Misconception("bidirectional_single", "counted one direction only: Bidirectional holds two "
                   "copies of the layer and concatenates their outputs",
-                  mutate=_rewrite(("Bidirectional",), LayerSpec.wrapped)),
+                  facts=SIZES, mutate=_rewrite(("Bidirectional",), LayerSpec.wrapped)),
     Misconception("return_sequences_confused", "confused return_sequences: False returns only "
                   "the last step, True one output per step",
-                  mutate=_rewrite(RECURRENT, _flip_sequences)),
+                  facts=SHAPE, mutate=_rewrite(RECURRENT, _flip_sequences)),
     Misconception("units_ignored", "kept the input's feature size instead of the number of units",
-                  mutate=_units_ignored),
+                  facts=SIZES, mutate=_units_ignored),
     Misconception("one_output_per_gate", "thought an LSTM or GRU outputs one vector per gate; "
-                  "it outputs its hidden state, units wide", misread=_one_output_per_gate),
+                  "it outputs its hidden state, units wide", facts=SHAPE, misread=_one_output_per_gate),
     Misconception("embedding_dims_swapped", "swapped Embedding's input_dim (vocabulary) and "
-                  "output_dim (vector size)", mutate=_rewrite(("Embedding",), _swap_embedding)),
+                  "output_dim (vector size)",
+                  facts=SIZES, mutate=_rewrite(("Embedding",), _swap_embedding)),
     Misconception("transpose_as_conv", "used the Conv2D output-size formula for a transposed "
                   "convolution, which enlarges its input",
-                  mutate=_rewrite(("Conv2DTranspose",), _to_class("Conv2D"))),
+                  facts=SIZES, mutate=_rewrite(("Conv2DTranspose",), _to_class("Conv2D"))),
     Misconception("separable_as_conv", "counted a separable convolution as a regular Conv2D",
+                  facts=COUNTS + WEIGHTS,
                   mutate=_rewrite(("SeparableConv2D",), _to_class("Conv2D", "depth_multiplier"))),
     Misconception("depthwise_as_conv", "counted a depthwise convolution as a regular Conv2D, "
-                  "each filter spanning all input channels", mutate=_depthwise_as_conv),
+                  "each filter spanning all input channels", facts=COUNTS + WEIGHTS,
+                  mutate=_depthwise_as_conv),
     Misconception("embedding_flattened", "thought an Embedding returns one long vector; it "
-                  "returns one vector per token", mutate=_append_to_embedding("Flatten")),
+                  "returns one vector per token", facts=SHAPE, mutate=_append_to_embedding("Flatten")),
     Misconception("embedding_pooled", "thought an Embedding returns a single vector for the "
-                  "whole sequence", mutate=_append_to_embedding("GlobalAveragePooling1D")),
+                  "whole sequence", facts=SHAPE, mutate=_append_to_embedding("GlobalAveragePooling1D")),
     Misconception("embedding_bias", "gave the Embedding a bias; it is a lookup table of "
                   "input_dim × output_dim weights",
+                  facts=COUNTS,
                   misread=_embedding_count(lambda layer: layer.params + layer.output_shape[-1])),
+    Misconception("embedding_one_weight_per_word", "gave each word of the vocabulary one weight "
+                  "instead of a vector of output_dim values", facts=COUNTS,
+                  misread=_embedding_count(lambda layer: layer.weights[0].shape[0])),
     Misconception("embedding_per_position", "counted one vector per position of the sequence "
                   "instead of one per word of the vocabulary",
+                  facts=COUNTS,
                   misread=_embedding_count(lambda layer: layer.output_shape[1] * layer.output_shape[2])),
     Misconception("global_pooling_as_flatten", "flattened the feature maps instead of averaging "
                   "each one to a single value",
+                  facts=SIZES,
                   mutate=_rewrite(("GlobalAveragePooling2D", "GlobalAveragePooling1D"),
                                   _to_class("Flatten"))),
     Misconception("kernel_one_dimensional", "counted the kernel as k weights instead of k×k",
-                  mutate=_rewrite(CONV, _one_dimensional_kernel)),
+                  facts=COUNTS + WEIGHTS, mutate=_rewrite(CONV, _one_dimensional_kernel)),
     Misconception("input_channels_forgotten", "forgot that each filter spans all input channels",
-                  mutate=_input_channels_forgotten),
+                  facts=COUNTS + WEIGHTS, mutate=_input_channels_forgotten),
     Misconception("filters_ignored", "kept the input's depth instead of the number of filters",
-                  mutate=_asked_conv(_filters_ignored)),
+                  facts=SIZES, mutate=_asked_conv(_filters_ignored)),
     Misconception("filters_kernel_swapped", "swapped filters and kernel_size, the first two "
-                  "arguments of Conv2D", mutate=_asked_conv(_filters_kernel_swapped)),
+                  "arguments of Conv2D",
+                  facts=SIZES, mutate=_asked_conv(_filters_kernel_swapped)),
     Misconception("per_channel_filters", "thought each filter makes one feature map per input "
-                  "channel (a depthwise convolution)", mutate=_asked_conv(_per_channel_filters)),
+                  "channel (a depthwise convolution)",
+                  facts=SIZES, mutate=_asked_conv(_per_channel_filters)),
     Misconception("flatten_ignored", "applied Dense to the last axis only, as if there were no "
-                  "Flatten", mutate=_remove(("Flatten",))),
+                  "Flatten", facts=SIZES, mutate=_remove(("Flatten",))),
     Misconception("pooling_ignored", "forgot that pooling shrinks the feature maps",
-                  mutate=_remove(POOLING)),
+                  facts=SIZES, mutate=_remove(POOLING)),
     Misconception("batchnorm_ignored", "thought BatchNormalization has no parameters",
-                  mutate=_remove(("BatchNormalization",))),
+                  facts=COUNTS + SPLIT, mutate=_remove(("BatchNormalization",))),
     Misconception("output_layer_forgotten", "left the output layer out of the count",
-                  mutate=_output_layer_forgotten),
+                  facts=TOTALS, mutate=_output_layer_forgotten),
     Misconception("earlier_layers_ignored", "used the model's input size instead of the output "
-                  "of the layer just before", mutate=_earlier_layers_ignored),
+                  "of the layer just before", facts=("params",) + WEIGHTS, mutate=_earlier_layers_ignored),
     Misconception("previous_layer_shape", "gave the layer's input shape, not its output shape",
-                  misread=_previous_layer_shape),
+                  facts=SHAPE, misread=_previous_layer_shape),
     Misconception("channels_first_axes", "read the shape as (batch, channels, height, width); "
                   "Keras is channels-last: (batch, height, width, channels)",
-                  misread=_channels_first_axes),
+                  facts=SHAPE, misread=_channels_first_axes),
     Misconception("kernel_reordered", "wrote the kernel in channels-first (PyTorch/Theano) order; "
                   "Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
-                  misread=_kernel_reordered),
+                  facts=WEIGHTS, misread=_kernel_reordered),
     Misconception("weights_order_confused", "mixed up the kernel and the bias (get_weights() "
-                  "returns the kernel first, then the bias)", misread=_weights_order_confused),
+                  "returns the kernel first, then the bias)", facts=WEIGHTS, misread=_weights_order_confused),
     Misconception("bias_per_position", "gave every output value its own bias; a bias is shared "
-                  "by all positions of its feature map", misread=_bias_per_position),
+                  "by all positions of its feature map", facts=WEIGHTS, misread=_bias_per_position),
     Misconception("single_bias", "gave each layer a single bias instead of one per unit or "
-                  "filter", misread=_single_bias),
+                  "filter", facts=COUNTS + WEIGHTS, misread=_single_bias),
     Misconception("neurons_counted", "counted neurons (units or filters) instead of weights",
-                  misread=_neurons_counted),
+                  facts=COUNTS, misread=_neurons_counted),
     Misconception("bias_in_kernel", "put the bias in the kernel as an extra input row",
-                  misread=_bias_in_kernel),
+                  facts=WEIGHTS, misread=_bias_in_kernel),
     Misconception("bias_per_input", "gave one bias per input channel instead of one per filter",
-                  misread=_bias_per_input),
+                  facts=WEIGHTS, misread=_bias_per_input),
     Misconception("batchnorm_all_trainable", "counted BatchNormalization's moving mean and "
-                  "variance as trainable", misread=_all_counted_trainable),
+                  "variance as trainable", facts=SPLIT, misread=_all_counted_trainable),
     Misconception("batchnorm_all_non_trainable", "counted BatchNormalization's gamma and beta "
-                  "as non-trainable", misread=_all_counted_non_trainable),
+                  "as non-trainable", facts=SPLIT, misread=_all_counted_non_trainable),
     Misconception("bias_non_trainable", "thought biases are fixed, not learned",
-                  misread=_bias_non_trainable),
+                  facts=SPLIT, misread=_bias_non_trainable),
 )
 
 #: Every label of this family and what it means (the feedback a student gets).
@@ -681,6 +717,24 @@ def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
         return keras_answer, f"error: {error}"
 
 
+def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
+    """Each distractor's labelled mistake executed again on the entry's model (by a fresh
+    oracle) must give that distractor, and no more common mistake may give it too."""
+    spec, ref = ModelSpec.from_json(entry.model), entry.ref
+    facts = oracle.facts(spec)
+    priority = [m.label for m in MISCONCEPTIONS]
+    problems = []
+    for choice in entry.choices:
+        if choice.correct or not choice.misconception:
+            continue
+        why = check_label(choice.misconception, from_json(choice.value),
+                          lambda label: compound_answer(MISCONCEPTIONS, label, spec, ref, facts, oracle),
+                          priority)
+        if why:
+            problems.append(f"distractor {choice.text!r}: {why}")
+    return problems
+
+
 def check_ask(ask: Ask) -> list[tuple[str, str]]:
     """A layer fact needs its `layer`, a weight shape its `weight`."""
     needed = (("layer",) if ask.fact in LAYER_FACTS else ()) + (
@@ -697,4 +751,5 @@ FAMILY = Family(
     prove=prove,
     rederive=rederive,
     check_ask=check_ask,
+    reproduce=reproduce,
 )

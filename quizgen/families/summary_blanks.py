@@ -56,5 +56,6 @@ FAMILY = Family(
     prove=model_facts.prove,
     rederive=model_facts.rederive,
     check_ask=check_ask,
+    reproduce=model_facts.reproduce,
     stem_variables={"summary": summary_with_blanks},
 )

@@ -3,9 +3,12 @@
 The family of `formula` asks: "Which formula gives the output size (or the parameter count) of
 this Conv2D layer?". The options are candidate formulas, each but one following a
 misconception (`SIZE_CANDIDATES`, `PARAMS_CANDIDATES`); which candidate is right is decided by
-execution, never assumed: a formula is correct when it agrees with Keras on every Conv2D of a
-grid of built layers (`formula_holds`). `quizgen verify` parses each option's formula back from
-the key and judges it again.
+execution, never assumed: a formula is Keras' rule when it agrees with Keras on every Conv2D of a
+grid of built layers (`formula_holds`). The item is valid for its instance: the correct formula
+gives the asked layer's own value, and every distractor offered gives another value for that
+layer (numbers that cannot tell a mistake apart — a 1×1 kernel, stride 1, one input channel —
+leave it out, or the model is redrawn). `quizgen verify` parses each option's formula back from
+the key and judges it again, on the layer rebuilt by Keras.
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from quizgen.family import (
     Family,
     Question,
     Subject,
+    describe_in,
     layer_variables,
-    mistakes,
     prove_options,
     reading,
     resolve_layer,
 )
 from quizgen.formulas import C_IN, K_H, K_W, OUTPUT_SIZE, F, K, S, W
-from quizgen.oracle import Oracle
+from quizgen.oracle import ModelFacts, Oracle
 from quizgen.spec import LayerSpec, ModelSpec
 from quizgen.template import Ask
 
@@ -121,13 +124,70 @@ def _candidates(quantity: str, padding: str) -> tuple[tuple[sp.Expr, str | None]
     return SIZE_CANDIDATES[padding] if quantity == "output_size" else PARAMS_CANDIDATES
 
 
+def instance(spec: ModelSpec, facts: ModelFacts, layer: int,
+             quantity: str) -> tuple[dict[sp.Symbol, int], int]:
+    """The asked layer's own numbers (W, K, S of its height; or k_h, k_w, C_in, F) and the
+    value Keras gives it (its output height, or its parameter count)."""
+    known, conv = facts.layers[layer], spec.layers[layer]
+    (k_h, k_w), (s_h, _), _ = formulas.window(conv)
+    if quantity == "output_size":
+        return {W: known.input_shape[1], K: k_h, S: s_h}, known.output_shape[1]
+    return {K_H: k_h, K_W: k_w, C_IN: known.input_shape[-1], F: conv.get("filters")}, known.params
+
+
+def _at(expression: sp.Expr, values: dict[sp.Symbol, int]) -> int:
+    return formulas.evaluate(expression, values)
+
+
+def _judge(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, layer: int, quantity: str,
+           choices: list[tuple[str, sp.Expr, bool]]) -> list[str]:
+    """Why options `(text, formula, marked correct)` of a formula question about layer `layer`
+    do not leave exactly one right option for it: a correct option must be Keras' rule (it
+    agrees with every Conv2D of the grid) and give the layer's value; a distractor must give
+    another value for this very layer (else a student who uses it is right here)."""
+    _, _, padding = formulas.window(spec.layers[layer])
+    values, value = instance(spec, facts, layer, quantity)
+    problems = []
+    for text, expression, correct in choices:
+        here = _at(expression, values)
+        if correct and not (formula_holds(oracle, expression, quantity, padding) and here == value):
+            problems.append(f"formula {text} is marked correct but disagrees with Keras")
+        if not correct and here == value:
+            problems.append(f"formula {text} is a distractor but gives Keras' value {value} for "
+                            "this layer too")
+    return problems
+
+
+def _explanation(spec: ModelSpec, facts: ModelFacts, layer: int, quantity: str,
+                 choices: tuple[Choice, ...], expressions: list[sp.Expr]) -> str:
+    """The rule with the layer's numbers worked out, and what each distractor gives here."""
+    known, conv = facts.layers[layer], spec.layers[layer]
+    values, value = instance(spec, facts, layer, quantity)
+    if quantity == "output_size":
+        (k, _), (s, _), padding = formulas.window(conv)
+        worked = (f"For `{known.name}` (padding \"{padding}\"), along the height: "
+                  f"{formulas.size_derivation(known.input_shape[1], k, s, padding)}, the output "
+                  f"height Keras reports; the width follows the same rule.")
+    else:
+        worked = (f"For `{known.name}`: {formulas.params_derivation(conv, known.input_shape)}, the "
+                  "parameter count Keras reports (a kernel of k_h × k_w × C_in weights and one "
+                  "bias per filter).")
+    lines = [f"* {choice.text} gives ${formulas.latex(expression, values)} = {_at(expression, values)}$ "
+             f"here: {describe_in(DESCRIPTIONS, choice.misconception)}."
+             for choice, expression in zip(choices, expressions, strict=True) if not choice.correct]
+    return (f"Keras follows {choices[0].text}. {worked}\n\n**Common mistakes**\n\n"
+            + "\n".join(lines))
+
+
 def make(subject: Subject, rng: random.Random) -> Question:
     """"Which formula gives ...?": the formula Keras follows, found by execution, against
-    formulas that follow a misconception (each disagreeing with Keras somewhere).
+    formulas that follow a misconception, each giving another value for the asked layer.
 
     Raises:
-        QuestionError: the asked layer is not a Conv2D (with a bias, for parameters), or not
-            exactly one candidate agrees with Keras.
+        QuestionError: the asked layer is not a Conv2D (with a bias, for parameters), not
+            exactly one candidate is Keras' rule, or fewer than three candidates give another
+            value for this layer (its numbers do not tell the mistakes apart: a 1×1 kernel, one
+            input channel, stride 1, ...).
     """
     ask, spec, facts = subject.ask, subject.spec, subject.facts
     layer = resolve_layer(ask, spec, rng)
@@ -135,56 +195,54 @@ def make(subject: Subject, rng: random.Random) -> Question:
             ask.quantity == "params" and not spec.layers[layer].get("use_bias", True)):
         raise QuestionError("formula questions are about a Conv2D layer with a bias")
     _, _, padding = formulas.window(spec.layers[layer])
-    judged = [(expression, label, formula_holds(subject.oracle, expression, ask.quantity, padding))
-              for expression, label in _candidates(ask.quantity, padding)]
-    right = [expression for expression, _, holds in judged if holds]
-    wrong = [(expression, label) for expression, label, holds in judged if not holds]
+    values, value = instance(spec, facts, layer, ask.quantity)
+    candidates = _candidates(ask.quantity, padding)
+    right = [expression for expression, _ in candidates
+             if formula_holds(subject.oracle, expression, ask.quantity, padding)]
+    wrong = [(expression, label) for expression, label in candidates if _at(expression, values) != value]
     if len(right) != 1 or len(wrong) < CHOICES - 1:
-        raise QuestionError(f"{len(right)} candidate formulas agree with Keras; expected 1")
+        raise QuestionError(f"{len(right)} candidate formulas are Keras' rule and {len(wrong)} give "
+                            f"another value for this layer; expected 1 and {CHOICES - 1}")
     chosen = rng.sample(wrong, CHOICES - 1)
     choices = (Choice(f"${formulas.latex(right[0])}$", str(right[0]), True),) + tuple(
         Choice(f"${formulas.latex(expression)}$", str(expression), False, label)
         for expression, label in chosen)
-    known = facts.layers[layer]
-    if ask.quantity == "output_size":
-        kernel, strides, _ = formulas.window(spec.layers[layer])
-        worked = (f"For `{known.name}`, along the height: "
-                  f"{formulas.size_derivation(known.input_shape[1], kernel[0], strides[0], padding)}.")
-    else:
-        worked = f"For `{known.name}`: {formulas.params_derivation(spec.layers[layer], known.input_shape)}."
-    grid = len(SIZE_GRID if ask.quantity == "output_size" else PARAMS_GRID)
-    explanation = (f"Keras follows {choices[0].text}: it agrees with all {grid} Conv2D layers "
-                   f"Keras built to check it, and each other formula disagrees with at least one. "
-                   f"{worked}\n\n{mistakes(choices, DESCRIPTIONS)}")
+    explanation = _explanation(spec, facts, layer, ask.quantity, choices,
+                               [right[0]] + [expression for expression, _ in chosen])
     return Question(ask.ref(layer), "single_choice", subject.text(layer_variables(subject, layer)),
                     choices[0].text, choices, explanation, reading(subject, layer))
 
 
-def _judged(oracle: Oracle, quantity: str, padding: str, value: str) -> bool:
-    return formula_holds(oracle, parse_formula(value), quantity, padding)
-
-
 def prove(subject: Subject, question: Question) -> list[str]:
-    """A formula question is valid when its options are distinct and exactly its correct
-    option agrees with Keras on the grid of built layers."""
-    _, _, padding = formulas.window(subject.spec.layers[question.ref.layer])
-    return prove_options(question) + [
-        f"formula {choice.text} {'disagrees' if choice.correct else 'agrees'} with Keras"
-        for choice in question.choices
-        if _judged(subject.oracle, question.ref.quantity, padding, choice.value) != choice.correct]
+    """A formula question is valid when its options are distinct, its correct option is Keras'
+    rule and gives the asked layer's value, and every distractor gives another value for it."""
+    return prove_options(question) + _judge(
+        subject.oracle, subject.spec, subject.facts, question.ref.layer, question.ref.quantity,
+        [(choice.text, parse_formula(choice.value), choice.correct) for choice in question.choices])
 
 
 def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
-    """For a formula entry: the correct option's text when exactly the options marked correct
-    agree with Keras on the grid of built layers; else a message saying which does not."""
+    """For a formula entry: the correct option's text when exactly one option is marked correct,
+    it is Keras' rule and gives the layer's value, and every other option gives another value
+    for the layer (the whole model built again); else a message saying which option fails."""
     spec = ModelSpec.from_json(entry.model)
-    _, _, padding = formulas.window(spec.layers[entry.layer])
-    for choice in entry.choices:
-        holds = _judged(oracle, entry.quantity, padding, choice.value)
-        if holds != choice.correct:
-            return f"formula {choice.text} {'agrees' if holds else 'disagrees'} with Keras", None
+    problems = _judge(oracle, spec, oracle.model_facts(spec), entry.layer, entry.quantity,
+                      [(c.text, parse_formula(c.value), c.correct) for c in entry.choices])
+    if problems:
+        return "; ".join(problems), None
     correct = [c.text for c in entry.choices if c.correct]
     return (correct[0], correct[0]) if len(correct) == 1 else (None, None)
+
+
+def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
+    """Each distractor's label must be the misconception its formula follows (the candidate
+    tables pair each formula with one)."""
+    spec = ModelSpec.from_json(entry.model)
+    _, _, padding = formulas.window(spec.layers[entry.layer])
+    labels = {str(expression): label for expression, label in _candidates(entry.quantity, padding)}
+    return [f"distractor {choice.text}: it follows {labels.get(choice.value)!r}, not "
+            f"{choice.misconception!r}" for choice in entry.choices
+            if not choice.correct and labels.get(choice.value) != choice.misconception]
 
 
 def check_ask(ask: Ask) -> list[tuple[str, str]]:
@@ -201,5 +259,6 @@ FAMILY = Family(
     prove=prove,
     rederive=rederive,
     check_ask=check_ask,
+    reproduce=reproduce,
     option_values=False,
 )

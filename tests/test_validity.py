@@ -1,0 +1,166 @@
+"""Item validity: exactly one right option for the instance the stem shows, distractors named by
+the mistake that gives them, and `verify` catching keys where either is broken."""
+
+import copy
+import dataclasses
+import textwrap
+
+import pytest
+
+from quizgen import families
+from quizgen.bank import load_template
+from quizgen.errors import QuestionError
+from quizgen.families import model_facts, which_formula
+from quizgen.formulas import evaluate
+from quizgen.key import KeyEntry, question_entry
+from quizgen.questions import make_item
+from quizgen.verify import check_entry
+
+SEEDS = range(20)
+
+
+def single_choice(template):
+    return dataclasses.replace(template, asks=tuple(
+        dataclasses.replace(ask, response=("single_choice",)) for ask in template.asks))
+
+
+def template_of(bank, template_id):
+    return single_choice(next(t for t in bank if t.id == template_id))
+
+
+@pytest.mark.parametrize("template_id", ["formula-output-size", "formula-params"])
+def test_formula_distractors_are_wrong_for_the_asked_layer(bank, oracle, template_id):
+    for seed in SEEDS:
+        item = make_item(template_of(bank, template_id), seed, oracle)
+        (question,) = item.questions
+        # the layer's own numbers, from Keras' facts of the model as built
+        values, value = which_formula.instance(item.spec, item.facts, question.ref.layer,
+                                               question.ref.quantity)
+        given = [evaluate(which_formula.parse_formula(choice.value), values) for choice in question.choices]
+        right = [choice.correct for choice, here in zip(question.choices, given, strict=True)
+                 if here == value]
+        assert right == [True], (template_id, seed, values, value, given)
+
+
+FORMULA_ON = """\
+title: One layer
+topic: formulas
+difficulty: 2
+model:
+  input_shape: [96, 96, {channels}]
+  layers: [{{class_name: Conv2D, config: {{filters: 32, kernel_size: {kernel}, strides: {strides},
+            padding: {padding}}}}}]
+asks:
+  - fact: formula
+    quantity: {quantity}
+    layer: 0
+    text: Which formula?
+"""
+
+
+def one_layer(tmp_path, quantity, kernel, strides, padding, channels=3):
+    path = tmp_path / "one.yaml"
+    path.write_text(FORMULA_ON.format(quantity=quantity, kernel=kernel, strides=strides,
+                                      padding=padding, channels=channels))
+    return load_template(path)
+
+
+@pytest.mark.parametrize("quantity, kernel, strides, padding, channels", [
+    ("output_size", 1, 1, "same", 3),   # v7-q1: W, floor(W/S) and ceil(W/S) all give 96
+    ("output_size", 3, 1, "same", 3),   # stride 1: only the 'valid' formula differs
+    ("params", 1, 1, "valid", 1),       # 1×1 on one channel: (k_h·k_w + 1)·F, (k_h·C_in + 1)·F right too
+])
+def test_a_layer_that_cannot_tell_the_formulas_apart_is_not_asked(tmp_path, oracle, quantity,
+                                                                 kernel, strides, padding, channels):
+    template = one_layer(tmp_path, quantity, kernel, strides, padding, channels)
+    with pytest.raises(QuestionError, match="give another value for this layer"):
+        make_item(template, 0, oracle)
+
+
+def test_a_formula_right_for_this_layer_is_not_offered(tmp_path, oracle):
+    # a 1×1 kernel on 3 channels: (k_h·C_in + 1)·F = (k_h·k_w·C_in + 1)·F, so it is left out
+    (question,) = make_item(one_layer(tmp_path, "params", 1, 1, "valid"), 0, oracle).questions
+    assert [c.misconception for c in question.choices if not c.correct] != []
+    assert "kernel_one_dimensional" not in [c.misconception for c in question.choices]
+
+
+def test_a_layer_whose_numbers_tell_the_mistakes_apart_is_asked(tmp_path, oracle):
+    (question,) = make_item(one_layer(tmp_path, "output_size", 3, 2, "valid"), 0, oracle).questions
+    assert "= 47" in question.explanation  # floor((96 - 3) / 2) + 1
+    assert "gives" in question.explanation and "Conv2D layers Keras built" not in question.explanation
+
+
+@pytest.mark.parametrize("template_id", ["embedding", "conv-output-shape", "pool-output-shape",
+                                         "conv-params", "rnn-params", "total-params"])
+def test_each_distractor_is_a_mistake_about_the_asked_fact(bank, oracle, template_id):
+    # e.g. an Embedding's parameter count is never labelled "returns a single vector", and a
+    # pooled shape never "counted the kernel as k weights"
+    by_label = {m.label: m for m in model_facts.MISCONCEPTIONS}
+    for seed in SEEDS:
+        for question in make_item(template_of(bank, template_id), seed, oracle).questions:
+            for choice in question.choices:
+                for part in (choice.misconception or "").split("+") if choice.misconception else ():
+                    assert question.ref.fact in by_label[part].facts, (seed, question.ref, choice)
+
+
+def test_a_value_several_mistakes_give_names_the_most_common(bank, oracle):
+    priority = [m.label for m in model_facts.MISCONCEPTIONS]
+    for seed in SEEDS:
+        item = make_item(template_of(bank, "conv-output-shape"), seed, oracle)
+        for question in item.questions:
+            for choice in question.choices:
+                if choice.correct or "+" in choice.misconception:
+                    continue
+                earlier = priority[:priority.index(choice.misconception)]
+                for label in earlier:
+                    misconception = next(m for m in model_facts.MISCONCEPTIONS if m.label == label)
+                    assert misconception.answer(oracle, item.spec, question.ref, item.facts) != choice.value
+
+
+def entry_of(bank, oracle, template_id, seed=1):
+    item = make_item(template_of(bank, template_id), seed, oracle)
+    return question_entry(1, 1, item, item.questions[0]).to_json()
+
+
+@pytest.mark.parametrize("template_id", ["conv-output-shape", "conv-params", "conv-by-hand",
+                                         "formula-output-size"])
+def test_verify_fails_on_swapped_misconception_labels(bank, oracle, verifier, template_id):
+    entry = entry_of(bank, oracle, template_id)
+    assert check_entry(KeyEntry.from_json(entry), verifier) == []
+    wrong = [choice for choice in entry["choices"] if not choice["correct"]]
+    first, second = next((a, b) for i, a in enumerate(wrong) for b in wrong[i + 1:]
+                         if a["misconception"] != b["misconception"])
+    swapped = copy.deepcopy(entry)
+    for choice in swapped["choices"]:
+        if choice["text"] == first["text"]:
+            choice["misconception"] = second["misconception"]
+        elif choice["text"] == second["text"]:
+            choice["misconception"] = first["misconception"]
+    problems = check_entry(KeyEntry.from_json(swapped), verifier)
+    assert any(first["text"] in problem for problem in problems), problems
+
+
+def test_verify_fails_when_a_distractor_is_replaced_by_the_answer(bank, oracle, verifier):
+    entry = entry_of(bank, oracle, "conv-params")
+    bad = copy.deepcopy(entry)
+    wrong = next(choice for choice in bad["choices"] if not choice["correct"])
+    wrong["value"], wrong["text"] = entry["answer"], entry["answer_text"]
+    problems = check_entry(KeyEntry.from_json(bad), verifier)
+    assert any("equals the correct answer" in problem for problem in problems), problems
+    assert any("distinct" in problem for problem in problems), problems
+
+
+def test_every_family_reproduces_its_own_labels(bank, oracle, verifier):
+    for template_id in ("summary-blanks", "pool-by-hand", "formula-params", "dense-kernel-shape"):
+        item = make_item(template_of(bank, template_id), 2, oracle)
+        for position, question in enumerate(item.questions, 1):
+            entry = question_entry(1, position, item, question)
+            family = families.for_fact(entry.fact)
+            assert family.reproduce(entry, verifier) == [], (template_id, position)
+
+
+def test_stress_reports_no_invalid_item_on_the_bank_sample():
+    from .conftest import run_cli
+
+    result = run_cli("stress", "formula-output-size", "conv-by-hand", "--seeds", "5")
+    assert result.exit_code == 0, textwrap.shorten(result.output, 2000)
