@@ -1,28 +1,53 @@
 """The question bank: load and validate the YAML question templates of a folder.
 
 Each `*.yaml` file is one template (its id is the file name without `.yaml`), read with
-`yaml.safe_load` and validated against `schemas/template.schema.json`. Errors name the file and
-the field (`conv-params.yaml: asks[0].fact: 'paramz' is not one of [...]`).
+PyYAML's safe loader and validated against `schemas/template.schema.json`. Errors name the file
+and the field (`conv-params.yaml: asks[0].fact: 'paramz' is not one of [...]`).
+
+Banks are shared between instructors, so a template file is untrusted input: its size, its YAML
+(aliases expanded, nesting) and the values its error messages quote are bounded, a sampler's
+options are validated against that sampler's schema (`$defs.sampler_options` of the template
+schema) and drawn once, its texts are checked in the sandbox they render in
+(`quizgen.template.check_text`), and a fixed model that the closed forms prove impossible is
+reported at load time (`quizgen.formulas.unbuildable`), without importing Keras.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import jsonschema
+import jsonschema.exceptions
 import yaml
 
 from quizgen import families
-from quizgen.errors import BatchError, TemplateError
+from quizgen.errors import ArchitectureError, BatchError, TemplateError
+from quizgen.formulas import unbuildable
 from quizgen.resources import data_dir
+from quizgen.sample import clip, quote, sample
 from quizgen.spec import CODE_STYLES, ModelSpec, Task, freeze
-from quizgen.template import TEMPLATE_ENV, Ask, Template
+from quizgen.template import Ask, Template, check_text
+
+#: The largest template file read, in bytes.
+MAX_TEMPLATE_BYTES = 256 * 1024
+#: The largest a template's YAML may grow when its aliases are expanded: nodes plus the
+#: characters of its scalars (a file without aliases stays below it).
+MAX_EXPANDED = 4 * MAX_TEMPLATE_BYTES
+#: How deeply a template's YAML may nest.
+MAX_NESTING = 32
+#: How many characters of one problem a message keeps.
+MESSAGE_LIMIT = 300
+
+
+class ImpossibleModelError(TemplateError, ArchitectureError):
+    """A template's fixed model (or task) that the closed forms prove Keras cannot build: a
+    template error found at load time, and the architecture error building it would raise."""
 
 
 def _filling_defaults(properties_rule):
@@ -40,14 +65,50 @@ def _filling_defaults(properties_rule):
     return rule
 
 
+def _unique_strings(unique_rule):
+    """The `uniqueItems` rule on arrays of strings only (the schema's unique arrays are all of
+    strings; an array of anything else fails its `items` rule), so that it takes linear time
+    rather than comparing every pair of items of a hostile array."""
+
+    def rule(validator: Any, unique: bool, instance: Any,
+             schema: dict[str, Any]) -> Iterator[jsonschema.ValidationError]:
+        if isinstance(instance, list) and all(isinstance(item, str) for item in instance):
+            yield from unique_rule(validator, unique, instance, schema)
+
+    return rule
+
+
+def _strict_validator(rules: dict[str, Any] | None = None):
+    """Draft 2020-12 where an `integer` is an int (not `1.0`), with `rules` overridden."""
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, rules or {}, type_checker=checker)
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads((data_dir("schemas") / "template.schema.json").read_text())
+
+
 @cache
 def _schema_validator() -> jsonschema.Draft202012Validator:
     """The validator of `schemas/template.schema.json`, which fills in the defaults."""
-    schema = json.loads((data_dir("schemas") / "template.schema.json").read_text())
     base = jsonschema.Draft202012Validator
-    validator = jsonschema.validators.extend(
-        base, {"properties": _filling_defaults(base.VALIDATORS["properties"])})
-    return validator(schema)
+    validator = _strict_validator({"properties": _filling_defaults(base.VALIDATORS["properties"]),
+                                   "uniqueItems": _unique_strings(base.VALIDATORS["uniqueItems"])})
+    return validator(_schema())
+
+
+@cache
+def _options_validator(sampler: str) -> jsonschema.Draft202012Validator | None:
+    """The validator of the options of `sampler` (`$defs.sampler_options` of the template
+    schema; no defaults are filled in), or None for a sampler the schema does not describe."""
+    schema = _schema()
+    if sampler not in schema["$defs"]["sampler_options"]:
+        return None
+    return _strict_validator()({"$defs": schema["$defs"],
+                                "$ref": f"#/$defs/sampler_options/{sampler}"})
 
 
 def _field(path: Any) -> str:
@@ -58,12 +119,116 @@ def _field(path: Any) -> str:
     return out or "(top level)"
 
 
-def _check_jinja(text: str, where: str) -> None:
+def _path_key(error: jsonschema.ValidationError) -> list[tuple[int, int, str]]:
+    """A sort key of an error's path (ints numerically, then keys of any type)."""
+    return [(0, part, "") if isinstance(part, int) else (1, 0, str(part))
+            for part in error.absolute_path]
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message with the value it starts with (`repr` of the whole instance) quoted
+    briefly, cut to `MESSAGE_LIMIT` characters; for a value that matches no alternative of a
+    `oneOf` with a description, the description."""
+    if error.validator == "oneOf" and error.context and "description" in error.schema:
+        return clip(f"{quote(error.instance)}: expected {error.schema['description']}", MESSAGE_LIMIT)
+    message = error.message
+    if len(message) > MESSAGE_LIMIT:
+        shown = repr(error.instance)  # bounded: the YAML's expansion is (`MAX_EXPANDED`)
+        if message.startswith(shown):
+            message = quote(error.instance) + message[len(shown):]
+    return clip(message, MESSAGE_LIMIT)
+
+
+def _explained(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For an error of `oneOf` (a sampled or a fixed model; an index or a filter), the error of
+    the alternative the value was closest to (e.g. `model.layers[0].class_name: ...`)."""
+    if error.validator != "oneOf" or not error.context:
+        return error
+    return jsonschema.exceptions.best_match([error]) or error
+
+
+def _yaml_problem(root: yaml.Node) -> str | None:
+    """Why a composed YAML document is refused before it is constructed: it expands (aliases
+    followed) to more than `MAX_EXPANDED` nodes and characters, nests deeper than
+    `MAX_NESTING`, or is recursive. Walks the node graph once, without recursion."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, height)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = (1 + len(node.value), 1)
+            continue
+        children = [item for pair in node.value for item in pair] \
+            if isinstance(node, yaml.MappingNode) else list(node.value)
+        if closing:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(child)][0] for child in children)
+            height = 1 + max((sizes[id(child)][1] for child in children), default=0)
+            if size > MAX_EXPANDED:
+                return f"its aliases expand it to more than {MAX_EXPANDED:,} values and characters"
+            if height > MAX_NESTING:
+                return f"nested more than {MAX_NESTING} levels deep"
+            sizes[key] = (size, height)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            return "a recursive alias (a node that contains itself)"
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    return None
+
+
+def _read_yaml(name: str, raw: bytes) -> Any:
+    """The YAML document of a template file, with PyYAML's safe loader, after `_yaml_problem`.
+
+    Raises:
+        TemplateError: invalid YAML, a refused document, or a value PyYAML cannot construct
+            (an integer of more than 4,300 digits, a date such as 2024-13-45).
+    """
+    loader = None
     try:
-        TEMPLATE_ENV.parse(text)
-    except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(
-            f"{where}: Jinja2 syntax error line {error.lineno}: {error.message}") from error
+        loader = yaml.SafeLoader(raw)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = _yaml_problem(node)
+        if problem is not None:
+            raise TemplateError(f"{name}: invalid YAML: {problem}")
+        return loader.construct_document(node)
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{name}: invalid YAML: {clip(str(error), 2 * MESSAGE_LIMIT)}") from None
+    except RecursionError:
+        raise TemplateError(f"{name}: invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as error:
+        raise TemplateError(f"{name}: invalid YAML: a value cannot be read "
+                            f"({clip(str(error), MESSAGE_LIMIT)})") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_schema(name: str, data: Any) -> None:
+    """Validate against the template schema (filling in its defaults).
+
+    Raises:
+        TemplateError: the first five violations, each naming its field.
+    """
+    try:
+        errors = sorted(_schema_validator().iter_errors(data), key=_path_key)
+    except RecursionError:
+        raise TemplateError(f"{name}: nested too deeply") from None
+    if errors:
+        shown = [_explained(error) for error in errors[:5]]
+        details = "; ".join(f"{_field(e.absolute_path)}: {_message(e)}" for e in shown)
+        raise TemplateError(f"{name}: {details}")
+
+
+def _check_jinja(text: str, where: str) -> None:
+    check_text(text, where)
 
 
 def _ask(data: dict[str, Any]) -> Ask:
@@ -87,35 +252,85 @@ def _check_names(name: str, data: dict[str, Any], subject: dict[str, Any]) -> No
     """
     field = "model" if "model" in data else "task"
     if "sampler" in subject and subject["sampler"] not in families.SAMPLERS:
-        raise TemplateError(f"{name}: {field}.sampler: {subject['sampler']!r} is not one of "
+        raise TemplateError(f"{name}: {field}.sampler: {quote(subject['sampler'])} is not one of "
                             f"{list(families.SAMPLERS)}")
     styles = [*CODE_STYLES, *families.CODE_STYLES]
     if data["code_style"] not in styles:
-        raise TemplateError(f"{name}: code_style: {data['code_style']!r} is not one of {styles}")
+        raise TemplateError(f"{name}: code_style: {quote(data['code_style'])} is not one of {styles}")
+
+
+def _check_options(name: str, field: str, sampler: str, options: dict[str, Any] | None) -> None:
+    """A sampler's options must be the ones it takes, of their types and ranges (its schema,
+    `$defs.sampler_options` of the template schema), and it must draw a subject with them (one
+    draw, from seed 0: a sampler rejects what its schema cannot say, such as `[3, 1]` for a
+    range or a by-hand `size` that no task fits).
+
+    Raises:
+        TemplateError: naming the file, the option (`model.options.blocks`) and the sampler.
+    """
+    validator = _options_validator(sampler)
+    errors = [] if validator is None else sorted(validator.iter_errors(options or {}), key=_path_key)
+    if errors:
+        error = _explained(errors[0])
+        where = _field([field, "options", *error.absolute_path])
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(error.schema.get("properties", {}))
+            unknown = [key for key in error.instance if key not in known]
+            where = f"{field}.options" + (f".{clip(unknown[0], 40)}" if isinstance(unknown[0], str)
+                                          else f"[{quote(unknown[0], 40)}]")
+            message = (f"unknown option {quote(unknown[0], 40)}; the options of {sampler!r} are "
+                       f"{', '.join(known) or 'none'}")
+        else:
+            message = _message(error)
+        raise TemplateError(f"{name}: {where}: sampler {sampler!r}: bad options: {message}")
+    try:
+        sample(sampler, random.Random(0), options, families.SAMPLERS)
+    except TemplateError as error:
+        raise TemplateError(f"{name}: {field}.options: {clip(str(error), MESSAGE_LIMIT)}") from None
+
+
+def _check_buildable(name: str, fixed: ModelSpec | Task) -> None:
+    """A fixed model (or task) must not be one the closed forms prove Keras cannot build (a
+    window wider than its input, a layer on an input of the wrong rank). What the closed forms
+    cannot decide (a layer class without one, an argument they do not model) is left to Keras.
+
+    Raises:
+        ImpossibleModelError: naming the file and the layer.
+    """
+    error = unbuildable(fixed.spec if isinstance(fixed, Task) else fixed)
+    if error is not None:
+        what = "task cannot be run" if isinstance(fixed, Task) else "model cannot be built"
+        raise ImpossibleModelError(f"{name}: its fixed {what}: {clip(str(error), MESSAGE_LIMIT)}")
 
 
 def load_template(path: Path) -> Template:
-    """Load and validate one template file: its schema (`schemas/template.schema.json`, whose
-    defaults fill in what the file leaves out), its sampler and code style, and each ask
-    against the family that makes its questions (`quizgen.families.check_ask`).
+    """Load and validate one template file: its size and YAML (`MAX_TEMPLATE_BYTES`,
+    `MAX_EXPANDED`, `MAX_NESTING`), its schema (`schemas/template.schema.json`, whose defaults
+    fill in what the file leaves out), its sampler and code style, its sampler's options (their
+    schema, and one draw), its texts (in the Jinja2 sandbox they render in), each ask against
+    the family that makes its questions (`quizgen.families.check_ask`), and a fixed model
+    against the closed forms.
 
     Raises:
-        TemplateError: unreadable file, invalid YAML, a schema violation, an ask no family
-            accepts, or a Jinja2 syntax error; the message names the file and the field.
+        TemplateError: unreadable or too large file, invalid or refused YAML, a schema
+            violation, an unknown sampler (the known ones are named) or option, an ask no family
+            accepts, or a Jinja2 syntax error or unsafe text; the message names the file and the
+            field, and quotes values briefly.
+        ImpossibleModelError: (a TemplateError and an ArchitectureError) the fixed model or
+            task certainly cannot be built; the message names the file and the layer.
     """
     name = path.name
     try:
-        raw = path.read_bytes()
-        data = yaml.safe_load(raw)
+        with path.open("rb") as file:
+            raw = file.read(MAX_TEMPLATE_BYTES + 1)
     except OSError as error:
         raise TemplateError(f"{name}: cannot read: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise TemplateError(f"{name}: invalid YAML: {error}") from error
-    errors = sorted(_schema_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        details = "; ".join(f"{_field(e.absolute_path)}: {e.message}" for e in errors[:5])
-        raise TemplateError(f"{name}: {details}")
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{name}: larger than {MAX_TEMPLATE_BYTES:,} bytes")
+    data = _read_yaml(name, raw)
+    _check_schema(name, data)
     subject = data.get("model") or data["task"]
+    field = "model" if "model" in data else "task"
     _check_names(name, data, subject)
     if "layers" in subject:
         fixed = ModelSpec.from_json(subject, f"{name}: model")
@@ -123,6 +338,7 @@ def load_template(path: Path) -> Template:
         fixed = Task.from_json(subject, f"{name}: task")
     else:
         fixed = None
+        _check_options(name, field, subject["sampler"], subject.get("options"))
     _check_jinja(data["stem"], f"{name}: stem")
     for index, ask in enumerate(data["asks"]):
         _check_jinja(ask["text"], f"{name}: asks[{index}].text")
@@ -136,8 +352,10 @@ def load_template(path: Path) -> Template:
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
     for index, ask in enumerate(template.asks):
-        for field, message in families.check_ask(template, ask):
-            raise TemplateError(f"{name}: asks[{index}]{field}: {message}")
+        for ask_field, message in families.check_ask(template, ask):
+            raise TemplateError(f"{name}: asks[{index}]{ask_field}: {clip(message, MESSAGE_LIMIT)}")
+    if fixed is not None:
+        _check_buildable(name, fixed)
     return template
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from quizgen.errors import ArchitectureError, QuestionError
-from quizgen.facts import Answer, FactRef, read_fact
+from quizgen.facts import Answer, FactRef, read_fact, same_response
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.spec import ModelSpec
 
@@ -81,7 +81,7 @@ def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]]
     for answer, label in itertools.chain(drawn, compounds):
         if len(found) == count:
             break
-        if answer is not None and answer != correct:
+        if answer is not None and not same_response(answer, correct):
             found.setdefault(answer, label)
     if len(found) < count:
         raise QuestionError(f"only {len(found)} distinct misconception(s) give a wrong {what}; "

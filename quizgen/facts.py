@@ -83,6 +83,16 @@ def read_fact(facts: ModelFacts, ref: FactRef) -> Answer:
     return int(layer.output_shape[AXES[ref.axis]])
 
 
+def same_response(value: Any, answer: Any) -> bool:
+    """Whether a student writing `value` gives `answer`, in a spelling the graders accept: the
+    same value, or an output shape without its batch axis (`(13, 13, 32)` for
+    `(None, 13, 13, 32)`, see `quizgen.grade.parse_shape`)."""
+    if value == answer:
+        return True
+    return (isinstance(value, tuple) and isinstance(answer, tuple) and bool(answer)
+            and answer[0] is None and value == answer[1:])
+
+
 def to_json(answer: Any) -> Any:
     """JSON form of an answer: shapes and matrices become lists (batch axis `null`); a model
     (the value of a `code` choice) its `{input_shape, layers}` form."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from quizgen.errors import QuestionError
-from quizgen.facts import Answer, FactRef, format_answer
+from quizgen.facts import Answer, FactRef, format_answer, same_response
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.spec import ModelSpec, Task
 from quizgen.template import Ask, Template, render_text
@@ -163,6 +163,12 @@ class Family:
         field(default_factory=dict)
 
 
+def count_of(number: int, noun: str) -> str:
+    """`1 unit`, `3 units`, `1,600 values`: a count with its noun in agreement (English
+    plurals by -s, which is all the nouns of questions need)."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def describe_in(table: Mapping[str, str], label: str) -> str:
     """The feedback of a misconception `label` in `table`; a compound label (`a+b`, two
     mistakes made together) joins its parts' descriptions with ' and '.
@@ -248,7 +254,7 @@ def prove_choices(question: Question, misconceptions: Mapping[str, str]) -> list
         if choice.correct and choice.value != question.answer and choice.text != question.answer:
             problems.append(f"the correct option {choice.text!r} is not the answer")
         if not choice.correct:
-            if choice.value == question.answer:
+            if same_response(choice.value, question.answer):
                 problems.append(f"the distractor {choice.text!r} is the answer")
             try:
                 describe_in(misconceptions, choice.misconception or "")

@@ -5,8 +5,8 @@ Responses are text, as a student writes them or a CSV holds them:
 - `single_choice`: the option number as printed (`2`);
 - `multiple_choice`: the chosen option numbers, comma-separated (`1,3`; `none` when no option is
   chosen; repeating a number counts once);
-- `numeric`: a number in ASCII digits, thousands separators allowed (`34,826`, `34826`),
-  within `tolerance`;
+- `numeric`: a number in ASCII digits, thousands separators allowed where they separate
+  thousands (`34,826`, `1 234 567`, `34826`; not `2,4,0,0` or `1,23`), within `tolerance`;
 - `shape`: a tuple in any usual spelling: `(None, 13, 13, 32)`, `[None, 13, 13, 32]`,
   `13x13x32`, `13 × 13 × 32`, `None,13,13,32`. For output shapes the batch axis may be left
   out (`13x13x32` is read as `(None, 13, 13, 32)`);
@@ -15,7 +15,9 @@ Responses are text, as a student writes them or a CSV holds them:
 
 A correct response scores 1, a wrong one 0; only `multiple_choice` gives partial credit (see
 `multiple_choice_score`). An unparsable response raises `ResponseError`: it is rejected, not
-graded.
+graded. So is a number too large for a float (a 5,000-digit number, `1e400`: it would be read
+as infinity), in every kind. Each parser takes time linear in the response's length, and the
+error message quotes at most the first `QUOTED` characters of the response.
 """
 
 from __future__ import annotations
@@ -40,12 +42,35 @@ class ResponseError(QuizgenError):
     """A response that cannot be read as an answer of its question's kind."""
 
 
-_SHAPE_SEPARATORS = re.compile(r"\s*(?:,|x|×|\*)\s*", re.IGNORECASE)
+#: Responses longer than this are quoted in error messages by their first characters only.
+QUOTED = 60
+
+#: What separates the axes of a shape (the spaces around a separator are stripped off the axes).
+_SHAPE_SEPARATORS = re.compile(r"[,x×*]", re.IGNORECASE)
+
+#: A number as a student writes it: ASCII digits, a sign, a point and an exponent (not `nan`,
+#: `inf` or other digits Python's `float` would read). The digits before the point may be
+#: grouped by thousands with one kind of separator, `,`, `_` or a space: a first group of 1 to
+#: 3 digits not starting with 0, then groups of exactly 3 (`34,826`, `1_234_567`, `1 234.5`).
+#: No part repeats a part it could also be, so matching takes time linear in the length.
+_NUMBER = re.compile(r"""
+    [+-]?
+    (?: (?: [0-9]+ | [1-9][0-9]{0,2} (?P<separator>[,_\ ]) [0-9]{3} (?: (?P=separator) [0-9]{3} )* )
+        (?: \.[0-9]* )?
+      | \.[0-9]+ )
+    (?: [eE][+-]?[0-9]+ )?
+""", re.VERBOSE)
+
+#: The thousands separators `_NUMBER` allows.
+_THOUSANDS = re.compile(r"[,_ ]")
 
 
-#: A number as a student writes it once separators are removed: ASCII digits, a sign, a point
-#: and an exponent (not `nan`, `inf` or other digits Python's `float` would read).
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+def _quoted(text: str) -> str:
+    """`text` as error messages quote it: its repr, cut to its first `QUOTED` characters (and
+    its length) if it is longer."""
+    if len(text) <= QUOTED:
+        return repr(text)
+    return f"{text[:QUOTED]!r}… ({len(text):,} characters)"
 
 
 def parse_number(text: str) -> float:
@@ -53,36 +78,44 @@ def parse_number(text: str) -> float:
 
     Raises:
         ResponseError: not a number of ASCII digits (thousands separators `,`, `_` or spaces
-            allowed).
+            allowed between groups of three digits before the point, see `_NUMBER`), or a
+            number too large for a float.
     """
-    cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
-    if not _NUMBER.fullmatch(cleaned):
-        raise ResponseError(f"{text!r} is not a number")
-    return float(cleaned)
+    stripped = text.strip()
+    if not _NUMBER.fullmatch(stripped):
+        raise ResponseError(f"{_quoted(text)} is not a number")
+    value = float(_THOUSANDS.sub("", stripped))
+    if not math.isfinite(value):
+        raise ResponseError(f"{_quoted(text)} is not a number (too large)")
+    return value
 
 
-def _whole(part: str) -> bool:
-    """Whether `part` is a whole number written in ASCII digits."""
-    return part.isascii() and part.isdigit()
+def _whole(part: str) -> int | None:
+    """The value of `part` if it is a whole number written in ASCII digits that a float can
+    hold (at most about 1.8e308: no 5,000-digit number), else None."""
+    if not (part.isascii() and part.isdigit()) or not math.isfinite(float(part)):
+        return None
+    return int(part.lstrip("0") or "0")  # without its leading zeros, under int's 4,300 digits
 
 
 def parse_shape(text: str) -> list[int | None]:
     """`"(None, 13, 13, 32)"`, `"13x13x32"`, `"[13, 13, 32]"` → a list (None for the batch axis).
 
     Raises:
-        ResponseError: not a shape.
+        ResponseError: not a shape (an axis is neither a batch word nor a whole number that a
+            float can hold).
     """
     inner = text.strip().strip("()[]").strip().rstrip(",")
     if not inner:
-        raise ResponseError(f"{text!r} is not a shape")
+        raise ResponseError(f"{_quoted(text)} is not a shape")
     shape: list[int | None] = []
-    for part in _SHAPE_SEPARATORS.split(inner):
+    for part in (part.strip() for part in _SHAPE_SEPARATORS.split(inner)):
         if part.lower() in ("none", "null", "?", "batch"):
             shape.append(None)
-        elif _whole(part):
-            shape.append(int(part))
+        elif (size := _whole(part)) is not None:
+            shape.append(size)
         else:
-            raise ResponseError(f"{text!r} is not a shape (cannot read {part!r})")
+            raise ResponseError(f"{_quoted(text)} is not a shape (cannot read {_quoted(part)})")
     return shape
 
 
@@ -92,10 +125,10 @@ def parse_option(text: str, count: int) -> int:
     Raises:
         ResponseError: not one of the option numbers.
     """
-    cleaned = text.strip().rstrip(".)")
-    if not _whole(cleaned) or not 1 <= int(cleaned) <= count:
-        raise ResponseError(f"{text!r} is not an option number from 1 to {count}")
-    return int(cleaned) - 1
+    number = _whole(text.strip().rstrip(".)"))
+    if number is None or not 1 <= number <= count:
+        raise ResponseError(f"{_quoted(text)} is not an option number from 1 to {count}")
+    return number - 1
 
 
 def parse_options(text: str, count: int) -> frozenset[int]:
@@ -110,22 +143,23 @@ def parse_options(text: str, count: int) -> frozenset[int]:
 
 
 def parse_matrix(text: str) -> list[list[float]]:
-    """`"[[2, 2, 3], [1, 2, 1]]"` (JSON) → the rows, as lists of numbers.
+    """`"[[2, 2, 3], [1, 2, 1]]"` (JSON) → the rows, as lists of floats.
 
     Raises:
-        ResponseError: not JSON, or not a non-empty list of equally long, non-empty lists of
-            numbers.
+        ResponseError: not JSON (or nested too deeply for the JSON reader, as 50,000 `[`), or
+            not a non-empty list of equally long, non-empty lists of numbers that a float can
+            hold (no NaN, no 1e400 or 5,000-digit number).
     """
-    try:
-        rows = json.loads(text)
-    except json.JSONDecodeError:
-        raise ResponseError(f"{text!r} is not a matrix (JSON like [[1, 2], [3, 4]])") from None
+    try:  # integers read as floats: a 5,000-digit one is infinite (rejected below), not an error
+        rows = json.loads(text, parse_int=float)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        raise ResponseError(f"{_quoted(text)} is not a matrix (JSON like [[1, 2], [3, 4]])") from None
     if (not isinstance(rows, list) or not rows or not all(isinstance(row, list) and row for row in rows)
             or len({len(row) for row in rows}) != 1):
-        raise ResponseError(f"{text!r} is not a matrix: rows must be non-empty and equally long")
+        raise ResponseError(f"{_quoted(text)} is not a matrix: rows must be non-empty and equally long")
     if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
                for row in rows for x in row):
-        raise ResponseError(f"{text!r} is not a matrix of (finite) numbers")
+        raise ResponseError(f"{_quoted(text)} is not a matrix of (finite) numbers")
     return rows
 
 

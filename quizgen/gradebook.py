@@ -15,17 +15,23 @@ line (the first row of a student counts). Blank lines and rows of empty cells ar
 
 Outputs (written atomically by `quizgen.files.write_outputs`):
 
-- `grades.csv`: `student_id`, `variant`, `score`, `max_score`, then `q1`…`qN` (that question's
-  points; empty where the variant has no such question), in the order of the responses file;
+- `grades.csv`: `student_id`, `variant`, `score`, `max_score`, then `q1`…`qN` (the points of
+  the question at that position; empty where the variant has no such question, as when a key
+  lacks one question of a variant), in the order of the responses file. A `student_id` that a
+  spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, a tab, a carriage
+  return or a NUL) is written with a `'` before it (OWASP's advice against CSV injection), and
+  so is one already starting with `'`, so that two students never look alike;
 - `report.md` with the histogram beside it as `report-histogram.svg` (an SVG file, so that the
   Markdown stays small and readable and the image is text that `write_outputs` can write);
 - `report.html`, self-contained: the same histogram inline as a `data:image/svg+xml` URI.
 
-The reports hold the class summary, the score histogram (matplotlib, rendered headless without
-pyplot, so no global backend is selected) and the item analysis: per question slot (variant and
-position) and per template (all slots of a template pooled), the difficulty, the corrected
-point-biserial discrimination and Kelley's upper–lower 27 % index, and for choice questions how
-often each option (and so each distractor's misconception) was chosen.
+The reports show every text as text: report.html is escaped by Jinja2's autoescape,
+report.md's table cells by the template's `cell` macro. They hold the class summary, the score
+histogram (matplotlib, rendered headless without pyplot, so no global backend is selected) and
+the item analysis: per question slot (variant and position) and per template (all slots of a
+template pooled), the difficulty, the corrected point-biserial discrimination and Kelley's
+upper–lower 27 % index, and for choice questions how often each option (and so each
+distractor's misconception) was chosen.
 """
 
 from __future__ import annotations
@@ -62,11 +68,17 @@ GROUP_FRACTION = 0.27
 
 _QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 
+#: What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV Injection"),
+#: and the quote that `_spreadsheet_text` puts before such a cell (and before one already
+#: starting with a quote, so that distinct texts stay distinct).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
+
 
 @dataclass(frozen=True)
 class StudentGrade:
-    """One graded row. `answers` and `points` follow the variant's questions in position order;
-    `line` is the row's line number in the responses CSV."""
+    """One graded row. `answers` and `points` follow the variant's questions in position order
+    (the i-th is that of the variant's i-th key entry, whose `position` may be greater than i
+    when the key lacks a question); `line` is the row's line number in the responses CSV."""
 
     student_id: str
     variant: int
@@ -165,9 +177,10 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     `report.html` to `out_dir` atomically. The responses file is only read.
 
     Raises:
-        QuizgenError: the responses file is missing, unreadable, not UTF-8, not CSV, or lacks
-            a required header column (the message names the file); an output would replace
-            the responses file; an output cannot be written.
+        QuizgenError: the key has two questions at one position of a variant; the responses
+            file is missing, unreadable, not UTF-8, not CSV, or lacks a required header column
+            (the message names the file); an output would replace the responses file; an
+            output cannot be written.
     """
     responses_path, out_dir = Path(responses_path), Path(out_dir)
     variants = _variants(key)
@@ -187,9 +200,19 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
 
 
 def _variants(key: dict) -> dict[int, tuple[KeyEntry, ...]]:
-    """The key's entries per variant number, in position order."""
+    """The key's entries per variant number, in position order (a position may be missing).
+
+    Raises:
+        QuizgenError: two entries have the same variant and position (names both ids).
+    """
     variants: dict[int, list[KeyEntry]] = {}
+    seen: dict[tuple[int, int], str] = {}
     for entry in read_entries(key):
+        slot = (entry.variant, entry.position)
+        if slot in seen:
+            raise QuizgenError(f"key question {entry.id}: variant {entry.variant} already has a "
+                               f"question at position {entry.position} ({seen[slot]})")
+        seen[slot] = entry.id
         variants.setdefault(entry.variant, []).append(entry)
     return {number: tuple(sorted(group, key=lambda e: e.position))
             for number, group in sorted(variants.items())}
@@ -287,8 +310,8 @@ def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, i
     student_id, variant_text = cell["student_id"], cell["variant"]
     if not student_id:
         return "no student_id"
-    number = int(variant_text) if re.fullmatch(r"[0-9]+", variant_text) else None
-    if number not in variants:
+    number = _variant_number(variant_text, variants)
+    if number is None:
         return f"student {student_id!r}: unknown variant {variant_text!r}"
     entries = variants[number]
     asked = {f"q{entry.position}" for entry in entries}
@@ -301,6 +324,15 @@ def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, i
     if problems:
         return f"student {student_id!r}: " + "; ".join(problems)
     return StudentGrade(student_id, number, answers, points, float(len(entries)), line)
+
+
+def _variant_number(text: str, variants: dict[int, tuple[KeyEntry, ...]]) -> int | None:
+    """The key's variant number written as `text` (ASCII digits, leading zeros allowed), or None
+    if there is no such variant. Never converts a long text to int (a 5,000-digit number is
+    beyond Python's int-from-text limit)."""
+    if not re.fullmatch(r"[0-9]+", text):
+        return None
+    return {str(number): number for number in variants}.get(text.lstrip("0"))
 
 
 def _score_answers(entries: tuple[KeyEntry, ...], answers: tuple[str, ...]
@@ -447,7 +479,7 @@ def _outputs(key: dict, source: str, variants: dict[int, tuple[KeyEntry, ...]],
     svg = _histogram_svg(scores, max((len(e) for e in variants.values()), default=0))
     context = _report_context(key, source, students, skipped, slots, templates)
     return {
-        "grades.csv": _grades_csv(students, positions),
+        "grades.csv": _grades_csv(students, variants, positions),
         "report.md": _render("report.md.j2", context | {"histogram": HISTOGRAM}),
         HISTOGRAM: svg,
         "report.html": _render("report.html.j2", context | {
@@ -460,15 +492,24 @@ def _points(value: float) -> str:
     return f"{round(value, 4):g}"
 
 
-def _grades_csv(students: tuple[StudentGrade, ...], positions: int) -> str:
-    """grades.csv: one row per graded student, in file order."""
+def _spreadsheet_text(text: str) -> str:
+    """`text` as a grades.csv cell that no spreadsheet runs as a formula: with a `'` before it
+    if it starts with one of `_FORMULA_START` (`=1+1` → `'=1+1`), else as it is."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _grades_csv(students: tuple[StudentGrade, ...], variants: dict[int, tuple[KeyEntry, ...]],
+                positions: int) -> str:
+    """grades.csv: one row per graded student, in file order; column `q<p>` holds the points of
+    the question at position p of the student's variant (empty if it has none)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student_id", "variant", "score", "max_score",
                      *(f"q{p}" for p in range(1, positions + 1))])
     for student in students:
-        by_position = dict(enumerate(student.points, 1))
-        writer.writerow([student.student_id, student.variant, _points(student.score),
+        by_position = {entry.position: points
+                       for entry, points in zip(variants[student.variant], student.points, strict=True)}
+        writer.writerow([_spreadsheet_text(student.student_id), student.variant, _points(student.score),
                          _points(student.max_score),
                          *(_points(by_position[p]) if p in by_position else ""
                            for p in range(1, positions + 1))])

@@ -108,7 +108,7 @@ def lms_question(entry: KeyEntry) -> dict[str, Any]:
 def question_text(entry: KeyEntry) -> str:
     """The question as Markdown, as printed in the exam: the entry's `stem`, its `code` in a
     fenced block, its `text` and, for free responses, how to write the answer."""
-    parts = [entry.stem, f"```python\n{entry.code}\n```", entry.text]
+    parts = [entry.stem] + ([f"```python\n{entry.code}\n```"] if entry.code else []) + [entry.text]
     if entry.kind in render.INSTRUCTIONS:
         parts.append(f"*{render.INSTRUCTIONS[entry.kind]}*")
     return "\n\n".join(parts)

@@ -492,6 +492,50 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
 
 
+#: Samples on which two models must agree to compute the same function.
+SAME_FUNCTION_SAMPLES = 8
+
+
+def _weights_like(weights: list[Any], rng: Any) -> list[Any]:
+    """Random values for `weights`: uniform in [-1, 1], and in [0.5, 1.5] for variances (so a
+    BatchNormalization stays defined)."""
+    return [rng.uniform(0.5, 1.5, tuple(w.shape)) if "variance" in w.name
+            else rng.uniform(-1.0, 1.0, tuple(w.shape)) for w in weights]
+
+
+def _same_function(first: ModelSpec, second: ModelSpec) -> bool:
+    """Whether two models compute the same function: the same layer classes, weight shapes and
+    Dropout rates (a rate changes training, not inference), and, with random weights given to
+    the first and copied into the second, the same outputs on random inputs (so an argument
+    that changes nothing, such as `padding="same"` on a 1×1 window, makes no difference).
+
+    Raises:
+        ArchitectureError: Keras cannot build one of the models.
+    """
+    import numpy as np
+
+    if first.input_shape != second.input_shape or len(first.layers) != len(second.layers):
+        return False
+    models = build_model(first), build_model(second)
+    for a, b in zip(*(model.layers for model in models), strict=True):
+        shapes = [[tuple(weight.shape) for weight in layer.weights] for layer in (a, b)]
+        rates = [getattr(layer, "rate", None) for layer in (a, b)]
+        if type(a) is not type(b) or shapes[0] != shapes[1] or rates[0] != rates[1]:
+            return False
+    rng = np.random.default_rng(PROBE_SEED)
+    weights = _weights_like(models[0].weights, rng)
+    for model in models:
+        model.set_weights(weights)
+    if first.layers and first.layers[0].class_name == "Embedding":
+        inputs = rng.integers(0, first.layers[0].get("input_dim"),
+                              (SAME_FUNCTION_SAMPLES, *first.input_shape))
+    else:
+        inputs = rng.standard_normal((SAME_FUNCTION_SAMPLES, *first.input_shape))
+    outputs = [keras().ops.convert_to_numpy(model(inputs.astype("float32"), training=False))
+               for model in models]
+    return outputs[0].shape == outputs[1].shape and bool(np.allclose(*outputs, rtol=1e-5, atol=1e-6))
+
+
 def _accepts(class_name: str, argument: str, value: Any) -> bool:
     try:
         getattr(keras().layers, class_name)(**{argument: value}, **_REQUIRED.get(class_name, {}))
@@ -642,6 +686,15 @@ class Oracle:
             "probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_BATCH,
                                "seeded initializers, float64"),
             lambda: _probe_outputs(spec, layer), list, tuple)
+
+    @_memoized
+    def same_function(self, first: ModelSpec, second: ModelSpec) -> bool:
+        """Whether the two models compute the same function (see `_same_function`).
+
+        Raises:
+            ArchitectureError: Keras cannot build one of the models.
+        """
+        return _same_function(first, second)
 
     @_memoized
     def accepts_argument(self, class_name: str, argument: str, value: Any) -> bool:

@@ -32,14 +32,14 @@ MAX_INTEGER_BITS = 100_000
 MESSAGE_LIMIT = 200
 
 
-def _bits(value: Any) -> int | None:
-    return value.bit_length() if isinstance(value, int) else None
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class TextEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox of template texts: Jinja2's immutable sandbox (no attribute starting with
     `_`, no internals of functions or frames, no mutation of lists and dicts, `range` bounded)
-    whose `*` and `**` refuse to build huge strings, lists or integers."""
+    whose `*` and `**` also refuse to build huge strings, lists or integers."""
 
     intercepted_binops = frozenset({"*", "**"})
 
@@ -47,26 +47,22 @@ class TextEnvironment(ImmutableSandboxedEnvironment):
         """`left operator right`, after checking the size of the result.
 
         Raises:
-            SecurityError: the result would be longer than `MAX_REPEATED` items or an
-                integer of more than `MAX_INTEGER_BITS` bits.
+            SecurityError: the result would be a string or list of more than `MAX_REPEATED`
+                items, or an integer of more than `MAX_INTEGER_BITS` bits.
         """
-        lefts, rights = _bits(left), _bits(right)
         if operator == "*":
-            for sequence, count in ((left, rights), (right, lefts)):
-                if isinstance(sequence, str | list | tuple) and count is not None \
-                        and len(sequence) * right_count(count) > MAX_REPEATED:
-                    raise SecurityError(f"a repetition longer than {MAX_REPEATED} is unsafe")
-            if lefts is not None and rights is not None and lefts + rights > MAX_INTEGER_BITS:
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, str | list | tuple) and _integer(count) \
+                        and len(sequence) * count > MAX_REPEATED:
+                    raise SecurityError(f"repeating a sequence to more than {MAX_REPEATED} items "
+                                        "is unsafe")
+            if _integer(left) and _integer(right) \
+                    and left.bit_length() + right.bit_length() > MAX_INTEGER_BITS:
                 raise SecurityError(f"an integer of more than {MAX_INTEGER_BITS} bits is unsafe")
-        if operator == "**" and lefts is not None and rights is not None and right > 0 \
-                and lefts * right > MAX_INTEGER_BITS:
+        if operator == "**" and _integer(left) and _integer(right) \
+                and left.bit_length() * right > MAX_INTEGER_BITS:
             raise SecurityError(f"an integer of more than {MAX_INTEGER_BITS} bits is unsafe")
         return super().call_binop(context, operator, left, right)
-
-
-def right_count(count: int) -> int:
-    """How many times a sequence is repeated by `* count` (the bit length's bound)."""
-    return 2 ** min(count, 64)
 
 
 #: The environment of template texts: a sandbox (`TextEnvironment`) where a missing variable is
@@ -125,17 +121,80 @@ def _compiled(text: str) -> jinja2.Template:
     return TEMPLATE_ENV.from_string(text)
 
 
-def render_text(text: str, context: dict[str, Any], where: str) -> str:
-    """A template text rendered with `context`, stripped.
+def _clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+#: Tags that load other templates: there is no loader, so they can never render.
+_LOADING = (jinja2.nodes.Extends, jinja2.nodes.Include, jinja2.nodes.Import,
+            jinja2.nodes.FromImport)
+
+
+def _unsafe(tree: jinja2.nodes.Template) -> str | None:
+    """What in a parsed text can never render in the sandbox: an attribute starting with `_`
+    (`x._y`, `x|attr("_y")`; no template variable has one) or a tag that loads a template."""
+    for node in tree.find_all((jinja2.nodes.Getattr, jinja2.nodes.Filter, *_LOADING)):
+        if isinstance(node, _LOADING):
+            return f"{type(node).__name__.lower()} tags are not allowed (texts cannot load templates)"
+        if isinstance(node, jinja2.nodes.Getattr):
+            name = node.attr
+        elif node.name == "attr" and node.args and isinstance(node.args[0], jinja2.nodes.Const):
+            name = node.args[0].value
+        else:
+            continue
+        if isinstance(name, str) and name.startswith("_"):
+            return (f"access to attribute {_clip(repr(name), 40)} is unsafe (texts render in a "
+                    "sandbox)")
+    return None
+
+
+def check_text(text: str, where: str) -> None:
+    """Check a template text at load time in the environment it renders in (`TEMPLATE_ENV`):
+    it parses and compiles, and uses nothing the sandbox refuses for certain.
 
     Raises:
-        TemplateError: the text uses an undefined variable; the message starts with `where`
-            (e.g. `conv-params.yaml: asks[0].text`).
+        TemplateError: a Jinja2 syntax error, a text nested too deeply to compile, an unsafe
+            attribute (`x.__class__`) or a tag that loads a template; the message starts with
+            `where` (e.g. `conv-params.yaml: asks[0].text`).
+    """
+    try:
+        tree = TEMPLATE_ENV.parse(text)
+        unsafe = _unsafe(tree)
+        if unsafe is None:
+            _compiled(text)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{where}: Jinja2 syntax error line {error.lineno}: "
+                            f"{_clip(str(error.message))}") from None
+    except (RecursionError, MemoryError):
+        raise TemplateError(f"{where}: nested too deeply") from None
+    if unsafe is not None:
+        raise TemplateError(f"{where}: unsafe: {unsafe}")
+
+
+def render_text(text: str, context: dict[str, Any], where: str) -> str:
+    """A template text rendered with `context` in the sandbox (`TEMPLATE_ENV`), stripped.
+
+    Raises:
+        TemplateError: the text uses an undefined variable, does something the sandbox refuses
+            ("unsafe": Python internals, huge repetitions), or fails in any other way (a syntax
+            error, a division by zero); the message starts with `where` (e.g.
+            `conv-params.yaml: asks[0].text`) and quotes at most `MESSAGE_LIMIT` characters of
+            the error. Nothing of the text runs outside the sandbox.
     """
     try:
         return _compiled(text).render(**context).strip()
+    except SecurityError as error:
+        raise TemplateError(f"{where}: unsafe: {_clip(str(error.message))}") from None
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"{where}: {error.message}") from error
+        raise TemplateError(f"{where}: {_clip(str(error.message))}") from error
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{where}: Jinja2 syntax error line {error.lineno}: "
+                            f"{_clip(str(error.message))}") from None
+    except (RecursionError, MemoryError):
+        raise TemplateError(f"{where}: nested too deeply") from None
+    except Exception as error:  # whatever an untrusted text raises is the template's fault
+        raise TemplateError(f"{where}: cannot render: {type(error).__name__}: "
+                            f"{_clip(str(error))}") from None
 
 
 def variables(text: str) -> set[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from quizgen import families
 from quizgen.errors import QuizgenError
-from quizgen.facts import CHOICE_KINDS, FactRef, format_answer, from_json
+from quizgen.facts import CHOICE_KINDS, FactRef, format_answer, from_json, same_response
 from quizgen.key import KeyEntry, read_entries
 from quizgen.oracle import Oracle, versions
 
@@ -76,8 +76,8 @@ def _check_choices(entry: KeyEntry, answer: Any, values: bool) -> list[str]:
             problems.append(f"choice {choice.text!r} is marked correct but Keras says "
                             f"{_text(answer)}")
     for choice in choices:
-        if not choice.correct and (_close(choice.value, answer)
-                                      or choice.text == _text(answer)):
+        if not choice.correct and (_close(choice.value, answer) or choice.text == _text(answer)
+                                      or same_response(from_json(choice.value), from_json(answer))):
             problems.append(f"distractor {choice.text!r} equals the correct answer")
     return problems
 

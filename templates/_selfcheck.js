@@ -141,12 +141,10 @@
   function show(feedback, lines) {
     feedback.replaceChildren(...lines.map(([text, misconception]) => {
       const line = document.createElement("p");
-      if (misconception) {
+      if (misconception) {  // the label stays out of sight: a student reads its description
         line.className = "misconception";
         line.dataset.misconception = misconception;
-        const label = document.createElement("code");
-        label.textContent = misconception;
-        line.append("Common mistake ", label);
+        line.append("Common mistake");
       }
       line.append(text);
       return line;

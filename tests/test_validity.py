@@ -164,3 +164,32 @@ def test_stress_reports_no_invalid_item_on_the_bank_sample():
 
     result = run_cli("stress", "formula-output-size", "conv-by-hand", "--seeds", "5")
     assert result.exit_code == 0, textwrap.shorten(result.output, 2000)
+
+
+def conv_net(kernel, strides, padding, rate=0.25, activation="relu"):
+    from quizgen.spec import LayerSpec, ModelSpec
+
+    return ModelSpec((96, 96, 3), (
+        LayerSpec.make("Conv2D", filters=4, kernel_size=kernel, strides=strides, padding=padding,
+                       activation=activation),
+        LayerSpec.make("Flatten"), LayerSpec.make("Dropout", rate=rate),
+        LayerSpec.make("Dense", units=3, activation="softmax")))
+
+
+def test_code_options_are_compared_as_functions(verifier):
+    # v29-q9: 'same' padding on a 1×1 window with stride 2 changes nothing: no distractor
+    assert verifier.same_function(conv_net(1, 2, "valid"), conv_net(1, 2, "same"))
+    assert not verifier.same_function(conv_net(3, 2, "valid"), conv_net(3, 2, "same"))
+    assert not verifier.same_function(conv_net(1, 2, "valid"), conv_net(1, 2, "valid", rate=0.75))
+    assert not verifier.same_function(conv_net(1, 2, "valid"), conv_net(1, 2, "valid", activation="sigmoid"))
+
+
+def test_a_misreading_that_builds_the_same_function_is_not_offered(oracle):
+    import random
+
+    from quizgen.families import which_code
+
+    described = conv_net(1, 2, "valid")
+    for seed in range(5):
+        for model, label in which_code.misreadings(oracle, described, random.Random(seed), 3):
+            assert label != "same_padding_assumed" and not oracle.same_function(described, model)

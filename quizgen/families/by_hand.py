@@ -23,7 +23,7 @@ from quizgen.distractors import check_label, pick
 from quizgen.errors import ArchitectureError, QuestionError, TemplateError
 from quizgen.facts import Answer, format_answer, from_json, to_json
 from quizgen.families import model_facts
-from quizgen.family import CHOICES, Family, Question, Subject, prove_choices
+from quizgen.family import CHOICES, Family, Question, Subject, count_of, prove_choices
 from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_form, window
 from quizgen.oracle import Oracle
 from quizgen.sample import fits, option_range
@@ -230,6 +230,11 @@ def wrong_answers(oracle: Oracle, task: Task, rng: random.Random,
 SHOWN_WINDOWS = 4
 
 
+def _factor(value: float) -> str:
+    """A number as a factor of a product: negative ones in parentheses, `0 \\cdot (-1)`."""
+    return f"({format_answer(value)})" if value < 0 else format_answer(value)
+
+
 def _window_step(task: Task, values: list[list[float | None]]) -> str:
     """One window's computation in LaTeX, e.g. `1 \\cdot 1 + 0 \\cdot 0 + 1 = 2`."""
     result = format_answer(formulas.window_value(task, values))
@@ -238,7 +243,7 @@ def _window_step(task: Task, values: list[list[float | None]]) -> str:
         return rf"\max({', '.join(real)}) = {result}"
     if task.layer.class_name == "AveragePooling2D":
         return rf"({' + '.join(real)}) / {len(real)} = {result}"
-    terms = [f"{format_answer(v or 0)} \\cdot {format_answer(w)}"
+    terms = [f"{_factor(v or 0)} \\cdot {_factor(w)}"
              for row, weights in zip(values, task.kernel, strict=True)
              for v, w in zip(row, weights, strict=True)]
     if task.layer.get("use_bias", True):
@@ -260,10 +265,11 @@ def explain(task: Task, keras_output: Matrix) -> str:
     pads = [formulas.padding_amounts(n, k, s, padding)
             for n, k, s in zip((height, width), kernel, strides, strict=True)]
     padded = "" if padding == "valid" else (
-        f" Padding \"same\" adds {pads[0][0]} row(s) at the top, {pads[0][1]} at the bottom, "
-        f"{pads[1][0]} column(s) on the left and {pads[1][1]} on the right (Keras puts the extra "
-        "one at the bottom/right)" + (", filled with zeros." if task.kernel is not None else
-                                      "; padded pixels are left out of the pooling."))
+        f" Padding \"same\" adds {count_of(pads[0][0], 'row')} at the top and {pads[0][1]} at the "
+        f"bottom, {count_of(pads[1][0], 'column')} on the left and {pads[1][1]} on the right "
+        "(Keras puts the extra one at the bottom/right)"
+        + (", filled with zeros." if task.kernel is not None
+           else "; padded pixels are left out of the pooling."))
     how = {"Conv2D": "multiplies each window element-wise by the kernel, without flipping it "
                      "(a cross-correlation), and adds up the products"
                      + (" and the bias" if task.layer.get("use_bias", True) else ""),

@@ -35,6 +35,7 @@ from quizgen.family import (
     Family,
     Question,
     Subject,
+    count_of,
     layer_variables,
     mistakes,
     prove_choices,
@@ -560,8 +561,8 @@ def _transposed(layer, before, after) -> str:
 def _recurrent(layer, before, after) -> str:
     inner = layer.wrapped() if layer.class_name == "Bidirectional" else layer
     sequences = inner.get("return_sequences", False)
-    what = (f"one vector of {inner.get('units')} units per time step ({before[1]} steps)"
-            if sequences else f"only the last time step's {inner.get('units')} units "
+    what = (f"one vector of {count_of(inner.get('units'), 'unit')} per time step ({before[1]} steps)"
+            if sequences else f"only the last time step's {count_of(inner.get('units'), 'unit')} "
             "(return_sequences=False)")
     twice = (" Bidirectional concatenates the forward and backward outputs, doubling the last "
              "axis." if layer.class_name == "Bidirectional" else "")
@@ -569,7 +570,8 @@ def _recurrent(layer, before, after) -> str:
 
 
 SHAPE_SENTENCES = {
-    "Dense": lambda layer, before, after: f"Dense replaces the last axis by its {after[-1]} units.",
+    "Dense": lambda layer, before, after: (
+        f"Dense replaces the last axis by its {count_of(after[-1], 'unit')}."),
     "Conv2DTranspose": _transposed,
     "Conv1D": lambda layer, before, after: (
         f"Along the time axis the window of {formulas.window(layer)[0][0]} steps gives "
@@ -617,6 +619,13 @@ def summary_table(facts: ModelFacts, column: str,
     return "\n\n".join([table, "  \n".join(totals)]) if totals else table
 
 
+def _per(layer: LayerSpec) -> str:
+    """What a layer has one bias (or BatchNormalization vector entry) for."""
+    if layer.class_name in ("Dense",) + RECURRENT:
+        return "unit"
+    return "filter" if layer.get("filters") is not None else "channel"
+
+
 def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
     """The worked explanation (Markdown with `$...$` math) of the answer to `ref`."""
     answer = format_answer(read_fact(facts, ref))
@@ -643,7 +652,7 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
                    "LSTM": "(input features, 4 × units)"}
         layout = layouts.get(layer.class_name, "one value per channel")
         what = (f"A {layer.class_name} kernel has shape {layout}"
-                if ref.weight == "kernel" else f"The {ref.weight} has one value per output channel")
+                if ref.weight == "kernel" else f"The {ref.weight} has one value per {_per(layer)}")
         return (f"`{known.name}` receives {format_answer(known.input_shape)}. {what}, so "
                 f"`{ref.weight}` has shape {answer} (the order `get_weights()` returns).")
     sentence = _shape_sentence(spec, facts, ref.layer)

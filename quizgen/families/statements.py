@@ -20,7 +20,7 @@ from quizgen.errors import QuestionError
 from quizgen.facts import FactRef, format_answer, read_fact
 from quizgen.families import model_facts
 from quizgen.families.model_facts import WEIGHTED
-from quizgen.family import Choice, Family, Question, Subject, mistakes, reading
+from quizgen.family import Choice, Family, Question, Subject, count_of, mistakes, reading
 from quizgen.formulas import window
 from quizgen.oracle import PROBE_SAMPLES, ModelFacts, Oracle
 from quizgen.spec import POOLING, ModelSpec
@@ -77,7 +77,7 @@ def _implied_task(oracle: Oracle, spec: ModelSpec, facts: ModelFacts) -> tuple[s
     last = len(spec.layers) - 1
     low, high, deviation = oracle.probe_outputs(spec, last)
     units = facts.layers[last].output_shape[-1]
-    evidence = (f"executed on {PROBE_SAMPLES} random inputs, the {units} output(s) range "
+    evidence = (f"executed on {PROBE_SAMPLES} random inputs, its {count_of(units, 'output')} range "
                 f"from {low:.3g} to {high:.3g}")
     if units > 1 and low >= 0 and deviation < EPSILON:
         return "multi-class", evidence + " and always sum to 1: a probability for each class"

@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import FactRef
 from quizgen.families import model_facts
-from quizgen.family import CHOICES, Choice, Family, Question, Subject, describe_in, prove_options, reading
+from quizgen.family import (
+    CHOICES,
+    Choice,
+    Family,
+    Question,
+    Subject,
+    count_of,
+    describe_in,
+    prove_options,
+    reading,
+)
 from quizgen.oracle import Oracle
 from quizgen.spec import LayerSpec, ModelSpec
 
@@ -67,12 +77,13 @@ def describe_layer(layer: LayerSpec, first: bool = False, last: bool = False) ->
                 f"maps with a size of {_window_words(layer, 'kernel_size')}, {activation} "
                 "activation function")
     if name in ("MaxPooling2D", "AveragePooling2D"):
-        return f"{name[:3]} Pool layer with size {_window_words(layer, 'pool_size')}"
+        kind = "Max" if name == "MaxPooling2D" else "Average"
+        return f"{kind} Pool layer with size {_window_words(layer, 'pool_size')}"
     if name == "Dropout":
         return f"Dropout set to {layer.get('rate'):.0%}"
     if name == "Dense":
-        return (f"Fully connected {'output ' if last else ''}layer with {layer.get('units')} "
-                f"units and {activation} activation function")
+        return (f"Fully connected {'output ' if last else ''}layer with "
+                f"{count_of(layer.get('units'), 'unit')} and {activation} activation function")
     if name == "Flatten":
         return "Flatten layer"
     if name == "BatchNormalization":
@@ -105,8 +116,10 @@ def _drop_flatten(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
 
 
 def _dropout_moved(spec: ModelSpec, rng: random.Random) -> ModelSpec | None:
-    """A Dropout swapped with the layer before it."""
-    candidates = [i for i in _indices(spec, lambda layer: layer.class_name == "Dropout") if i > 0]
+    """A Dropout swapped with the layer before it (not a Flatten: dropping values before or
+    after reshaping them is the same)."""
+    candidates = [i for i in _indices(spec, lambda layer: layer.class_name == "Dropout")
+                  if i > 0 and spec.layers[i - 1].class_name != "Flatten"]
     if not candidates:
         return None
     index = rng.choice(candidates)
@@ -158,8 +171,9 @@ DESCRIPTIONS = {m.label: m.description for m in MISCONCEPTIONS}
 def misreadings(oracle: Oracle, spec: ModelSpec, rng: random.Random,
                 count: int = 3) -> list[tuple[ModelSpec, str]]:
     """`count` models that misread the description of `spec`, with their labels: each builds
-    in Keras and differs from `spec` in some layer's configuration (as Keras reports it).
-    Misreadings are tried in random order until `count` are found.
+    in Keras, differs from `spec` in some layer's configuration (as Keras reports it) and
+    computes another function (an argument that changes nothing is no misreading: see
+    `Oracle.same_function`). Misreadings are tried in random order until `count` are found.
 
     Raises:
         QuestionError: fewer than `count` misreadings give distinct, buildable models.
@@ -177,7 +191,7 @@ def misreadings(oracle: Oracle, spec: ModelSpec, rng: random.Random,
             configs = oracle.layer_configs(mutated)
         except ArchitectureError:
             continue
-        if configs != target:
+        if configs != target and not oracle.same_function(spec, mutated):
             found.setdefault(configs, (mutated, misconception.label))
     if len(found) < count:
         raise QuestionError(f"only {len(found)} misreadings of the description build a "
@@ -223,38 +237,49 @@ def make(subject: Subject, rng: random.Random) -> Question:
                     explanation, reading(subject, None))
 
 
-def prove(subject: Subject, question: Question) -> list[str]:
-    """A code question is valid when exactly its correct option builds the described model
-    (same classes and configurations, as Keras reports them) and every option builds."""
-    target = subject.oracle.layer_configs(subject.spec)
-    problems = prove_options(question)
-    for choice in question.choices:
+def _implements(oracle: Oracle, described: ModelSpec, option: ModelSpec) -> bool:
+    """Whether the code of `option` implements the described model: it builds, and has the
+    same layer configurations (as Keras reports them) or computes the same function.
+
+    Raises:
+        ArchitectureError: Keras cannot build the option's model.
+    """
+    oracle.model_facts(option)
+    return (oracle.layer_configs(option) == oracle.layer_configs(described)
+            or oracle.same_function(described, option))
+
+
+def _judge(oracle: Oracle, described: ModelSpec, options: list[tuple[str, ModelSpec, bool]]) -> list[str]:
+    """Why options `(text, model, marked correct)` do not leave exactly the correct one
+    implementing the described model."""
+    problems = []
+    for text, option, correct in options:
         try:
-            subject.oracle.facts(choice.value)
-            same = subject.oracle.layer_configs(choice.value) == target
+            same = _implements(oracle, described, option)
         except ArchitectureError as error:
-            problems.append(f"option {choice.text!r} does not build: {error}")
+            problems.append(f"option {text!r} does not build in Keras: {error}")
             continue
-        if same != choice.correct:
-            problems.append(f"option {choice.text!r} builds {'the' if same else 'another'} model")
+        if same != correct:
+            problems.append(f"option {text!r} builds {'the described' if same else 'another'} model")
     return problems
 
 
+def prove(subject: Subject, question: Question) -> list[str]:
+    """A code question is valid when its options are distinct and exactly its correct option
+    implements the described model (`_implements`)."""
+    return prove_options(question) + _judge(subject.oracle, subject.spec, [
+        (choice.text, choice.value, choice.correct) for choice in question.choices])
+
+
 def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
-    """For a code entry: the correct option's text when its model is the described one and
-    every other option builds (as a whole `keras.Sequential`) a different model; else a message
-    saying what is wrong."""
-    target = oracle.layer_configs(ModelSpec.from_json(entry.model))
+    """For a code entry: the correct option's text when exactly it implements the described
+    model and every option builds (as a whole `keras.Sequential`); else a message saying
+    which option fails."""
+    problems = _judge(oracle, ModelSpec.from_json(entry.model), [
+        (choice.text, ModelSpec.from_json(choice.value), choice.correct) for choice in entry.choices])
+    if problems:
+        return "; ".join(problems), None
     correct = [c for c in entry.choices if c.correct]
-    for choice in entry.choices:
-        spec = ModelSpec.from_json(choice.value)
-        try:
-            oracle.model_facts(spec)
-        except ArchitectureError as error:
-            return f"option {choice.text!r} does not build in Keras: {error}", None
-        same = oracle.layer_configs(spec) == target
-        if same != choice.correct:
-            return f"option {choice.text!r} builds {'the' if same else 'another'} model", None
     answer = correct[0].text if len(correct) == 1 else None
     return answer, answer
 
