@@ -187,7 +187,8 @@ def _read_yaml(name: str, raw: bytes) -> Any:
 
     Raises:
         TemplateError: invalid YAML, a refused document, or a value PyYAML cannot construct
-            (an integer of more than 4,300 digits, a date such as 2024-13-45).
+            (an integer of more than 4,300 digits, a date such as 2024-13-45, an empty
+            `!!float`).
     """
     loader = None
     try:
@@ -198,14 +199,17 @@ def _read_yaml(name: str, raw: bytes) -> Any:
         problem = _yaml_problem(node)
         if problem is not None:
             raise TemplateError(f"{name}: invalid YAML: {problem}")
-        return loader.construct_document(node)
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError:
+            raise
+        except Exception as error:  # PyYAML's constructors fail on bad values with any builtin
+            raise TemplateError(f"{name}: invalid YAML: a value cannot be read "
+                                f"({type(error).__name__}: {clip(str(error), MESSAGE_LIMIT)})") from None
     except yaml.YAMLError as error:
         raise TemplateError(f"{name}: invalid YAML: {clip(str(error), 2 * MESSAGE_LIMIT)}") from None
     except RecursionError:
         raise TemplateError(f"{name}: invalid YAML: nested too deeply") from None
-    except (ValueError, TypeError, OverflowError) as error:
-        raise TemplateError(f"{name}: invalid YAML: a value cannot be read "
-                            f"({clip(str(error), MESSAGE_LIMIT)})") from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -296,9 +296,11 @@ def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None
     """Stress-test templates (all by default) over many seeds.
 
     For each seed: sample, execute with Keras, render, and verify the key entries (answer =
-    Keras = closed form; choices distinct, one correct; no degenerate value). Prints a table per
-    template (failures, pool size, duplicates, chi-square p-value of the correct option's
-    position, time per variant) and exits 1 on any failure.
+    Keras = closed form; choices distinct, exactly one right for the instance, each distractor
+    the value its labelled mistake gives; no degenerate value; no text defect). Prints a table
+    per template (failures, of which ambiguous items, label mismatches and text defects; pool
+    size, duplicates, chi-square p-value of the correct option's position, time per variant)
+    and exits 1 on any failure.
     """
     from quizgen.bank import load_bank, select
     from quizgen.stress import stress as run_stress

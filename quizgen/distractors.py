@@ -150,5 +150,5 @@ def check_label(label: str, value: Answer, answer_of: Callable[[str], Answer | N
     earlier = priority[:priority.index(label)] if label in priority else priority
     first = next((other for other in earlier if answer_of(other) == value), None)
     if first is not None:
-        return f"{first!r}, a more common mistake, gives it too: the label should be {first!r}"
+        return f"{first!r}, a more common mistake, gives it too: it should name {first!r}, not {label!r}"
     return None

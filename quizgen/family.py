@@ -45,6 +45,25 @@ KERAS_DOCS = {
                 "https://keras.io/api/layers/regularization_layers/dropout/"),
     "BatchNormalization": ("Keras API: BatchNormalization layer",
                            "https://keras.io/api/layers/normalization_layers/batch_normalization/"),
+    "Conv1D": ("Keras API: Conv1D layer",
+               "https://keras.io/api/layers/convolution_layers/convolution1d/"),
+    "Conv2DTranspose": ("Keras API: Conv2DTranspose layer",
+                        "https://keras.io/api/layers/convolution_layers/convolution2d_transpose/"),
+    "SeparableConv2D": ("Keras API: SeparableConv2D layer",
+                        "https://keras.io/api/layers/convolution_layers/separable_convolution2d/"),
+    "DepthwiseConv2D": ("Keras API: DepthwiseConv2D layer",
+                        "https://keras.io/api/layers/convolution_layers/depthwise_convolution2d/"),
+    "GlobalAveragePooling1D": ("Keras API: GlobalAveragePooling1D layer",
+                               "https://keras.io/api/layers/pooling_layers/global_average_pooling1d/"),
+    "GlobalAveragePooling2D": ("Keras API: GlobalAveragePooling2D layer",
+                               "https://keras.io/api/layers/pooling_layers/global_average_pooling2d/"),
+    "Embedding": ("Keras API: Embedding layer", "https://keras.io/api/layers/core_layers/embedding/"),
+    "SimpleRNN": ("Keras API: SimpleRNN layer",
+                  "https://keras.io/api/layers/recurrent_layers/simple_rnn/"),
+    "LSTM": ("Keras API: LSTM layer", "https://keras.io/api/layers/recurrent_layers/lstm/"),
+    "GRU": ("Keras API: GRU layer", "https://keras.io/api/layers/recurrent_layers/gru/"),
+    "Bidirectional": ("Keras API: Bidirectional layer",
+                      "https://keras.io/api/layers/recurrent_layers/bidirectional/"),
 }
 MODEL_DOCS = ("Keras guide: The Sequential model", "https://keras.io/guides/sequential_model/")
 
@@ -144,8 +163,9 @@ class Family:
       Keras' (False where `rederive` judges the options itself: code, formulas);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
       to draw (`sampler:` in a template), ways to show a model (`code_style:`; printed after
-      the stem in place of code), and variables of a template's stem, made from its facts and
-      questions (`{{ summary }}`).
+      the stem in place of code), and variables of a template's stem, made from its subject
+      and questions (`{{ summary }}`, `{{ set_weights }}`); a template whose stem uses one has
+      its asks made by the family that provides it.
     """
 
     name: str
@@ -159,7 +179,7 @@ class Family:
     option_values: bool = True
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     code_styles: Mapping[str, Callable[[ModelSpec], str]] = field(default_factory=dict)
-    stem_variables: Mapping[str, Callable[[ModelFacts, tuple[Question, ...]], str]] = \
+    stem_variables: Mapping[str, Callable[[Subject, tuple[Question, ...]], str]] = \
         field(default_factory=dict)
 
 

@@ -395,7 +395,7 @@ def exactly_modelled(layer: LayerSpec) -> bool:
         return True
     try:
         inner = layer.wrapped()
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, AttributeError):
         return False
     return inner.class_name in GATES and exactly_modelled(inner)
 

@@ -42,7 +42,7 @@ class ResponseError(QuizgenError):
     """A response that cannot be read as an answer of its question's kind."""
 
 
-#: Responses longer than this are quoted in error messages by their first characters only.
+#: Texts longer than this are quoted in error messages by their first characters only.
 QUOTED = 60
 
 #: What separates the axes of a shape (the spaces around a separator are stripped off the axes).
@@ -65,9 +65,9 @@ _NUMBER = re.compile(r"""
 _THOUSANDS = re.compile(r"[,_ ]")
 
 
-def _quoted(text: str) -> str:
-    """`text` as error messages quote it: its repr, cut to its first `QUOTED` characters (and
-    its length) if it is longer."""
+def quoted(text: str) -> str:
+    """`text` as error messages (here and in `quizgen.gradebook`) quote it: its repr, cut to its
+    first `QUOTED` characters (and its length) if it is longer."""
     if len(text) <= QUOTED:
         return repr(text)
     return f"{text[:QUOTED]!r}… ({len(text):,} characters)"
@@ -83,10 +83,10 @@ def parse_number(text: str) -> float:
     """
     stripped = text.strip()
     if not _NUMBER.fullmatch(stripped):
-        raise ResponseError(f"{_quoted(text)} is not a number")
+        raise ResponseError(f"{quoted(text)} is not a number")
     value = float(_THOUSANDS.sub("", stripped))
     if not math.isfinite(value):
-        raise ResponseError(f"{_quoted(text)} is not a number (too large)")
+        raise ResponseError(f"{quoted(text)} is not a number (too large)")
     return value
 
 
@@ -107,7 +107,7 @@ def parse_shape(text: str) -> list[int | None]:
     """
     inner = text.strip().strip("()[]").strip().rstrip(",")
     if not inner:
-        raise ResponseError(f"{_quoted(text)} is not a shape")
+        raise ResponseError(f"{quoted(text)} is not a shape")
     shape: list[int | None] = []
     for part in (part.strip() for part in _SHAPE_SEPARATORS.split(inner)):
         if part.lower() in ("none", "null", "?", "batch"):
@@ -115,7 +115,7 @@ def parse_shape(text: str) -> list[int | None]:
         elif (size := _whole(part)) is not None:
             shape.append(size)
         else:
-            raise ResponseError(f"{_quoted(text)} is not a shape (cannot read {_quoted(part)})")
+            raise ResponseError(f"{quoted(text)} is not a shape (cannot read {quoted(part)})")
     return shape
 
 
@@ -127,7 +127,7 @@ def parse_option(text: str, count: int) -> int:
     """
     number = _whole(text.strip().rstrip(".)"))
     if number is None or not 1 <= number <= count:
-        raise ResponseError(f"{_quoted(text)} is not an option number from 1 to {count}")
+        raise ResponseError(f"{quoted(text)} is not an option number from 1 to {count}")
     return number - 1
 
 
@@ -153,13 +153,13 @@ def parse_matrix(text: str) -> list[list[float]]:
     try:  # integers read as floats: a 5,000-digit one is infinite (rejected below), not an error
         rows = json.loads(text, parse_int=float)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-        raise ResponseError(f"{_quoted(text)} is not a matrix (JSON like [[1, 2], [3, 4]])") from None
+        raise ResponseError(f"{quoted(text)} is not a matrix (JSON like [[1, 2], [3, 4]])") from None
     if (not isinstance(rows, list) or not rows or not all(isinstance(row, list) and row for row in rows)
             or len({len(row) for row in rows}) != 1):
-        raise ResponseError(f"{_quoted(text)} is not a matrix: rows must be non-empty and equally long")
+        raise ResponseError(f"{quoted(text)} is not a matrix: rows must be non-empty and equally long")
     if not all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
                for row in rows for x in row):
-        raise ResponseError(f"{_quoted(text)} is not a matrix of (finite) numbers")
+        raise ResponseError(f"{quoted(text)} is not a matrix of (finite) numbers")
     return rows
 
 

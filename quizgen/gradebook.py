@@ -8,10 +8,11 @@ numbers; shapes; JSON matrices). Every question is worth 1 point (`multiple_choi
 credit, see `quizgen.grade.multiple_choice_score`); a blank answer scores 0.
 
 A malformed row is skipped and reported with its **line number in the CSV file** (the header is
-line 1; a quoted answer spanning several lines counts them all) and the reason: a missing
-`student_id`, an unknown variant, an unparsable answer, an answer to a question the variant does
-not have, fewer or more fields than the header, or a `student_id` already graded on an earlier
-line (the first row of a student counts). Blank lines and rows of empty cells are ignored.
+line 1; a quoted answer spanning several lines counts them all) and the reason (quoting a long
+text by its first characters only, see `quizgen.grade.quoted`): a missing `student_id`, an
+unknown variant, an unparsable answer, an answer to a question the variant does not have, fewer
+or more fields than the header, or a `student_id` already graded on an earlier line (the first
+row of a student counts). Blank lines and rows of empty cells are ignored.
 
 Outputs (written atomically by `quizgen.files.write_outputs`):
 
@@ -68,9 +69,10 @@ GROUP_FRACTION = 0.27
 
 _QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 
-#: What a spreadsheet reads as the start of a formula in a CSV cell (OWASP, "CSV Injection"),
-#: and the quote that `_spreadsheet_text` puts before such a cell (and before one already
-#: starting with a quote, so that distinct texts stay distinct).
+#: The first characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV
+#: Injection": `=`, `+`, `-`, `@`, tab, carriage return; OWASP ASVS adds NUL), and the quote
+#: itself: `_spreadsheet_text` puts a `'` before a cell starting with any of them, so that a
+#: cell already starting with a quote stays distinct from a neutralised one.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
 
 
@@ -290,7 +292,7 @@ def _grade_records(records: list[tuple[int, list[str]]], width: int, columns: di
             continue
         result = _grade_record(line, fields, width, columns, variants)
         if isinstance(result, StudentGrade) and result.student_id in first_line:
-            result = (f"duplicate student_id {result.student_id!r} "
+            result = (f"duplicate student_id {grade.quoted(result.student_id)} "
                       f"(already graded from line {first_line[result.student_id]})")
         if isinstance(result, str):
             skipped.append(SkippedRow(line, result))
@@ -312,17 +314,17 @@ def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, i
         return "no student_id"
     number = _variant_number(variant_text, variants)
     if number is None:
-        return f"student {student_id!r}: unknown variant {variant_text!r}"
+        return f"student {grade.quoted(student_id)}: unknown variant {grade.quoted(variant_text)}"
     entries = variants[number]
     asked = {f"q{entry.position}" for entry in entries}
     extra = [name for name in columns if _QUESTION_COLUMN.fullmatch(name) and cell[name]
              and name not in asked]
     if extra:
-        return f"student {student_id!r}: answers {', '.join(extra)}, not in variant {number}"
+        return f"student {grade.quoted(student_id)}: answers {', '.join(extra)}, not in variant {number}"
     answers = tuple(cell[f"q{entry.position}"] for entry in entries)
     points, problems = _score_answers(entries, answers)
     if problems:
-        return f"student {student_id!r}: " + "; ".join(problems)
+        return f"student {grade.quoted(student_id)}: " + "; ".join(problems)
     return StudentGrade(student_id, number, answers, points, float(len(entries)), line)
 
 

@@ -420,6 +420,9 @@ def _layer_config(spec: LayerSpec) -> str:
 #: Seed of the random weights and inputs of behaviour probes (outputs are reproducible).
 PROBE_SEED = 1234
 PROBE_SAMPLES = 64
+#: The probes' input scales: small inputs, and large ones that drive every activation to its
+#: limits (a claim about a layer's outputs must hold for every input, not only small ones).
+PROBE_SCALES = (0.5, 50.0)
 #: Samples run through the layers at once (the activations of large images take memory).
 PROBE_BATCH = 8
 
@@ -468,7 +471,7 @@ def _run_layers(layers: list[Any], batch: Any) -> Any:
 def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """Execute the first `layer + 1` layers of `spec` with randomly initialised weights (Keras'
     default initializers, explicitly seeded from `PROBE_SEED`) on `PROBE_SAMPLES` random inputs
-    (standard normal × 0.5; integer ids for an Embedding) and return, for the output of layer
+    at each of the `PROBE_SCALES` (standard normal × scale) and return, for the output of layer
     `layer`: `(min, max, largest |row sum - 1|)`, the row sum taken over the last axis.
 
     Raises:
@@ -483,10 +486,11 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
             layers.append(_seeded_layer(current, PROBE_SEED + 100 * index))
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({current.class_name}): {error}") from error
-    inputs = np.random.default_rng(PROBE_SEED).standard_normal(
-        (PROBE_SAMPLES, *spec.input_shape)) * 0.5
+    rng = np.random.default_rng(PROBE_SEED)
+    inputs = np.concatenate([rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * scale
+                             for scale in PROBE_SCALES])
     values = np.concatenate([_run_layers(layers, inputs[start:start + PROBE_BATCH])
-                             for start in range(0, PROBE_SAMPLES, PROBE_BATCH)])
+                             for start in range(0, len(inputs), PROBE_BATCH)])
     _created(sum(created.count_params() for created in layers))
     return (float(values.min()), float(values.max()),
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
@@ -683,7 +687,7 @@ class Oracle:
             ArchitectureError: Keras cannot build the layers.
         """
         return self.cache.cached(
-            "probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_BATCH,
+            "probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_SCALES, PROBE_BATCH,
                                "seeded initializers, float64"),
             lambda: _probe_outputs(spec, layer), list, tuple)
 

@@ -107,8 +107,8 @@ def make_item(template: Template, seed: int, oracle: Oracle) -> Item:
         except (QuestionError, ArchitectureError) as error:
             last_error = error
             continue
-        stem = render_text(template.stem, families.stem_variables(template, facts, questions),
-                           f"{template.path.name}: stem")
+        variables = families.stem_variables(Subject(template, 0, spec, facts, task, oracle), questions)
+        stem = render_text(template.stem, variables, f"{template.path.name}: stem")
         code = _code(template, spec, task)
         if template.code_style in families.CODE_STYLES:
             stem, code = f"{stem}\n\n{code}", ""

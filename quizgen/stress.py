@@ -8,11 +8,14 @@ that generated them: Keras, closed forms, choices), self-test the grading
 response is rejected), and check that nothing is degenerate (no size or count below 1). Across
 the seeds it reports the pool size (distinct variants) and duplicates, the time per variant, and
 how evenly the correct option's position is spread (Pearson's chi-square test against the
-uniform distribution).
+uniform distribution), and counts the invalid items among the failures: ambiguous (more than one
+defensible option), label mismatches (a distractor not named by the mistake that gives it) and
+text defects (an empty code block, a "(s)" hedge, "1 units", an internal misconception id).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,7 +33,7 @@ from quizgen.oracle import Oracle
 from quizgen.questions import Item
 from quizgen.render import FORMATS, render
 from quizgen.template import Template
-from quizgen.verify import check_entry
+from quizgen.verify import check_entry, validity
 
 #: Below this chi-square p-value the correct positions count as unevenly spread (a failure).
 MIN_POSITION_P = 0.001
@@ -68,6 +71,7 @@ class TemplateStress:
     failures: list[str] = field(default_factory=list)
     signatures: Counter = field(default_factory=Counter)
     positions: Counter = field(default_factory=Counter)
+    invalid: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
     @property
@@ -87,16 +91,41 @@ class TemplateStress:
         return chi_square_p([self.positions.get(i, 0) for i in range(CHOICES)])
 
 
+#: Text a student should never read in a rendered question, and what it is.
+TEXT_DEFECTS = (
+    (re.compile(r"```python\n\s*```"), "an empty code block"),
+    (re.compile(r"\w\(s\)"), "a '(s)' plural hedge"),
+    (re.compile(r"(?<![\d.,])1 (units|filters|channels|rows|columns|outputs|values|steps|parameters)\b"),
+     "a count that disagrees with its noun"),
+)
+
+
+def text_defects(document: str, labels: set[str]) -> list[str]:
+    """What a student should not read in a rendered document (Markdown): the defects of
+    `TEXT_DEFECTS`, and internal misconception ids (`labels`) instead of their descriptions."""
+    found = [f"{what}: {match.group(0)!r}" for pattern, what in TEXT_DEFECTS
+             for match in [pattern.search(document)] if match]
+    return found + [f"the internal misconception id {label!r}" for label in sorted(labels)
+                    if re.search(rf"\b{re.escape(label)}\b", document)]
+
+
 def _one_seed(template: Template, seed: int, result: TemplateStress, generator: Oracle,
               verifier: Oracle) -> None:
     variant = make_variant([template], seed, 1, len(template.asks), generator)
-    for fmt in FORMATS:
-        render(variant, fmt, template.title)
+    documents = {fmt: render(variant, fmt, template.title) for fmt in FORMATS}
+    labels = {part for _, _, question in variant.numbered() for choice in question.choices
+              for part in (choice.misconception or "").split("+") if part}
+    for problem in text_defects(documents["md"], labels):
+        result.invalid["text"] += 1
+        result.failures.append(f"seed {seed}: text defect: {problem}")
     signature = []
     for position, item, question in variant.numbered():
         entry = question_entry(1, position, item, question)
         signature.append((item.spec.digest(), str(entry.answer)))
         for problem in check_entry(entry, verifier) + self_test(entry):
+            kind = validity(problem)
+            if kind is not None:
+                result.invalid[kind] += 1
             result.failures.append(f"seed {seed}, question {position}: {problem}")
         if _degenerate(entry, item):
             result.failures.append(f"seed {seed}, question {position}: degenerate value "
@@ -136,9 +165,12 @@ def stress(templates: list[Template], seeds: int,
 
 def table(results: list[TemplateStress]) -> str:
     """The results as a fixed-width text table, one row per template."""
-    header = ("template", "seeds", "failures", "distinct", "duplicates", "position p", "ms/variant")
+    header = ("template", "seeds", "failures", "ambiguous", "labels", "text", "distinct",
+              "duplicates", "position p", "ms/variant")
     rows = [header] + [(
-        r.template, str(r.seeds), str(len(r.failures)), str(r.distinct), str(r.duplicates),
+        r.template, str(r.seeds), str(len(r.failures)),
+        *(str(r.invalid[kind]) for kind in ("ambiguous", "label", "text")),
+        str(r.distinct), str(r.duplicates),
         "-" if r.position_p is None else f"{r.position_p:.3f}",
         f"{1000 * r.seconds / max(r.seeds, 1):.0f}",
     ) for r in results]

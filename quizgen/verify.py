@@ -23,6 +23,20 @@ from quizgen.facts import CHOICE_KINDS, FactRef, format_answer, from_json, same_
 from quizgen.key import KeyEntry, read_entries
 from quizgen.oracle import Oracle, versions
 
+#: How a problem with a distractor's misconception label starts.
+LABEL = "misconception label"
+
+#: What makes an item invalid for the student who sees it, by the words of the problems that
+#: say so: more than one defensible option, or a distractor named by the wrong mistake.
+VALIDITY = {"ambiguous": ("gives Keras' value", "builds the described model", "equals the correct answer"),
+            "label": (LABEL,)}
+
+
+def validity(problem: str) -> str | None:
+    """The kind of invalid item a problem of `check_entry` reports (`ambiguous`, `label`), or
+    None for other problems (a wrong key value, a malformed entry)."""
+    return next((kind for kind, words in VALIDITY.items() if any(w in problem for w in words)), None)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -115,16 +129,18 @@ def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
     except (QuizgenError, KeyError, TypeError) as error:
         return [f"cannot re-derive {_describe(ref)}: {error}"]
     problems = []
-    if not _close(keras_answer, recorded):
+    if closed is None:  # the family judged the options: what it found wrong, if anything
+        problems.append(f"{_describe(ref)}: {keras_answer or 'no single option is correct'}")
+    elif not _close(keras_answer, recorded):
         problems.append(f"{_describe(ref)}: recorded {_text(recorded)}, Keras says "
                         f"{_text(keras_answer)}")
-    if not _close(closed, keras_answer):
+    elif not _close(closed, keras_answer):
         problems.append(f"{_describe(ref)}: Keras says {_text(keras_answer)} but the closed "
                         f"form gives {closed if isinstance(closed, str) else _text(closed)}")
     if entry.kind in CHOICE_KINDS:
         problems += _check_choices(entry, keras_answer, family.option_values)
         try:
-            problems += family.reproduce(entry, oracle)
+            problems += [f"{LABEL}: {problem}" for problem in family.reproduce(entry, oracle)]
         except (QuizgenError, KeyError, TypeError, ValueError) as error:
             problems.append(f"cannot re-execute the distractors' misconceptions: {error}")
     return problems

@@ -24,8 +24,7 @@ from typing import Any
 from quizgen import sample
 from quizgen.errors import TemplateError
 from quizgen.families import by_hand, model_facts, statements, summary_blanks, which_code, which_formula
-from quizgen.family import Family, Question, describe_in
-from quizgen.oracle import ModelFacts
+from quizgen.family import Family, Question, Subject, describe_in
 from quizgen.spec import ModelSpec
 from quizgen.template import Ask, Template, variables
 
@@ -75,8 +74,7 @@ def for_fact(fact: str) -> Family:
     Raises:
         TemplateError: no family declares the fact.
     """
-    family = next((family for family in FAMILIES if fact in family.facts
-                   and not family.stem_variables), None)
+    family = next((family for family in FAMILIES if fact in family.facts), None)
     if family is None:
         raise TemplateError(f"{fact!r} is not one of {list(FACTS)}")
     return family
@@ -92,13 +90,13 @@ def check_ask(template: Template, ask: Ask) -> list[tuple[str, str]]:
     return family.check_ask(ask)
 
 
-def stem_variables(template: Template, facts: ModelFacts,
-                   questions: tuple[Question, ...]) -> dict[str, str]:
-    """The variables of the template's stem that a family provides (e.g. `summary`)."""
-    family = _providing(template)
+def stem_variables(subject: Subject, questions: tuple[Question, ...]) -> dict[str, str]:
+    """The variables of the subject's template's stem that a family provides (e.g.
+    `summary`), made from the subject and its questions."""
+    family = _providing(subject.template)
     if family is None:
         return {}
-    return {name: make(facts, questions) for name, make in family.stem_variables.items()}
+    return {name: make(subject, questions) for name, make in family.stem_variables.items()}
 
 
 def describe(label: str) -> str:

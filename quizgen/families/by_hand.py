@@ -353,6 +353,13 @@ def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
     return problems
 
 
+def set_weights(subject: Subject, questions: tuple[Question, ...]) -> str:
+    """The `set_weights` call the task's code makes: with the bias only where the layer has one."""
+    layer = subject.task.layer if subject.task is not None else None
+    bias = layer is not None and layer.get("use_bias", True)
+    return f"layer.set_weights([kernel{', [bias]' if bias else ''}])"
+
+
 FAMILY = Family(
     name="by_hand",
     facts=tuple(FACTS),
@@ -362,4 +369,5 @@ FAMILY = Family(
     rederive=rederive,
     reproduce=reproduce,
     samplers={"by_hand": by_hand},
+    stem_variables={"set_weights": set_weights},
 )

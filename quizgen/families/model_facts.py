@@ -619,6 +619,15 @@ def summary_table(facts: ModelFacts, column: str,
     return "\n\n".join([table, "  \n".join(totals)]) if totals else table
 
 
+def _gru_biases(layer: LayerSpec) -> str:
+    """Why a GRU counts its biases twice (Keras' default `reset_after=True`), if it does."""
+    inner = layer.wrapped() if layer.class_name == "Bidirectional" else layer
+    if inner.class_name != "GRU" or not inner.get("reset_after", True) or not inner.get("use_bias", True):
+        return ""
+    return (" A GRU with `reset_after=True` (Keras' default) has two bias vectors, one for its "
+            "input kernel and one for its recurrent kernel, so b = 2.")
+
+
 def _per(layer: LayerSpec) -> str:
     """What a layer has one bias (or BatchNormalization vector entry) for."""
     if layer.class_name in ("Dense",) + RECURRENT:
@@ -640,7 +649,7 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
     layer, known = spec.layers[ref.layer], facts.layers[ref.layer]
     if ref.fact == "params":
         return (f"`{known.name}` receives {format_answer(known.input_shape)}. Its parameters: "
-                f"{formulas.params_derivation(layer, known.input_shape)}.")
+                f"{formulas.params_derivation(layer, known.input_shape)}.{_gru_biases(layer)}")
     if ref.fact == "weight_shape":
         layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
                    "Conv1D": "(kernel size, input channels, filters)",
@@ -658,8 +667,9 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
     sentence = _shape_sentence(spec, facts, ref.layer)
     if ref.axis is None:
         return f"{sentence} Keras reports the output shape {answer}."
+    what = "depth (number of channels)" if ref.axis == "channels" else ref.axis
     return (f"{sentence} The output shape is {format_answer(known.output_shape)}, so its "
-            f"{ref.axis} is {answer}.")
+            f"{what} is {answer}.")
 
 
 

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from quizgen.distractors import compound_answer
 from quizgen.errors import QuestionError
-from quizgen.facts import FactRef, format_answer, read_fact
+from quizgen.facts import Answer, FactRef, format_answer, read_fact
 from quizgen.families import model_facts
 from quizgen.families.model_facts import WEIGHTED
 from quizgen.family import Choice, Family, Question, Subject, count_of, mistakes, reading
@@ -54,13 +55,16 @@ class Statement:
 @dataclass(frozen=True)
 class Kind:
     """A kind of statement: `propose` makes a claim meant to be `want` (or None where the
-    model offers none); `phrase` words it; `decide` returns `(truth, evidence)` by execution."""
+    model offers none); `phrase` words it; `decide` returns `(truth, evidence)` by execution.
+    A claim that a layer's number has some value names the `fact` it is about; its false
+    claims take their number, and their misconception, from a model-fact mistake."""
 
     name: str
     misconception: str
     propose: Callable[[Oracle, ModelSpec, ModelFacts, random.Random, bool], Claim | None]
     phrase: Callable[[ModelSpec, ModelFacts, Claim], str]
     decide: Callable[[Oracle, ModelSpec, ModelFacts, Claim], tuple[bool, str]]
+    fact: str | None = None
 
 
 def _code(spec: ModelSpec, layer: int) -> str:
@@ -77,11 +81,12 @@ def _implied_task(oracle: Oracle, spec: ModelSpec, facts: ModelFacts) -> tuple[s
     last = len(spec.layers) - 1
     low, high, deviation = oracle.probe_outputs(spec, last)
     units = facts.layers[last].output_shape[-1]
-    evidence = (f"executed on {PROBE_SAMPLES} random inputs, its {count_of(units, 'output')} range "
-                f"from {low:.3g} to {high:.3g}")
+    activation = spec.layers[last].get("activation", "linear")
+    evidence = (f"{_range_reason(activation)} ({PROBES}, its {count_of(units, 'output')} "
+                f"ranged from {low:.3g} to {high:.3g})")
     if units > 1 and low >= 0 and deviation < EPSILON:
-        return "multi-class", evidence + " and always sum to 1: a probability for each class"
-    if units == 1 and 0 < low and high < 1:
+        return "multi-class", evidence + ", and they always sum to 1: a probability for each class"
+    if units == 1 and 0 <= low and high <= 1:
         return "binary", evidence + ": a single probability, of the positive class"
     return "regression", evidence + ": not probabilities"
 
@@ -110,6 +115,26 @@ def _decide_task(oracle, spec, facts, claim):
 
 # --- output ranges ---------------------------------------------------------------------------
 
+#: The values each activation function outputs, the reason behind a range claim's verdict.
+ACTIVATION_RANGES = {"relu": "values in [0, ∞)", "sigmoid": "values in (0, 1)",
+                     "softmax": "values in (0, 1) that sum to 1 over the last axis",
+                     "tanh": "values in (-1, 1)", "elu": "values in (-1, ∞)",
+                     "linear": "any real value"}
+
+#: How the probes were run, as the evidence says it.
+PROBES = (f"executed with random weights on {PROBE_SAMPLES} small and {PROBE_SAMPLES} large "
+          "random inputs")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _range_reason(activation: str) -> str:
+    """Why a layer's outputs range as they do: what its activation function outputs."""
+    return f"the {activation} activation outputs {ACTIVATION_RANGES.get(activation, 'its own range')}"
+
+
 def _activated(spec: ModelSpec) -> list[int]:
     return [i for i in _layers(spec, WEIGHTED) if spec.layers[i].get("activation")]
 
@@ -129,9 +154,10 @@ def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], b
     def decide(oracle, spec, facts, claim):
         low, high, deviation = oracle.probe_outputs(spec, claim["layer"])
         truth = holds(low, high, deviation)
-        return truth, (f"Executed with random weights on {PROBE_SAMPLES} random inputs, "
-                       f"its outputs range from {low:.3g} to {high:.3g}"
-                       + (_sums(deviation) if name == "outputs_sum_to_one" else "") + ".")
+        activation = spec.layers[claim["layer"]].get("activation", "linear")
+        return truth, (f"{_sentence(_range_reason(activation))} ({PROBES}, its outputs ranged from "
+                       f"{low:.3g} to {high:.3g}"
+                       + (_sums(deviation) if name == "outputs_sum_to_one" else "") + ").")
 
     def propose(oracle, spec, facts, rng, want):
         layers = [i for i in _activated(spec) if decide(oracle, spec, facts, {"layer": i})[0] == want]
@@ -295,40 +321,39 @@ def _decide_match(oracle, spec, facts, claim):
 
 # --- numbers from the summary ----------------------------------------------------------------
 
+def _claimed(answer: Answer) -> int:
+    """The number a claim states of a fact: a count, or the values per example of a shape."""
+    return math.prod(answer[1:]) if isinstance(answer, tuple) else answer
+
+
 def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) -> Kind:
     """A claim that a layer's `fact` has a value: true with Keras' value, false with an executed
     misconception's (the label of that misconception is the statement's)."""
-
-    def ref(claim):
-        return FactRef(fact, claim["layer"])
-
-    def value(answer):
-        return math.prod(answer[1:]) if isinstance(answer, tuple) else answer
 
     def propose(oracle, spec, facts, rng, want):
         layers = _layers(spec, classes)
         if not layers:
             return None
         layer = rng.choice(layers)
-        actual = value(read_fact(facts, FactRef(fact, layer)))
+        actual = _claimed(read_fact(facts, FactRef(fact, layer)))
         if want:
             return {"layer": layer, "value": actual}
         try:
             wrong = model_facts.wrong_answers(spec, FactRef(fact, layer), facts, oracle, rng, 3)
         except QuestionError:
             return None
-        answer, label = next(((v, label) for v, label in wrong if value(v) != actual), (None, None))
-        return None if answer is None else {"layer": layer, "value": value(answer), "mistake": label}
+        answer, label = next(((v, label) for v, label in wrong if _claimed(v) != actual), (None, None))
+        return None if answer is None else {"layer": layer, "value": _claimed(answer), "mistake": label}
 
     def phrase(spec, facts, claim):
         return template.format(layer=claim["layer"] + 1, code=_code(spec, claim["layer"]),
                                value=f"{claim['value']:,}")
 
     def decide(oracle, spec, facts, claim):
-        actual = value(read_fact(facts, ref(claim)))
+        actual = _claimed(read_fact(facts, FactRef(fact, claim["layer"])))
         return actual == claim["value"], f"Keras reports {format_answer(actual)}."
 
-    return Kind(name, "", propose, phrase, decide)
+    return Kind(name, "", propose, phrase, decide, fact)
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -337,8 +362,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
                 "probabilities_sum_confused"),
     _range_kind("non_negative", "never outputs a negative value", lambda lo, hi, dev: lo >= 0,
                 "activation_range_confused"),
-    _range_kind("unit_interval", "outputs values strictly between 0 and 1",
-                lambda lo, hi, dev: 0 < lo and hi < 1, "activation_range_confused"),
+    _range_kind("unit_interval", "outputs values between 0 and 1",
+                lambda lo, hi, dev: 0 <= lo and hi <= 1, "activation_range_confused"),
     Kind("pooling_activation", "pooling_has_activation", _propose_pooling, _phrase_pooling,
          _decide_pooling),
     Kind("default_activation", "default_activation_confused", _propose_default, _phrase_default,
@@ -479,6 +504,32 @@ def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     return true, true
 
 
+def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
+    """Each false statement's label must be its kind's misconception, or, for a number claim,
+    the model-fact mistake whose number it states (executed again by a fresh oracle)."""
+    spec = ModelSpec.from_json(entry.model)
+    facts = oracle.facts(spec)
+    problems = []
+    for choice in entry.choices:
+        if choice.correct or choice.statement is None:
+            continue
+        kind, claim = KINDS.get(choice.statement["kind"]), choice.statement["claim"]
+        if kind is None:
+            continue  # rederive reports the unknown kind
+        if kind.fact is None:
+            if choice.misconception != kind.misconception:
+                problems.append(f"statement {choice.text!r}: labelled {choice.misconception!r}, "
+                                f"its kind's misconception is {kind.misconception!r}")
+            continue
+        ref = FactRef(kind.fact, claim.get("layer"))
+        given = compound_answer(model_facts.MISCONCEPTIONS, choice.misconception or "", spec, ref,
+                                facts, oracle)
+        if given is None or _claimed(given) != claim.get("value"):
+            problems.append(f"statement {choice.text!r}: its misconception {choice.misconception!r} "
+                            f"does not give {claim.get('value')!r}")
+    return problems
+
+
 def check_ask(ask: Ask) -> list[tuple[str, str]]:
     """Fixed statements must be of known kinds."""
     return [(f".statements[{number}].kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
@@ -493,4 +544,5 @@ FAMILY = Family(
     prove=prove,
     rederive=rederive,
     check_ask=check_ask,
+    reproduce=reproduce,
 )

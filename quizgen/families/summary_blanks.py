@@ -15,7 +15,6 @@ from dataclasses import replace
 from quizgen.facts import MODEL_FACTS
 from quizgen.families import model_facts
 from quizgen.family import Family, Question, Subject
-from quizgen.oracle import ModelFacts
 from quizgen.template import Ask
 
 #: The facts a blank can hide: a layer's output shape or parameters, or a total.
@@ -27,10 +26,11 @@ def blank_label(index: int) -> str:
     return chr(ord("a") + index)
 
 
-def summary_with_blanks(facts: ModelFacts, questions: tuple[Question, ...]) -> str:
+def summary_with_blanks(subject: Subject, questions: tuple[Question, ...]) -> str:
     """The model's `model.summary()` table with the cell each question asks for blanked out
     as (a), (b), ... in ask order; the totals lines asked for follow the table (the others are
     left out: they would give the blanks away)."""
+    facts = subject.facts
     blanks = {(q.ref.fact, q.ref.layer if q.ref.fact in ("output_shape", "params") else None):
               blank_label(i) for i, q in enumerate(questions)}
     return model_facts.summary_table(facts, "params", blanks)

@@ -284,6 +284,36 @@ def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     return answer, answer
 
 
+class _Each:
+    """A stand-in for `random.Random` whose `choice` takes the `index`-th candidate (wrapping
+    around): trying every index applies a misreading to each layer it can change."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def choice(self, candidates: list[Any]) -> Any:
+        return candidates[self.index % len(candidates)]
+
+
+def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
+    """Each distractor's misreading, applied again to the described model (at each layer it
+    can change), must build that distractor's model."""
+    described = ModelSpec.from_json(entry.model)
+    by_label = {m.label: m for m in MISCONCEPTIONS}
+    problems = []
+    for choice in entry.choices:
+        if choice.correct:
+            continue
+        misconception = by_label.get(choice.misconception or "")
+        target = oracle.layer_configs(ModelSpec.from_json(choice.value))
+        made = [] if misconception is None else [
+            misconception.mutate(described, _Each(index)) for index in range(len(described.layers))]
+        if not any(model is not None and oracle.layer_configs(model) == target for model in made):
+            problems.append(f"distractor {choice.text!r}: the misreading {choice.misconception!r} "
+                            "does not give its code")
+    return problems
+
+
 FAMILY = Family(
     name="which_code",
     facts=("code",),
@@ -291,6 +321,7 @@ FAMILY = Family(
     make=make,
     prove=prove,
     rederive=rederive,
+    reproduce=reproduce,
     option_values=False,
     code_styles={"prose": describe},
 )
