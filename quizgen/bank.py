@@ -34,10 +34,12 @@ from quizgen.sample import clip, quote, sample
 from quizgen.spec import CODE_STYLES, ModelSpec, Task, freeze
 from quizgen.template import Ask, Template, check_text
 
-#: The largest template file read, in bytes.
-MAX_TEMPLATE_BYTES = 256 * 1024
+#: The largest template file read, in bytes (the bundled ones are below 3 KB; PyYAML reads
+#: about 20 KB a second).
+MAX_TEMPLATE_BYTES = 32 * 1024
 #: The largest a template's YAML may grow when its aliases are expanded: nodes plus the
-#: characters of its scalars (a file without aliases stays below it).
+#: characters of its scalars (a file without aliases stays below it). It bounds what
+#: validation and messages may build from a file, whatever its aliases.
 MAX_EXPANDED = 4 * MAX_TEMPLATE_BYTES
 #: How deeply a template's YAML may nest.
 MAX_NESTING = 32

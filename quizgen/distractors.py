@@ -58,13 +58,14 @@ def execute(oracle: Oracle, spec: ModelSpec, ref: FactRef) -> Answer | None:
 
 def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]],
          compounds: Iterator[tuple[Answer | None, str]], rng: random.Random, count: int,
-         what: str) -> list[tuple[Answer, str]]:
+         what: str, avoid: frozenset = frozenset()) -> list[tuple[Answer, str]]:
     """`count` distinct wrong answers: single mistakes drawn in random order first, then
     compound mistakes only to fill up. `singles` are in priority order (the most common mistake
     first): an answer that several mistakes give carries the label of the first of them in
     that order (a compound's only when no single mistake gives it), whatever the draw. Each
     single's answer is computed (executed) only when needed, so a question executes a few of
-    its misconceptions, not all of them.
+    its misconceptions, not all of them. No answer in `avoid` is offered (the answers of the
+    item's other questions: an option must not give one of them away).
 
     Raises:
         QuestionError: fewer than `count` distinct wrong answers exist.
@@ -81,7 +82,7 @@ def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]]
     for answer, label in itertools.chain(drawn, compounds):
         if len(found) == count:
             break
-        if answer is not None and not same_response(answer, correct):
+        if answer is not None and not same_response(answer, correct) and answer not in avoid:
             found.setdefault(answer, label)
     if len(found) < count:
         raise QuestionError(f"only {len(found)} distinct misconception(s) give a wrong {what}; "
@@ -91,11 +92,12 @@ def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]]
 
 
 def choose(misconceptions: Sequence[Misconception], spec: ModelSpec, ref: FactRef,
-           facts: ModelFacts, oracle: Oracle, rng: random.Random,
-           count: int = 3) -> list[tuple[Answer, str]]:
+           facts: ModelFacts, oracle: Oracle, rng: random.Random, count: int = 3,
+           avoid: frozenset = frozenset()) -> list[tuple[Answer, str]]:
     """`count` distinct wrong answers to `ref` about `spec`, with their misconception labels:
     the misconceptions made about the asked fact (in their priority order), executed by
-    `oracle` (mutations) or read from `facts` (misreadings); pairs of mutations only to fill up.
+    `oracle` (mutations) or read from `facts` (misreadings); pairs of mutations only to fill up;
+    none of the answers in `avoid`.
 
     Raises:
         QuestionError: fewer than `count` misconceptions give distinct wrong answers.
@@ -118,7 +120,7 @@ def choose(misconceptions: Sequence[Misconception], spec: ModelSpec, ref: FactRe
                 yield execute(oracle, *twice), f"{first.label}+{second.label}"
 
     what = ref.fact + ("" if ref.layer is None else f" for layer {ref.layer}")
-    return pick(read_fact(facts, ref), singles, compounds(), rng, count, what)
+    return pick(read_fact(facts, ref), singles, compounds(), rng, count, what, avoid)
 
 
 def compound_answer(misconceptions: Sequence[Misconception], label: str, spec: ModelSpec,

@@ -116,7 +116,8 @@ class Question:
 class Subject:
     """What one ask is about: ask number `index` of `template`, its model `spec` and Keras'
     `facts` of it (or a by-hand `task` and its one-layer model), the `oracle` that answers
-    for Keras, and extra variables of the ask's text (`context`)."""
+    for Keras, extra variables of the ask's text (`context`), and the answers of the item's
+    other questions, which no distractor may be (`avoid`: an option must not give one away)."""
 
     template: Template
     index: int
@@ -125,6 +126,7 @@ class Subject:
     task: Task | None
     oracle: Oracle
     context: Mapping[str, Any] = field(default_factory=dict)
+    avoid: frozenset = frozenset()
 
     @property
     def ask(self) -> Ask:

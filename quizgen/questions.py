@@ -18,6 +18,7 @@ from typing import Any
 
 from quizgen import families
 from quizgen.errors import ArchitectureError, QuestionError
+from quizgen.facts import FactRef
 from quizgen.family import Question, Subject
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.sample import sample
@@ -51,10 +52,11 @@ class Item:
 
 
 def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelFacts,
-                  oracle: Oracle, rng: random.Random, task: Task | None = None) -> Question:
+                  oracle: Oracle, rng: random.Random, task: Task | None = None,
+                  avoid: frozenset = frozenset()) -> Question:
     """Ask `template.asks[index]` about a built model (or its by-hand `task`), through the
-    family that handles the ask, and prove the question valid. The correct choice comes first;
-    the assembler moves it to its final position.
+    family that handles the ask, and prove the question valid; no distractor is in `avoid`.
+    The correct choice comes first; the assembler moves it to its final position.
 
     Raises:
         QuestionError: the ask does not apply to this model (no matching layer, no such weight,
@@ -63,12 +65,54 @@ def make_question(template: Template, index: int, spec: ModelSpec, facts: ModelF
         TemplateError: the ask's text uses an undefined variable.
     """
     family = families.for_ask(template, template.asks[index])
-    subject = Subject(template, index, spec, facts, task, oracle)
+    subject = Subject(template, index, spec, facts, task, oracle, avoid=avoid)
     question = family.make(subject, rng)
     problems = family.prove(subject, question)
     if problems:
         raise QuestionError(f"asks[{index}] is not a valid item: {'; '.join(problems)}")
     return question
+
+
+#: How many times an item's questions are made again to take a giveaway away.
+GIVEAWAY_ROUNDS = 4
+
+
+def _value_answers(questions: list[Question] | tuple[Question, ...], ref: FactRef) -> set:
+    """The answers that are values (not option numbers or texts) of the questions that ask
+    another fact than `ref`."""
+    return {q.answer for q in questions if q.ref != ref and q.kind != "multiple_choice"
+            and not isinstance(q.answer, str)}
+
+
+def _giveaways(questions: tuple[Question, ...]) -> bool:
+    """Whether some question offers, as a distractor, the answer of another question of the
+    item (a student who answered one could rule it out of the other)."""
+    return any(choice.value in _value_answers(questions, question.ref)
+               for question in questions for choice in question.choices if not choice.correct)
+
+
+def _without_giveaways(template: Template, spec: ModelSpec, facts: ModelFacts, oracle: Oracle,
+                       task: Task | None, questions: tuple[Question, ...], seed: int,
+                       ) -> tuple[Question, ...]:
+    """The item's questions made again (with seeds of their own), each avoiding as distractors
+    the answers of the others (those made before it, and those of the round before: a question
+    that picks its layer at random may ask another one), until none gives another away.
+
+    Raises:
+        QuestionError: too few distractors are left for a question, or a giveaway remains
+            after `GIVEAWAY_ROUNDS` rounds.
+    """
+    for attempt in range(GIVEAWAY_ROUNDS):
+        rng = random.Random(derive_seed(seed, "no giveaways", attempt))
+        made: list[Question] = []
+        for index in range(len(questions)):
+            ref = questions[index].ref
+            avoid = frozenset(_value_answers(made, ref) | _value_answers(questions, ref))
+            made.append(make_question(template, index, spec, facts, oracle, rng, task, avoid))
+        questions = tuple(made)
+        if not _giveaways(questions):
+            return questions
+    raise QuestionError("an option of one question is the answer of another")
 
 
 def _draw(template: Template, seed: int) -> tuple[ModelSpec | Task, random.Random]:
@@ -104,6 +148,8 @@ def make_item(template: Template, seed: int, oracle: Oracle) -> Item:
             facts = oracle.facts(spec)
             questions = tuple(make_question(template, i, spec, facts, oracle, rng, task)
                               for i in range(len(template.asks)))
+            if _giveaways(questions):
+                questions = _without_giveaways(template, spec, facts, oracle, task, questions, seed)
         except (QuestionError, ArchitectureError) as error:
             last_error = error
             continue

@@ -9,8 +9,9 @@ response is rejected), and check that nothing is degenerate (no size or count be
 the seeds it reports the pool size (distinct variants) and duplicates, the time per variant, and
 how evenly the correct option's position is spread (Pearson's chi-square test against the
 uniform distribution), and counts the invalid items among the failures: ambiguous (more than one
-defensible option), label mismatches (a distractor not named by the mistake that gives it) and
-text defects (an empty code block, a "(s)" hedge, "1 units", an internal misconception id).
+defensible option), label mismatches (a distractor not named by the mistake that gives it),
+giveaways (an option that is the answer of another question of the item) and text defects
+(an empty code block, a "(s)" hedge, "1 units", an internal misconception id).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from quizgen.oracle import Oracle
 from quizgen.questions import Item
 from quizgen.render import FORMATS, render
 from quizgen.template import Template
-from quizgen.verify import check_entry, validity
+from quizgen.verify import check_entry, giveaways, validity
 
 #: Below this chi-square p-value the correct positions count as unevenly spread (a failure).
 MIN_POSITION_P = 0.001
@@ -118,9 +119,10 @@ def _one_seed(template: Template, seed: int, result: TemplateStress, generator: 
     for problem in text_defects(documents["md"], labels):
         result.invalid["text"] += 1
         result.failures.append(f"seed {seed}: text defect: {problem}")
-    signature = []
+    signature, entries = [], []
     for position, item, question in variant.numbered():
         entry = question_entry(1, position, item, question)
+        entries.append(entry)
         signature.append((item.spec.digest(), str(entry.answer)))
         for problem in check_entry(entry, verifier) + self_test(entry):
             kind = validity(problem)
@@ -132,6 +134,9 @@ def _one_seed(template: Template, seed: int, result: TemplateStress, generator: 
                                    f"{entry.answer_text}")
         if question.kind == "single_choice":
             result.positions[next(i for i, c in enumerate(question.choices) if c.correct)] += 1
+    for entry, problem in giveaways(entries):  # one item: a one-template variant
+        result.invalid["giveaway"] += 1
+        result.failures.append(f"seed {seed}, question {entry.position}: {problem}")
     result.signatures[tuple(signature)] += 1
 
 
@@ -165,11 +170,11 @@ def stress(templates: list[Template], seeds: int,
 
 def table(results: list[TemplateStress]) -> str:
     """The results as a fixed-width text table, one row per template."""
-    header = ("template", "seeds", "failures", "ambiguous", "labels", "text", "distinct",
-              "duplicates", "position p", "ms/variant")
+    header = ("template", "seeds", "failures", "ambiguous", "labels", "giveaways", "text",
+              "distinct", "duplicates", "position p", "ms/variant")
     rows = [header] + [(
         r.template, str(r.seeds), str(len(r.failures)),
-        *(str(r.invalid[kind]) for kind in ("ambiguous", "label", "text")),
+        *(str(r.invalid[kind]) for kind in ("ambiguous", "label", "giveaway", "text")),
         str(r.distinct), str(r.duplicates),
         "-" if r.position_p is None else f"{r.position_p:.3f}",
         f"{1000 * r.seconds / max(r.seeds, 1):.0f}",

@@ -13,6 +13,7 @@ questions whose answer changed (after a template fix).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +30,13 @@ LABEL = "misconception label"
 #: What makes an item invalid for the student who sees it, by the words of the problems that
 #: say so: more than one defensible option, or a distractor named by the wrong mistake.
 VALIDITY = {"ambiguous": ("gives Keras' value", "builds the described model", "equals the correct answer"),
-            "label": (LABEL,)}
+            "label": (LABEL,), "giveaway": ("gives away",)}
 
 
 def validity(problem: str) -> str | None:
-    """The kind of invalid item a problem of `check_entry` reports (`ambiguous`, `label`), or
-    None for other problems (a wrong key value, a malformed entry)."""
+    """The kind of invalid item a problem of `check_entry` or `giveaways` reports
+    (`ambiguous`, `label`, `giveaway`), or None for other problems (a wrong key value, a
+    malformed entry)."""
     return next((kind for kind, words in VALIDITY.items() if any(w in problem for w in words)), None)
 
 
@@ -146,6 +148,24 @@ def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
     return problems
 
 
+def giveaways(entries: list[KeyEntry]) -> list[tuple[KeyEntry, str]]:
+    """The single-choice entries of one item (one template instance of one variant) that offer,
+    as a distractor, the answer of another of its questions about another fact, with the
+    problem (a student who answered one could rule the option out of the other)."""
+    values = [entry for entry in entries
+              if entry.kind != "multiple_choice" and entry.fact not in ("code", "formula")]
+    found = []
+    for entry in entries:
+        if entry.kind != "single_choice":
+            continue
+        others = {json.dumps(other.answer) for other in values
+                  if other.id != entry.id and other.ref != entry.ref}
+        found += [(entry, f"distractor {choice.text!r} gives away the answer of another question "
+                          "of the same item") for choice in entry.choices
+                  if not choice.correct and json.dumps(choice.value) in others]
+    return found
+
+
 @dataclass(frozen=True)
 class Report:
     """The outcome of verifying a key: findings, entries checked, and the Keras versions."""
@@ -179,11 +199,17 @@ def verify_key(key: dict[str, Any], progress: Callable[[Iterable], Iterable] = i
     recorded = f"{key.get('keras_version')} ({key.get('backend')})"
     note = f" [key written with Keras {recorded}, verified with {installed}]" \
         if recorded != installed else ""
+    every = read_entries(key)
     findings = [
         Finding(entry.id, entry.variant, problem + note)
-        for entry in progress(read_entries(key))
+        for entry in progress(every)
         for problem in check_entry(entry, oracle)
     ]
+    items: dict[tuple, list[KeyEntry]] = {}
+    for entry in every:
+        items.setdefault((entry.variant, entry.template, entry.seed), []).append(entry)
+    findings += [Finding(entry.id, entry.variant, problem) for group in items.values()
+                 for entry, problem in giveaways(group)]
     return Report(tuple(findings), len(key["questions"]), recorded, installed)
 
 

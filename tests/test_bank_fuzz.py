@@ -129,7 +129,9 @@ def load_or_refuse(text: str) -> None:
     assert not SENTINEL.exists(), "a template ran code"
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: About 20 s in all; no example database in the checkout.
+FUZZ = settings(max_examples=300, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

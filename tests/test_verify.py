@@ -138,10 +138,10 @@ def test_stress_passes_on_bundled_templates():
     result = run_cli("stress", "conv-output-shape", "classic-conv-dims-2", "--seeds", "8")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["template", "seeds", "failures", "ambiguous", "labels", "text",
-                                "distinct", "duplicates", "position", "p", "ms/variant"]
+    assert lines[0].split() == ["template", "seeds", "failures", "ambiguous", "labels", "giveaways",
+                                "text", "distinct", "duplicates", "position", "p", "ms/variant"]
     row = next(line.split() for line in lines if line.startswith("conv-output-shape"))
-    assert row[1:8] == ["8", "0", "0", "0", "0", "8", "0"]
+    assert row[1:9] == ["8", "0", "0", "0", "0", "0", "8", "0"]
 
 
 def test_stress_fails_on_a_template_without_enough_distractors(tmp_path):

@@ -513,14 +513,15 @@ DESCRIPTIONS = {m.label: m.description for m in MISCONCEPTIONS}
 
 
 def wrong_answers(spec: ModelSpec, ref: FactRef, facts: ModelFacts, oracle: Oracle,
-                  rng: random.Random, count: int = 3) -> list[tuple[Answer, str]]:
+                  rng: random.Random, count: int = 3,
+                  avoid: frozenset = frozenset()) -> list[tuple[Answer, str]]:
     """`count` distinct wrong answers to `ref` about `spec`, with their misconception labels
-    (`quizgen.distractors.choose` over `MISCONCEPTIONS`).
+    (`quizgen.distractors.choose` over `MISCONCEPTIONS`), none of them in `avoid`.
 
     Raises:
         QuestionError: fewer than `count` misconceptions give distinct wrong answers.
     """
-    return choose(MISCONCEPTIONS, spec, ref, facts, oracle, rng, count)
+    return choose(MISCONCEPTIONS, spec, ref, facts, oracle, rng, count, avoid)
 
 
 # --- the worked explanation -----------------------------------------------------------------
@@ -708,7 +709,8 @@ def make(subject: Subject, rng: random.Random) -> Question:
     answer = read_fact(subject.facts, ref)
     return value_question(
         subject, rng, layer, answer,
-        lambda rng: wrong_answers(subject.spec, ref, subject.facts, subject.oracle, rng, CHOICES - 1),
+        lambda rng: wrong_answers(subject.spec, ref, subject.facts, subject.oracle, rng, CHOICES - 1,
+                                  subject.avoid),
         explain(subject.spec, subject.facts, ref), DESCRIPTIONS)
 
 
