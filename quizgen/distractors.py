@@ -58,14 +58,16 @@ def execute(oracle: Oracle, spec: ModelSpec, ref: FactRef) -> Answer | None:
 
 def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]],
          compounds: Iterator[tuple[Answer | None, str]], rng: random.Random, count: int,
-         what: str, avoid: frozenset = frozenset()) -> list[tuple[Answer, str]]:
+         what: str, avoid: frozenset = frozenset(),
+         acceptable: Callable[[Answer], bool] = lambda answer: True) -> list[tuple[Answer, str]]:
     """`count` distinct wrong answers: single mistakes drawn in random order first, then
     compound mistakes only to fill up. `singles` are in priority order (the most common mistake
     first): an answer that several mistakes give carries the label of the first of them in
     that order (a compound's only when no single mistake gives it), whatever the draw. Each
     single's answer is computed (executed) only when needed, so a question executes a few of
     its misconceptions, not all of them. No answer in `avoid` is offered (the answers of the
-    item's other questions: an option must not give one of them away).
+    item's other questions: an option must not give one of them away), and only answers that
+    are `acceptable`.
 
     Raises:
         QuestionError: fewer than `count` distinct wrong answers exist.
@@ -82,7 +84,8 @@ def pick(correct: Answer, singles: list[tuple[Callable[[], Answer | None], str]]
     for answer, label in itertools.chain(drawn, compounds):
         if len(found) == count:
             break
-        if answer is not None and not same_response(answer, correct) and answer not in avoid:
+        if (answer is not None and not same_response(answer, correct) and answer not in avoid
+                and acceptable(answer)):
             found.setdefault(answer, label)
     if len(found) < count:
         raise QuestionError(f"only {len(found)} distinct misconception(s) give a wrong {what}; "

@@ -150,10 +150,11 @@ def make_item(template: Template, seed: int, oracle: Oracle) -> Item:
                               for i in range(len(template.asks)))
             if _giveaways(questions):
                 questions = _without_giveaways(template, spec, facts, oracle, task, questions, seed)
+            variables = families.stem_variables(Subject(template, 0, spec, facts, task, oracle),
+                                                questions)
         except (QuestionError, ArchitectureError) as error:
             last_error = error
             continue
-        variables = families.stem_variables(Subject(template, 0, spec, facts, task, oracle), questions)
         stem = render_text(template.stem, variables, f"{template.path.name}: stem")
         code = _code(template, spec, task)
         if template.code_style in families.CODE_STYLES:

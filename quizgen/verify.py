@@ -30,7 +30,7 @@ LABEL = "misconception label"
 #: What makes an item invalid for the student who sees it, by the words of the problems that
 #: say so: more than one defensible option, or a distractor named by the wrong mistake.
 VALIDITY = {"ambiguous": ("gives Keras' value", "builds the described model", "equals the correct answer"),
-            "label": (LABEL,), "giveaway": ("gives away",)}
+            "giveaway": ("gives away",), "label": (LABEL,)}
 
 
 def validity(problem: str) -> str | None:

@@ -7,7 +7,9 @@
   const ANSWERS = JSON.parse(document.getElementById("quizgen-answers").textContent);
   const SHAPE_SEPARATORS = /\s*(?:,|x|×|\*)\s*/i;
   const BATCH_WORDS = ["none", "null", "?", "batch"];
-  const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+  // A number as grade.py's _NUMBER reads it: ASCII digits, grouped by thousands before the
+  // point with one kind of separator (",", "_" or a space), or not at all.
+  const NUMBER = /^[+-]?(?:(?:[0-9]+|[1-9][0-9]{0,2}([,_ ])[0-9]{3}(?:\1[0-9]{3})*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
   const summary = document.querySelector(".score");
   const scores = new Map();
 
@@ -15,11 +17,12 @@
 
   // "34,826" -> 34826 (grade.parse_number).
   function parseNumber(text) {
-    const cleaned = text.trim().replace(/[,_ ]/g, "");
-    if (!NUMBER.test(cleaned)) {
+    const trimmed = text.trim();
+    const value = NUMBER.test(trimmed) ? Number(trimmed.replace(/[,_ ]/g, "")) : NaN;
+    if (!Number.isFinite(value)) {
       throw new ResponseError(`"${text}" is not a number.`);
     }
-    return Number(cleaned);
+    return value;
   }
 
   // "(None, 13, 13, 32)", "13x13x32", "[13, 13, 32]" -> [null, 13, 13, 32] (grade.parse_shape).
@@ -32,7 +35,7 @@
       if (BATCH_WORDS.includes(part.toLowerCase())) {
         return null;
       }
-      if (/^\d+$/.test(part)) {
+      if (/^[0-9]+$/.test(part) && Number.isFinite(Number(part))) {
         return Number(part);
       }
       throw new ResponseError(`"${text}" is not a shape (cannot read "${part}").`);
@@ -53,8 +56,8 @@
     if (!rectangular) {
       throw new ResponseError(`"${text}" is not a matrix: rows must be non-empty and equally long.`);
     }
-    if (!rows.flat().every((x) => typeof x === "number")) {
-      throw new ResponseError(`"${text}" is not a matrix of numbers.`);
+    if (!rows.flat().every((x) => typeof x === "number" && Number.isFinite(x))) {
+      throw new ResponseError(`"${text}" is not a matrix of (finite) numbers.`);
     }
     return rows;
   }

@@ -193,3 +193,48 @@ def test_a_misreading_that_builds_the_same_function_is_not_offered(oracle):
     for seed in range(5):
         for model, label in which_code.misreadings(oracle, described, random.Random(seed), 3):
             assert label != "same_padding_assumed" and not oracle.same_function(described, model)
+
+
+@pytest.mark.parametrize("template_id", ["pool-by-hand", "conv-by-hand"])
+def test_by_hand_options_do_not_give_the_answer_away_by_their_looks(bank, oracle, template_id):
+    from quizgen.families.by_hand import giveaway
+
+    for seed in SEEDS:
+        (question,) = make_item(template_of(bank, template_id), seed, oracle).questions
+        wrong = [choice.value for choice in question.choices if not choice.correct]
+        assert giveaway(question.answer, wrong) is None, (seed, question.answer, wrong)
+        # no option of sixths printed with six decimals
+        assert all(float(v * 4).is_integer() for c in question.choices for row in c.value for v in row)
+
+
+def test_the_looks_of_by_hand_options_can_give_the_answer_away():
+    from quizgen.families.by_hand import giveaway
+
+    answer = ((1, 2), (3, 4))
+    assert "size" in giveaway(answer, [((1, 2, 3),), ((1,),), ((2, 2, 2),)])
+    assert "fractions" in giveaway(answer, [((1.5, 2), (3, 4)), ((1, 2.5), (3, 4)), ((0.5, 2), (3, 4))])
+    assert giveaway(answer, [((1, 2), (3, 5)), ((1.5, 2), (3, 4)), ((1,),)]) is None
+
+
+def test_no_summary_blank_is_printed_in_another_cell(bank, oracle):
+    for seed in SEEDS:
+        item = make_item(bank_template(bank, "summary-blanks"), seed, oracle)
+        for question in item.questions:
+            if question.ref.fact in ("output_shape", "params"):
+                others = [layer for i, layer in enumerate(item.facts.layers) if i != question.ref.layer]
+                printed = [layer.output_shape if question.ref.fact == "output_shape" else layer.params
+                           for layer in others]
+                assert question.answer not in printed, (seed, question.ref)
+
+
+def bank_template(bank, template_id):
+    return next(t for t in bank if t.id == template_id)
+
+
+def test_no_option_is_the_answer_of_another_question_of_its_item(bank, oracle):
+    for template_id in ("conv-output-size", "mlp-params", "classic-conv-dims-2", "classic-exercise-3"):
+        for seed in range(8):
+            questions = make_item(template_of(bank, template_id), seed, oracle).questions
+            for question in questions:
+                others = {q.answer for q in questions if q.ref != question.ref}
+                assert not others & {c.value for c in question.choices if not c.correct}, (template_id, seed)

@@ -221,7 +221,14 @@ def wrong_answers(oracle: Oracle, task: Task, rng: random.Random,
             if twice is not None:
                 yield run(oracle, twice), f"{first.label}+{second.label}"
 
-    return pick(run(oracle, task), singles, compounds(), rng, count, "output matrix")
+    return pick(run(oracle, task), singles, compounds(), rng, count, "output matrix",
+                acceptable=_short)
+
+
+def _short(matrix: Matrix) -> bool:
+    """Whether every value of a matrix is a multiple of 0.25, as a by-hand answer is (no
+    distractor of sixths printed with six decimals)."""
+    return all(float(value * 4).is_integer() for row in matrix for value in row)
 
 
 # --- the worked solution --------------------------------------------------------------------
@@ -307,10 +314,33 @@ def make(subject: Subject, rng: random.Random) -> Question:
         explain(task, answer), DESCRIPTIONS)
 
 
+def _look(matrix: Any) -> tuple[tuple[int, int], bool]:
+    """What a matrix shows before any computation: its size, and whether all its values are
+    whole numbers."""
+    rows = [list(row) for row in matrix]
+    return (len(rows), len(rows[0])), all(float(value).is_integer() for row in rows for value in row)
+
+
+def giveaway(answer: Any, distractors: list[Any]) -> str | None:
+    """Why the options give the answer away by their looks (None when they do not): the answer
+    is the only option of its size, or the only one with (or without) fractions."""
+    (size, whole), looks = _look(answer), [_look(value) for value in distractors]
+    if looks and size not in [other for other, _ in looks]:
+        return f"the answer is the only {size[0]}×{size[1]} option: its size gives away the answer"
+    if looks and whole not in [other for _, other in looks]:
+        return (f"the answer is the only option {'without' if whole else 'with'} fractions: "
+                "that gives away the answer")
+    return None
+
+
 def prove(subject: Subject, question: Question) -> list[str]:
-    """A by-hand question is valid when its answer is the matrix Keras computes and its
-    options are (`quizgen.family.prove_choices`)."""
+    """A by-hand question is valid when its answer is the matrix Keras computes, its options
+    are (`quizgen.family.prove_choices`), and their looks do not give the answer away
+    (`giveaway`)."""
     problems = prove_choices(question, DESCRIPTIONS) if question.choices else []
+    shown = giveaway(question.answer, [c.value for c in question.choices if not c.correct])
+    if shown:
+        problems.append(shown)
     if question.answer != run(subject.oracle, subject.task):
         problems.append("the answer is not the matrix Keras computes")
     return problems
@@ -350,7 +380,8 @@ def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
             why = check_label(choice.misconception, from_json(choice.value), answer_of, priority)
             if why:
                 problems.append(f"distractor {choice.text!r}: {why}")
-    return problems
+    shown = giveaway(entry.answer, [c.value for c in entry.choices if not c.correct])
+    return problems + ([f"the options' looks: {shown}"] if shown else [])
 
 
 def set_weights(subject: Subject, questions: tuple[Question, ...]) -> str:

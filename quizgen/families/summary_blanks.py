@@ -12,9 +12,11 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from quizgen.facts import MODEL_FACTS
+from quizgen.errors import QuestionError
+from quizgen.facts import MODEL_FACTS, Answer
 from quizgen.families import model_facts
 from quizgen.family import Family, Question, Subject
+from quizgen.oracle import ModelFacts
 from quizgen.template import Ask
 
 #: The facts a blank can hide: a layer's output shape or parameters, or a total.
@@ -29,11 +31,27 @@ def blank_label(index: int) -> str:
 def summary_with_blanks(subject: Subject, questions: tuple[Question, ...]) -> str:
     """The model's `model.summary()` table with the cell each question asks for blanked out
     as (a), (b), ... in ask order; the totals lines asked for follow the table (the others are
-    left out: they would give the blanks away)."""
+    left out: they would give the blanks away).
+
+    Raises:
+        QuestionError: a blank's value is printed in another cell of its column (a student
+            would copy it: the item is redrawn).
+    """
     facts = subject.facts
     blanks = {(q.ref.fact, q.ref.layer if q.ref.fact in ("output_shape", "params") else None):
               blank_label(i) for i, q in enumerate(questions)}
+    printed = {(fact, _cell(facts, fact, layer)) for layer in range(len(facts.layers))
+               for fact in ("output_shape", "params") if (fact, layer) not in blanks}
+    shown = [blank_label(i) for i, q in enumerate(questions)
+             if q.ref.fact in ("output_shape", "params") and (q.ref.fact, q.answer) in printed]
+    if shown:
+        raise QuestionError(f"blank(s) {', '.join(shown)} of the summary are printed in another cell")
     return model_facts.summary_table(facts, "params", blanks)
+
+
+def _cell(facts: ModelFacts, fact: str, layer: int) -> Answer:
+    known = facts.layers[layer]
+    return known.output_shape if fact == "output_shape" else known.params
 
 
 def make(subject: Subject, rng: random.Random) -> Question:
