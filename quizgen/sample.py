@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from quizgen.errors import TemplateError
-from quizgen.formulas import layer_closed_form, output_size, window
-from quizgen.spec import LayerSpec, ModelSpec, Shape
+from quizgen.formulas import layer_closed_form, output_size, padding_amounts, window
+from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape
 
 MIN_SIZE = 2
 MAX_FLATTEN = 6400
@@ -52,6 +52,16 @@ def conv2d(rng: random.Random, shape: Shape) -> LayerSpec:
                            activation=activation)
     if not fits(layer, shape):
         layer = layer.with_config(kernel_size=(3, 3), strides=None, padding="same")
+    return _padding_that_matters(layer, shape)
+
+
+def _padding_that_matters(layer: LayerSpec, shape: Shape) -> LayerSpec:
+    """`layer` without `padding="same"` where it pads nothing (a 1×1 window, or a window that
+    tiles the input exactly): an argument that changes nothing has no place in a question."""
+    kernel, strides, padding = window(layer)
+    if padding == "same" and all(padding_amounts(size, k, s, "same") == (0, 0)
+                                 for size, k, s in zip(shape[1:3], kernel, strides, strict=True)):
+        return layer.with_config(padding=None)
     return layer
 
 
@@ -67,7 +77,7 @@ def pooling(rng: random.Random, shape: Shape) -> LayerSpec | None:
     if rng.random() < 0.25:
         config["padding"] = "same"
     layer = LayerSpec.make(class_name, **config)
-    return layer if fits(layer, shape) else None
+    return _padding_that_matters(layer, shape) if fits(layer, shape) else None
 
 
 def _append(layers: list[LayerSpec], shape: Shape, layer: LayerSpec | None) -> Shape:
@@ -93,22 +103,21 @@ def conv_block(rng: random.Random, shape: Shape, batch_normalization: bool = Fal
 
 def dense_head(rng: random.Random, shape: Shape, hidden: int, dropout: bool,
                batch_normalization: bool = False) -> list[LayerSpec]:
-    """`hidden` Dense layers (8–256 units, each optionally followed by BatchNormalization and
-    Dropout) and an output layer: Dense(1, sigmoid) or Dense(n ≥ 3, softmax)."""
+    """`hidden` Dense layers (8–256 units, at least as many as the output layer's, each
+    optionally followed by BatchNormalization and Dropout) and an output layer: Dense(1,
+    sigmoid) or Dense(n ≥ 3, softmax)."""
+    binary = rng.random() < 0.25
+    classes = 1 if binary else rng.choice((3, 4, 5, 10, 10, 100))
     layers: list[LayerSpec] = []
     for _ in range(hidden):
-        units = rng.choice((8, 16, 32, 64, 64, 128, 256))
+        units = rng.choice([units for units in (8, 16, 32, 64, 64, 128, 256) if units >= classes])
         shape = _append(layers, shape, LayerSpec.make("Dense", units=units,
                                                       activation=rng.choice(ACTIVATIONS)))
         if batch_normalization:
             shape = _append(layers, shape, LayerSpec.make("BatchNormalization"))
         if dropout and rng.random() < 0.5:
             shape = _append(layers, shape, LayerSpec.make("Dropout", rate=rng.choice(DROPOUT_RATES)))
-    if rng.random() < 0.25:
-        layers.append(LayerSpec.make("Dense", units=1, activation="sigmoid"))
-    else:
-        layers.append(LayerSpec.make("Dense", units=rng.choice((3, 4, 5, 10, 10, 100)),
-                                     activation="softmax"))
+    layers.append(LayerSpec.make("Dense", units=classes, activation="sigmoid" if binary else "softmax"))
     return layers
 
 
@@ -176,7 +185,11 @@ def cnn(rng: random.Random, blocks: Any = None, hidden: Any = None, dropout: boo
         layers += block
     while shape[1] * shape[2] * shape[3] > MAX_FLATTEN:
         extra = LayerSpec.make("MaxPooling2D", pool_size=(2, 2))
-        if not fits(extra, shape):
+        if [layer.class_name in POOLING for layer in layers[-2:]] == [True, True]:
+            # no third pooling in a row: a convolution in between, as real networks have
+            extra = LayerSpec.make("Conv2D", filters=min(16, shape[3]), kernel_size=(3, 3),
+                                   padding="same", activation="relu")
+        elif not fits(extra, shape):
             layers.append(LayerSpec.make("Conv2D", filters=8, kernel_size=(1, 1)))
             shape = layer_closed_form(layers[-1], shape).output_shape
             continue

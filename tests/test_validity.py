@@ -238,3 +238,24 @@ def test_no_option_is_the_answer_of_another_question_of_its_item(bank, oracle):
             for question in questions:
                 others = {q.answer for q in questions if q.ref != question.ref}
                 assert not others & {c.value for c in question.choices if not c.correct}, (template_id, seed)
+
+
+def test_sampled_architectures_look_like_the_models_people_build():
+    import random
+
+    from quizgen.formulas import model_closed_form, padding_amounts, window
+    from quizgen.sample import cnn, mlp
+    from quizgen.spec import POOLING
+
+    for seed in range(300):
+        spec = (cnn if seed % 2 else mlp)(random.Random(seed))
+        names = [layer.class_name for layer in spec.layers]
+        assert not any(all(name in POOLING for name in names[i:i + 3]) for i in range(len(names))), names
+        units = [layer.get("units") for layer in spec.layers if layer.class_name == "Dense"]
+        assert all(hidden >= units[-1] for hidden in units[:-1]), units
+        shapes = [(None, *spec.input_shape)] + [form.output_shape for form in model_closed_form(spec)]
+        for layer, shape in zip(spec.layers, shapes, strict=False):
+            if layer.get("padding") == "same":  # 'same' pads something, else it is left out
+                kernel, strides, _ = window(layer)
+                assert any(padding_amounts(n, k, s, "same") != (0, 0)
+                           for n, k, s in zip(shape[1:3], kernel, strides, strict=True)), (layer, shape)

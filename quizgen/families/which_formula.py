@@ -63,18 +63,13 @@ FORMULA_SYMBOLS = {str(symbol): symbol for symbol in (W, K, S, K_H, K_W, C_IN, F
 
 
 def parse_formula(text: str) -> sp.Expr:
-    """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`).
+    """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`),
+    parsed without evaluating any code (`quizgen.formulas.parse_formula`).
 
     Raises:
         QuestionError: not a formula of the known symbols.
     """
-    try:
-        expression = sp.sympify(text, locals=FORMULA_SYMBOLS)
-    except (sp.SympifyError, TypeError) as error:
-        raise QuestionError(f"not a formula: {text!r}") from error
-    if not expression.free_symbols <= set(FORMULA_SYMBOLS.values()):
-        raise QuestionError(f"formula {text!r} uses unknown symbols")
-    return expression
+    return formulas.parse_formula(text, FORMULA_SYMBOLS)
 
 
 #: Configurations on which a formula must agree with Keras to count as correct.
