@@ -135,3 +135,22 @@ def test_the_key_schema_documents_every_fact():
     from quizgen.key import schema
 
     assert set(schema()["$defs"]["question"]["properties"]["fact"]["enum"]) == set(families.FACTS)
+
+
+@pytest.mark.parametrize("family_name", list(EXAMPLES))
+def test_every_family_makes_valid_items_over_many_seeds(bank, oracle, family_name):
+    # the validity proof of generation, checked again by verify's fresh oracle: exactly one right
+    # option for the instance, each distractor named by the mistake that gives it, no giveaway
+    from quizgen.key import question_entry
+    from quizgen.oracle import Oracle
+    from quizgen.verify import check_entry, giveaways, validity
+
+    verifier = Oracle()
+    templates = [t for t in bank if families.for_ask(t, t.asks[0]).name == family_name]
+    for template in templates[:2]:
+        for seed in range(5):
+            item = make_item(template, seed, oracle)
+            entries = [question_entry(1, i, item, q) for i, q in enumerate(item.questions, 1)]
+            problems = [p for entry in entries for p in check_entry(entry, verifier)]
+            problems += [p for _, p in giveaways(entries)]
+            assert problems == [], (template.id, seed, [validity(p) for p in problems], problems)
