@@ -597,7 +597,9 @@ def _formula_node(node: ast.expr, symbols: Mapping[str, sp.Symbol], depth: int) 
         raise ValueError(f"nested more than {MAX_FORMULA_DEPTH} levels deep")
     if isinstance(node, ast.Name):
         if node.id not in symbols:
-            raise ValueError(f"unknown name {_quoted(node.id, 40)}")
+            known = ", ".join(sorted(symbols))
+            raise ValueError(f"uses unknown symbols: {_quoted(node.id, 40)} (known: "
+                             f"{known if len(known) <= 80 else known[:79] + '…'})")
         return symbols[node.id]
     if isinstance(node, ast.Constant):
         if type(node.value) is not int:
