@@ -498,7 +498,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   facts=COUNTS, misread=_neurons_counted),
     Misconception("bias_in_kernel", "put the bias in the kernel as an extra input row",
                   facts=WEIGHTS, misread=_bias_in_kernel),
-    Misconception("bias_per_input", "gave one bias per input channel instead of one per filter",
+    Misconception("bias_per_input", "gave one bias per input channel or feature instead of one "
+                  "per filter or unit",
                   facts=WEIGHTS, misread=_bias_per_input),
     Misconception("batchnorm_all_trainable", "counted BatchNormalization's moving mean and "
                   "variance as trainable", facts=SPLIT, misread=_all_counted_trainable),

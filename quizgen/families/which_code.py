@@ -147,8 +147,8 @@ class CodeMisconception:
 
 
 MISCONCEPTIONS: tuple[CodeMisconception, ...] = (
-    CodeMisconception("dropout_rate_inverted", "read \"Dropout set to 25%\" as the fraction "
-                      "kept; Keras' rate is the fraction dropped",
+    CodeMisconception("dropout_rate_inverted", "read the Dropout percentage of the description as "
+                      "the fraction kept; Keras' rate is the fraction dropped",
                       _one_layer(lambda layer: layer.class_name == "Dropout" and layer.get("rate") != 0.5,
                                  lambda layer: layer.with_config(rate=round(1 - layer.get("rate"), 2)))),
     CodeMisconception("activation_misread", "translated \"rectifier\" as sigmoid instead of "
