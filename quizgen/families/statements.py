@@ -326,7 +326,7 @@ def _claimed(answer: Answer) -> int:
     return math.prod(answer[1:]) if isinstance(answer, tuple) else answer
 
 
-def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) -> Kind:
+def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str, noun: str) -> Kind:
     """A claim that a layer's `fact` has a value: true with Keras' value, false with an executed
     misconception's (the label of that misconception is the statement's)."""
 
@@ -347,7 +347,7 @@ def _number_kind(name: str, fact: str, classes: tuple[str, ...], template: str) 
 
     def phrase(spec, facts, claim):
         return template.format(layer=claim["layer"] + 1, code=_code(spec, claim["layer"]),
-                               value=f"{claim['value']:,}")
+                               value=count_of(claim["value"], noun))
 
     def decide(oracle, spec, facts, claim):
         actual = _claimed(read_fact(facts, FactRef(fact, claim["layer"])))
@@ -375,8 +375,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("kernel_pool_match", "kernel_pool_must_match", _propose_match, _phrase_match,
          _decide_match),
     _number_kind("flatten_size", "output_shape", ("Flatten",),
-                 "The Flatten layer (layer {layer}) outputs {value} values per example."),
-    _number_kind("layer_params", "params", WEIGHTED, "Layer {layer}, {code}, has {value} parameters."),
+                 "The Flatten layer (layer {layer}) outputs {value} per example.", "value"),
+    _number_kind("layer_params", "params", WEIGHTED, "Layer {layer}, {code}, has {value}.",
+                 "parameter"),
 )}
 
 
