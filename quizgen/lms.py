@@ -27,6 +27,7 @@ import jinja2
 import text2qti.config
 import text2qti.err
 import text2qti.qti
+import text2qti.xml_imsmanifest
 import text2qti.quiz
 
 from quizgen import render
@@ -47,6 +48,8 @@ MOODLE_TYPES = {"single_choice": "multichoice", "multiple_choice": "multichoice"
 
 #: The date stamped on every member of a QTI zip, so that the zip bytes depend on the key only.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: The same date in the QTI manifest's `imsmd:dateTime`.
+MANIFEST_DATE = "1980-01-01"
 
 #: text2qti refuses numerical answers whose acceptable range ends this close to zero.
 QTI_SMALLEST_NUMBER = 1e-4
@@ -208,7 +211,15 @@ def _qti(questions: list[dict[str, Any]], title: str, variant: int) -> bytes:
     config = text2qti.config.Config()
     try:
         quiz = text2qti.quiz.Quiz(source, config=config, source_name=f"variant-{variant}.txt")
-        data = text2qti.qti.QTI(quiz).zip_bytes()
+        qti = text2qti.qti.QTI(quiz)
+        # text2qti dates the manifest with today's local date: the same key would give other bytes
+        # on another day or in another time zone.
+        qti.imsmanifest_xml = text2qti.xml_imsmanifest.imsmanifest(
+            manifest_identifier=qti.manifest_identifier,
+            assessment_identifier=qti.assessment_identifier,
+            dependency_identifier=qti.dependency_identifier, images=quiz.images,
+            date=MANIFEST_DATE)
+        data = qti.zip_bytes()
     except text2qti.err.Text2qtiError as error:
         raise ExportError(f"variant {variant}: text2qti: {error}") from error
     return _fixed_date_zip(data)

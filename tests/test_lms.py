@@ -5,14 +5,17 @@ GIFT's special characters are escaped, and reruns are byte-identical."""
 from __future__ import annotations
 
 import copy
+import datetime
 import io
 import json
 import re
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
+import text2qti.xml_imsmanifest
 from pygiftparser import answer as gift_answers
 from pygiftparser.parser import parseFile
 from text2qti.config import Config
@@ -298,3 +301,16 @@ def test_output_is_deterministic(small_key):
     for data in lms.export(small_key, "qti", "Quiz").values():
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             assert {info.date_time for info in archive.infolist()} == {lms.ZIP_DATE}
+
+
+def test_qti_bytes_do_not_depend_on_the_day(small_key, monkeypatch):
+    """text2qti dates its manifest with today's local date; the export must not."""
+    today = lms.export(small_key, "qti", "Quiz")
+
+    class Tomorrow(datetime.date):
+        @classmethod
+        def today(cls):
+            return datetime.date(2031, 7, 4)
+
+    monkeypatch.setattr(text2qti.xml_imsmanifest, "datetime", SimpleNamespace(date=Tomorrow))
+    assert lms.export(small_key, "qti", "Quiz") == today
