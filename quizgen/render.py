@@ -1,9 +1,11 @@
 """Renderers: exam variants to Quarto (`.qmd`), Markdown (`.md`) and standalone HTML (`.html`).
 
 The output templates live in the bundled `templates/` folder. `exam.qmd.j2` and `exam.md.j2` share
-the body `exam.j2`. HTML is the Markdown of the `.md` output (with the response inputs of
-`selfcheck.md.j2` added) converted by markdown-it-py, with every `$...$` and `$$...$$` turned into
-MathML at build time by latex2mathml, inside a page template with inline CSS and JavaScript:
+the body `exam.j2`. An HTML page (`page.html.j2`, or `selfcheck.html.j2` with the self-check
+script) holds the body `exam.html.j2`, whose structure is HTML written by quizgen; the texts in it
+(stems, questions, options, answers, explanations) are the Markdown pieces of the `.md` output
+rendered by markdown-it-py with raw HTML *escaped*: a bank's `<script>` or `<img onerror=…>` is
+shown as text, never run. Every `$...$` and `$$...$$` becomes MathML at build time (latex2mathml);
 the page makes no network request and works from `file://`.
 
 Each variant renders either with its answers (the self-check page for HTML) or as a student
@@ -11,7 +13,7 @@ handout (`handout=True`): blanks for name and student ID, and no answer, explana
 misconception anywhere in the file.
 
 Jinja2 runs with `StrictUndefined` (a missing variable fails instead of rendering blank) and
-autoescaping for HTML/XML templates; markdown-it's HTML is trusted and marked safe explicitly.
+autoescaping for HTML/XML templates.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 
 @cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the bundled output templates."""
-    return jinja2.Environment(
+    """The Jinja2 environment of the bundled output templates, with the `markdown` filter
+    (`markdown_to_html`)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates")),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(["html", "xml", "html.j2", "xml.j2"]),
@@ -66,6 +69,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["markdown"] = markdown_to_html
+    return env
 
 
 def _answer_line(question: Question) -> str:
@@ -146,25 +151,27 @@ def _mathml(latex: str, options: dict[str, Any]) -> str:
 
 @cache
 def _markdown() -> MarkdownIt:
-    """CommonMark with raw HTML, tables and `$` math rendered to MathML."""
-    return MarkdownIt("commonmark", {"html": True}).enable("table").use(dollarmath_plugin,
-                                                                        renderer=_mathml)
+    """CommonMark with tables and `$` math rendered to MathML; raw HTML is escaped (shown as
+    text) and links with a `javascript:`/`vbscript:`/`file:`/`data:` URL stay text
+    (markdown-it's `validateLink`)."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").use(dollarmath_plugin,
+                                                                         renderer=_mathml)
 
 
 def markdown_to_html(text: str) -> Markup:
-    """Markdown (with `$` math) as trusted HTML.
+    """Markdown (with `$` math) as HTML in which every raw HTML tag of `text` is escaped.
 
     Raises:
         QuizgenError: a formula cannot be converted to MathML.
     """
-    return Markup(_markdown().render(text))
+    return Markup(_markdown().render(str(text)))
 
 
-def _templates(fmt: str, handout: bool) -> tuple[str, str | None]:
-    """The template of a document's Markdown and, for HTML, of the page around it."""
+def _template(fmt: str, handout: bool) -> str:
+    """The template of a document: its Markdown, or for HTML the page."""
     if fmt != "html":
-        return f"exam.{fmt}.j2", None
-    return ("exam.md.j2", "page.html.j2") if handout else ("selfcheck.md.j2", "selfcheck.html.j2")
+        return f"exam.{fmt}.j2"
+    return "page.html.j2" if handout else "selfcheck.html.j2"
 
 
 def _render_template(name: str, context: dict[str, Any]) -> str:
@@ -184,9 +191,4 @@ def render(variant: Variant, fmt: str, title: str, handout: bool = False) -> str
     """
     if fmt not in FORMATS:
         raise QuizgenError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    context = variant_context(variant, title, handout)
-    markdown, page = _templates(fmt, handout)
-    text = _render_template(markdown, context).strip() + "\n"
-    if page is None:
-        return text
-    return _render_template(page, context | {"body": markdown_to_html(text)}).strip() + "\n"
+    return _render_template(_template(fmt, handout), variant_context(variant, title, handout)).strip() + "\n"
