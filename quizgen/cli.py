@@ -114,7 +114,9 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
     (OUT/handouts/) and with its answers (OUT/solutions/).
 
     Every answer comes from building and executing the Keras model of its question. All files
-    are rendered in memory first and then written atomically.
+    are rendered in memory first and then written as one set: the files of the previous run
+    in OUT (listed in OUT/.quizgen-generate.json) are replaced or removed; a file quizgen did
+    not write, or one changed since, is never touched (the run stops with a message).
     """
     if executor == "dask" and not scheduler:
         raise click.UsageError("--executor dask needs --scheduler ADDRESS "
@@ -138,7 +140,7 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
                          progress=_progress("Building and executing models", length=variants,
                                             show_pos=True)
                          if variants > 1 else iter)
-    write_outputs(out, exam.files)
+    written = write_outputs(out, exam.files, "generate")
     count = len(exam.key["questions"])
     made = len(exam.variants)
     click.echo(f"Wrote {made} variant(s), {count} questions, from {exam.templates} "
@@ -151,6 +153,7 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
         if fmt in SUFFIXES:
             click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {made} file(s)")
     click.echo(f"  {out}/key.json       answer key ({count} entries)")
+    _report_removed(written.removed)
     where = f"from {exam.cache.folder}" if exam.cache.folder else "(--no-cache)"
     click.echo(f"Fact cache: {exam.cache.stats.hits} entries read {where}, "
                f"{exam.cache.stats.misses} computed")
@@ -235,6 +238,15 @@ def grade_class(key_file: Path, responses: Path, out: Path) -> None:
     click.echo(f"Graded {len(run.students)} student(s) from {responses}{skipped}; wrote:")
     for path in run.files:
         click.echo(f"  {path}")
+    _report_removed(run.removed)
+
+
+def _report_removed(removed: tuple[Path, ...]) -> None:
+    """Say which files of the previous run in the output folder were removed."""
+    if removed:
+        names = ", ".join(path.name for path in removed[:5]) + (", …" if len(removed) > 5 else "")
+        click.echo(f"Removed {len(removed)} file(s) of the previous run that this one does not "
+                   f"write: {names}")
 
 
 def _load_key(path: Path) -> dict:

@@ -14,7 +14,8 @@ unknown variant, an unparsable answer, an answer to a question the variant does 
 or more fields than the header, or a `student_id` already graded on an earlier line (the first
 row of a student counts). Blank lines and rows of empty cells are ignored.
 
-Outputs (written atomically by `quizgen.files.write_outputs`):
+Outputs (written as one set by `quizgen.files.write_outputs`, which replaces the outputs of an
+earlier grading in the folder and refuses to replace a file it did not write):
 
 - `grades.csv`: `student_id`, `variant`, `score`, `max_score`, then `q1`…`qN` (the points of
   the question at that position; empty where the variant has no such question, as when a key
@@ -164,25 +165,28 @@ class TemplateAnalysis:
 @dataclass(frozen=True)
 class GradeRun:
     """The result of `grade_responses`: graded students (in file order), skipped rows, the item
-    analysis per slot (key order) and per template (by id), and the files written."""
+    analysis per slot (key order) and per template (by id), the files written and the files of
+    an earlier grading in that folder that are no longer written (removed)."""
 
     students: tuple[StudentGrade, ...]
     skipped: tuple[SkippedRow, ...]
     slots: tuple[SlotAnalysis, ...]
     templates: tuple[TemplateAnalysis, ...]
     files: tuple[Path, ...]
+    removed: tuple[Path, ...]
 
 
 def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     """Grade a class's responses CSV against a parsed key.json (see the module docstring for the
     CSV format and the outputs); write `grades.csv`, `report.md`, `report-histogram.svg` and
-    `report.html` to `out_dir` atomically. The responses file is only read.
+    `report.html` to `out_dir` as one set (`quizgen.files.write_outputs`). The responses file
+    is only read.
 
     Raises:
         QuizgenError: the key has two questions at one position of a variant; the responses
             file is missing, unreadable, not UTF-8, not CSV, or lacks a required header column
-            (the message names the file); an output would replace the responses file; an
-            output cannot be written.
+            (the message names the file); an output would replace the responses file, or a
+            file quizgen did not write; an output cannot be written (nothing is).
     """
     responses_path, out_dir = Path(responses_path), Path(out_dir)
     variants = _variants(key)
@@ -194,8 +198,8 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     slots, observations = _analyse_slots(variants, students)
     templates = _analyse_templates(variants, slots, observations)
     files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates)
-    written = write_outputs(out_dir, files)
-    return GradeRun(students, skipped, slots, templates, tuple(written))
+    written = write_outputs(out_dir, files, "grade")
+    return GradeRun(students, skipped, slots, templates, written.written, written.removed)
 
 
 # --- reading the responses -----------------------------------------------------------------

@@ -24,11 +24,6 @@ from itertools import groupby
 from typing import Any
 
 import jinja2
-import text2qti.config
-import text2qti.err
-import text2qti.qti
-import text2qti.xml_imsmanifest
-import text2qti.quiz
 
 from quizgen import render
 from quizgen.errors import QuizgenError
@@ -205,6 +200,14 @@ def _qti(questions: list[dict[str, Any]], title: str, variant: int) -> bytes:
     Raises:
         ExportError: text2qti rejects the quiz (its message names the line).
     """
+    # Imported here, only when QTI is asked: text2qti needs Python-Markdown (>= 3.4), which
+    # no other format does.
+    import text2qti.config
+    import text2qti.err
+    import text2qti.qti
+    import text2qti.quiz
+    import text2qti.xml_imsmanifest
+
     source = qti_source(questions, f"{' '.join(title.split())} (variant {variant})")
     # A fresh Config (not Config.load, which reads and writes ~/.text2qti.bespon): LaTeX becomes
     # Canvas equation images rendered by Canvas itself, code blocks are never run.

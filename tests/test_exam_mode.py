@@ -115,7 +115,7 @@ def test_layout_and_key(exams):
         expected = {f"{folder}/{document(out, folder, n, fmt).name}"
                     for folder in ("handouts", "solutions") for n in numbers for fmt in FORMATS}
         written = {str(path.relative_to(out)) for path in out.rglob("*") if path.is_file()}
-        assert written == expected | {"key.json"}
+        assert written == expected | {"key.json", ".quizgen-generate.json"}
 
 
 def test_handouts_hold_no_answer(exams):
@@ -196,7 +196,7 @@ def test_exam_mode_is_byte_identical_and_honours_formats(tmp_path, exams):
     only_md = tmp_path / "md"
     generate(only_md, "--variants", "2", "--seed", "4", "--format", "md,html")
     names = sorted(str(path.relative_to(only_md)) for path in only_md.rglob("*") if path.is_file())
-    assert names == ["handouts/variant-1.html", "handouts/variant-1.md", "handouts/variant-2.html",
+    assert names == [".quizgen-generate.json", "handouts/variant-1.html", "handouts/variant-1.md", "handouts/variant-2.html",
                      "handouts/variant-2.md", "key.json", "solutions/variant-1.html",
                      "solutions/variant-1.md", "solutions/variant-2.html", "solutions/variant-2.md"]
     handout = "handouts/variant-1.md"
