@@ -1,9 +1,16 @@
 """Assembly: per-variant seeds, the templates of each variant, and balanced answer positions.
 
 Seeds form a hierarchy: the exam `seed` gives each variant its seed, and each variant's seed gives
-each of its items (template instances) a seed, with `derive_seed`. A variant takes templates
-topic by topic in a shuffled order (one template of each topic before a second of any), cycling
-through the selection until it holds `questions` questions, so an exam covers the bank evenly.
+each of its items (template instances) a seed, with `derive_seed`. An exam is drawn from a list
+of templates or from a blueprint (`quizgen.blueprint`):
+
+- from templates, a variant takes them topic by topic in a shuffled order (one template of each
+  topic before a second of any), cycling through the selection until it holds `questions`
+  questions, so an exam covers the bank evenly;
+- from a blueprint, a variant fills each slot in order with one question of the slot's response
+  form, from a template of its pool drawn at random, never asking a fact the variant already
+  asks (a candidate that cannot make an item for its seed gives way to the next).
+
 Within a variant the correct option of the single-choice questions is spread evenly over the
 positions 1–4.
 """
@@ -16,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
+from quizgen.blueprint import Blueprint, Slot
 from quizgen.cache import CacheStats, FactCache, default_folder
 from quizgen.errors import BatchError, QuizgenError
 from quizgen.family import CHOICES, Question
@@ -24,13 +32,30 @@ from quizgen.questions import Item, derive_seed, make_item
 from quizgen.template import Template
 
 
+#: The points of a question when no blueprint gives them.
+DEFAULT_POINTS = 1
+
+#: What an exam is drawn from: templates, or a blueprint's slots.
+Source = list[Template] | Blueprint
+
+
 @dataclass(frozen=True)
 class Variant:
-    """One exam variant (numbered from 1) and its items in printed order."""
+    """One exam variant (numbered from 1), its items in printed order and, for an exam drawn
+    from a blueprint, the slot each item fills (then every item holds one question)."""
 
     number: int
     seed: int
     items: tuple[Item, ...]
+    slots: tuple[Slot, ...] = ()
+
+    def placement(self, position: int) -> tuple[str | None, float]:
+        """The slot name (None without a blueprint) and the points of the question at
+        `position` (1-based)."""
+        if not self.slots:
+            return None, DEFAULT_POINTS
+        slot = self.slots[position - 1]
+        return slot.name, slot.points
 
     def numbered(self) -> Iterator[tuple[int, Item, Question]]:
         """`(position, item, question)` for every question, positions 1-based as printed."""
@@ -87,34 +112,82 @@ def _balance(items: list[Item], rng: random.Random) -> tuple[Item, ...]:
     )
 
 
-def make_variant(templates: list[Template], exam_seed: int, number: int, questions: int,
-                 oracle: Oracle) -> Variant:
-    """Variant `number` (1-based) of the exam with seed `exam_seed`, holding `questions`
-    questions, their facts from `oracle`.
+def _mixed_items(templates: list[Template], seed: int, rng: random.Random, questions: int,
+                 oracle: Oracle) -> tuple[list[Item], list[str]]:
+    """The items of a variant drawn from templates (`_plan`), and the failures."""
+    items, failures = [], []
+    for index, (template, keep) in enumerate(_plan(templates, rng, questions)):
+        try:
+            item = make_item(template, derive_seed(seed, "item", index), oracle)
+        except QuizgenError as error:
+            failures.append(str(error))
+            continue
+        items.append(replace(item, questions=item.questions[:keep]))
+    return items, failures
+
+
+def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
+    """The item of one slot: its candidates in an order drawn from `seed`, skipping those
+    asking a fact in `used`, the first that makes an item.
 
     Raises:
-        BatchError: one or more items failed (each failure names the variant and template).
+        QuizgenError: no candidate is left or none makes an item (the message says why).
+    """
+    candidates = [candidate for candidate in slot.candidates if candidate.fact_id not in used]
+    if not candidates:
+        raise QuizgenError(f"slot {slot.name}: every template of its pool asks a fact that an "
+                           "earlier slot of the variant asks; widen the pool")
+    random.Random(seed).shuffle(candidates)
+    errors = []
+    for candidate in candidates:
+        try:
+            item = make_item(candidate.template, seed, oracle)
+        except QuizgenError as error:
+            errors.append(str(error))
+            continue
+        used.add(candidate.fact_id)
+        return item
+    raise QuizgenError(f"slot {slot.name}: no template of its pool made a question: {errors[0]}")
+
+
+def _slot_items(blueprint: Blueprint, seed: int, oracle: Oracle) -> tuple[list[Item], list[str]]:
+    """The items of a variant drawn from a blueprint, one per slot, and the failures."""
+    items, failures, used = [], [], set()
+    for index, slot in enumerate(blueprint.slots):
+        try:
+            items.append(_slot_item(slot, derive_seed(seed, "slot", index), used, oracle))
+        except QuizgenError as error:
+            failures.append(str(error))
+    return items, failures
+
+
+def make_variant(source: Source, exam_seed: int, number: int, questions: int,
+                 oracle: Oracle) -> Variant:
+    """Variant `number` (1-based) of the exam with seed `exam_seed`, drawn from `source`
+    (templates, for `questions` questions; or a blueprint, one question per slot), its facts
+    from `oracle`.
+
+    Raises:
+        BatchError: one or more items failed (each failure names the variant and the template
+            or slot).
     """
     seed = derive_seed(exam_seed, "variant", number)
     rng = random.Random(seed)
-    items, failures = [], []
-    for slot, (template, keep) in enumerate(_plan(templates, rng, questions)):
-        try:
-            item = make_item(template, derive_seed(seed, "item", slot), oracle)
-        except QuizgenError as error:
-            failures.append(f"variant {number}, {error}")
-            continue
-        items.append(replace(item, questions=item.questions[:keep]))
+    if isinstance(source, Blueprint):
+        items, failures = _slot_items(source, seed, oracle)
+    else:
+        items, failures = _mixed_items(source, seed, rng, questions, oracle)
     if failures:
-        raise BatchError("question(s)", failures)
-    return Variant(number, seed, _balance(items, rng))
+        raise BatchError("question(s)", [f"variant {number}, {failure}" for failure in failures])
+    slots = source.slots if isinstance(source, Blueprint) else ()
+    return Variant(number, seed, _balance(items, rng), slots)
 
 
-def _variant_or_failures(templates: list[Template], seed: int, number: int, questions: int,
+def _variant_or_failures(source: Source, seed: int, number: int, questions: int,
                          oracle: Oracle) -> Variant | list[str]:
     """`make_variant`, with its failures returned instead of raised (to cross processes)."""
     try:
-        return make_variant(templates, seed, number, questions, oracle)
+        return make_variant(source, seed, number, questions, oracle)
     except BatchError as error:
         return error.failures
 
@@ -131,7 +204,7 @@ def _worker_oracle(cache_enabled: bool) -> Oracle:
     return _WORKER_ORACLES[cache_enabled]
 
 
-def _variant_in_worker(number: int, templates: list[Template], seed: int, questions: int,
+def _variant_in_worker(number: int, source: Source, seed: int, questions: int,
                        cache_enabled: bool) -> tuple[Variant | list[str], CacheStats]:
     """`_variant_or_failures` in a worker process (local or on a Dask worker), with the
     parent's cache setting (the worker's own cache folder, `QUIZGEN_CACHE_DIR`), and the
@@ -140,7 +213,7 @@ def _variant_in_worker(number: int, templates: list[Template], seed: int, questi
     variants."""
     oracle = _worker_oracle(cache_enabled)
     before = replace(oracle.cache.stats)
-    result = _variant_or_failures(templates, seed, number, questions, oracle)
+    result = _variant_or_failures(source, seed, number, questions, oracle)
     return result, oracle.cache.stats.since(before)
 
 
@@ -152,7 +225,7 @@ def _counted(results: Iterable[tuple[Variant | list[str], CacheStats]],
         yield result
 
 
-def _in_processes(templates: list[Template], seed: int, numbers: range, questions: int,
+def _in_processes(source: Source, seed: int, numbers: range, questions: int,
                   jobs: int, cache: FactCache) -> Iterator[Variant | list[str]]:
     """`_variant_or_failures` of each number, in order, from `jobs` local worker processes
     (in chunks of at most 4 variants, so that no worker idles long while another finishes).
@@ -162,7 +235,7 @@ def _in_processes(templates: list[Template], seed: int, numbers: range, question
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        yield from _counted(pool.map(partial(_variant_in_worker, templates=templates, seed=seed,
+        yield from _counted(pool.map(partial(_variant_in_worker, source=source, seed=seed,
                                              questions=questions,
                                              cache_enabled=cache.folder is not None),
                                      numbers, chunksize=max(1, min(4, len(numbers) // (4 * jobs)))),
@@ -194,7 +267,7 @@ def _check_scheduler(address: str) -> None:
                            f"{str(error) or type(error).__name__}") from None
 
 
-def _on_dask(templates: list[Template], seed: int, numbers: range, questions: int,
+def _on_dask(source: Source, seed: int, numbers: range, questions: int,
              scheduler: str, cache: FactCache) -> Iterator[Variant | list[str]]:
     """`_variant_or_failures` of each number, in order, from the workers of the Dask scheduler
     at `scheduler`.
@@ -211,11 +284,11 @@ def _on_dask(templates: list[Template], seed: int, numbers: range, questions: in
     _check_scheduler(scheduler)
     with Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False) as client:
         try:  # sent once to the cluster, not with every task
-            [shared] = client.scatter([templates], hash=False)
+            [shared] = client.scatter([source], hash=False)
         except TimeoutError:
             raise QuizgenError(f"no Dask worker joined the scheduler at {scheduler} within "
                                f"{SCHEDULER_TIMEOUT} s") from None
-        futures = client.map(_variant_in_worker, numbers, templates=shared, seed=seed,
+        futures = client.map(_variant_in_worker, numbers, source=shared, seed=seed,
                              questions=questions, cache_enabled=cache.folder is not None,
                              pure=False)
         yield from _counted(_released(futures), cache.stats)
@@ -228,23 +301,24 @@ def _released(futures: list) -> Iterator:
         future.release()
 
 
-def _made(templates: list[Template], seed: int, variants: int, questions: int, oracle: Oracle,
+def _made(source: Source, seed: int, variants: int, questions: int, oracle: Oracle,
           jobs: int, scheduler: str | None) -> Iterator[Variant | list[str]]:
     """Each variant (or its failures), in order: made by the workers of the Dask scheduler at
     `scheduler`, else here with `oracle` or by `jobs` worker processes (each with an oracle of
     its own, with the same cache setting)."""
     numbers = range(1, variants + 1)
     if scheduler is not None:
-        return _on_dask(templates, seed, numbers, questions, scheduler, oracle.cache)
+        return _on_dask(source, seed, numbers, questions, scheduler, oracle.cache)
     if jobs <= 1 or variants == 1:
-        return (_variant_or_failures(templates, seed, n, questions, oracle) for n in numbers)
-    return _in_processes(templates, seed, numbers, questions, jobs, oracle.cache)
+        return (_variant_or_failures(source, seed, n, questions, oracle) for n in numbers)
+    return _in_processes(source, seed, numbers, questions, jobs, oracle.cache)
 
 
-def assemble(templates: list[Template], seed: int, variants: int, questions: int,
+def assemble(source: Source, seed: int, variants: int, questions: int,
              oracle: Oracle, progress: Callable[[Iterable], Iterable] = iter, jobs: int = 1,
              scheduler: str | None = None) -> list[Variant]:
-    """All variants of an exam, made here with `oracle`, by `jobs` worker processes (each
+    """All variants of an exam drawn from `source` (templates, `questions` questions per
+    variant; or a blueprint, one per slot), made here with `oracle`, by `jobs` worker processes (each
     imports Keras once, when it first has a model to build), or, given a `scheduler` address
     (e.g. `tcp://10.0.0.5:8786`), by the workers of that Dask scheduler; the outputs are the
     same as a serial run's. Workers use the oracle's cache setting, and their cache
@@ -259,7 +333,7 @@ def assemble(templates: list[Template], seed: int, variants: int, questions: int
     if variants < 1 or questions < 1:
         raise QuizgenError("--variants and --questions must be at least 1")
     made, failures = [], []
-    for result in progress(_made(templates, seed, variants, questions, oracle, jobs, scheduler)):
+    for result in progress(_made(source, seed, variants, questions, oracle, jobs, scheduler)):
         if isinstance(result, Variant):
             made.append(result)
         else:

@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema
 import jsonschema.exceptions
+import jsonschema.protocols
 import yaml
 
 from quizgen import families
@@ -80,7 +81,7 @@ def _unique_strings(unique_rule):
     return rule
 
 
-def _strict_validator(rules: dict[str, Any] | None = None):
+def strict_validator(rules: dict[str, Any] | None = None):
     """Draft 2020-12 where an `integer` is an int (not `1.0`), with `rules` overridden."""
     base = jsonschema.Draft202012Validator
     checker = base.TYPE_CHECKER.redefine(
@@ -97,7 +98,7 @@ def _schema() -> dict[str, Any]:
 def _schema_validator() -> jsonschema.Draft202012Validator:
     """The validator of `schemas/template.schema.json`, which fills in the defaults."""
     base = jsonschema.Draft202012Validator
-    validator = _strict_validator({"properties": _filling_defaults(base.VALIDATORS["properties"]),
+    validator = strict_validator({"properties": _filling_defaults(base.VALIDATORS["properties"]),
                                    "uniqueItems": _unique_strings(base.VALIDATORS["uniqueItems"])})
     return validator(_schema())
 
@@ -109,7 +110,7 @@ def _options_validator(sampler: str) -> jsonschema.Draft202012Validator | None:
     schema = _schema()
     if sampler not in schema["$defs"]["sampler_options"]:
         return None
-    return _strict_validator()({"$defs": schema["$defs"],
+    return strict_validator()({"$defs": schema["$defs"],
                                 "$ref": f"#/$defs/sampler_options/{sampler}"})
 
 
@@ -217,20 +218,39 @@ def _read_yaml(name: str, raw: bytes) -> Any:
             loader.dispose()
 
 
-def _check_schema(name: str, data: Any) -> None:
-    """Validate against the template schema (filling in its defaults).
+def check_schema(name: str, data: Any,
+                 validator: jsonschema.protocols.Validator | None = None) -> None:
+    """Validate `data` (read from the file `name`) against `validator`, by default the template
+    schema's (which fills in its defaults).
 
     Raises:
         TemplateError: the first five violations, each naming its field.
     """
     try:
-        errors = sorted(_schema_validator().iter_errors(data), key=_path_key)
+        errors = sorted((validator or _schema_validator()).iter_errors(data), key=_path_key)
     except RecursionError:
         raise TemplateError(f"{name}: nested too deeply") from None
     if errors:
         shown = [_explained(error) for error in errors[:5]]
         details = "; ".join(f"{_field(e.absolute_path)}: {_message(e)}" for e in shown)
         raise TemplateError(f"{name}: {details}")
+
+
+def read_yaml_file(path: Path) -> tuple[bytes, Any]:
+    """The bytes of a YAML file (at most `MAX_TEMPLATE_BYTES`) and its document (`_read_yaml`).
+
+    Raises:
+        TemplateError: the file cannot be read, is too large, or is invalid or refused YAML
+            (the message names the file).
+    """
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_TEMPLATE_BYTES + 1)
+    except OSError as error:
+        raise TemplateError(f"{path.name}: cannot read: {error.strerror}") from error
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{path.name}: larger than {MAX_TEMPLATE_BYTES:,} bytes")
+    return raw, _read_yaml(path.name, raw)
 
 
 def _check_jinja(text: str, where: str) -> None:
@@ -326,15 +346,8 @@ def load_template(path: Path) -> Template:
             task certainly cannot be built; the message names the file and the layer.
     """
     name = path.name
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_TEMPLATE_BYTES + 1)
-    except OSError as error:
-        raise TemplateError(f"{name}: cannot read: {error.strerror}") from error
-    if len(raw) > MAX_TEMPLATE_BYTES:
-        raise TemplateError(f"{name}: larger than {MAX_TEMPLATE_BYTES:,} bytes")
-    data = _read_yaml(name, raw)
-    _check_schema(name, data)
+    raw, data = read_yaml_file(path)
+    check_schema(name, data)
     subject = data.get("model") or data["task"]
     field = "model" if "model" in data else "task"
     _check_names(name, data, subject)

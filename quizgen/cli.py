@@ -63,6 +63,11 @@ def main() -> None:
 @main.command()
 @click.option("--bank", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of YAML question templates  [default: the bundled question bank]")
+@click.option("--exam", "blueprint", metavar="EXAM.yaml", type=click.Path(path_type=Path, dir_okay=False),
+              help="An exam blueprint: title, course, duration, instructions and slots (pool of "
+              "templates, response form, points), filled in the same order in every variant. "
+              "Example: question_bank/exams/cnn-midterm.yaml. Replaces --questions, --tags, "
+              "--template, --topic, --difficulty and --title.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Exam seed: the same seed gives byte-identical outputs.")
 @click.option("--variants", type=click.IntRange(min=1), default=1, show_default=True,
@@ -104,7 +109,7 @@ def main() -> None:
               help="Address of the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the persistent fact cache "
               f"(${CACHE_ENV}, default ~/.cache/quizgen).")
-def generate(bank: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
+def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
              template_ids: str | None, topics: str | None, difficulties: str | None,
              formats: str | None, mode: str, title: str, out: Path, jobs: int, executor: str,
              scheduler: str | None, no_cache: bool) -> None:
@@ -132,8 +137,11 @@ def generate(bank: Path | None, seed: int, variants: int, questions: int | None,
         levels = tuple(int(level) for level in _split(difficulties))
     except ValueError:
         raise click.BadParameter("whole numbers from 1 to 3", param_hint="--difficulty") from None
-    selection = Selection(bank, tuple(_split(tags)), tuple(_split(template_ids)),
+    selection = Selection(bank, blueprint, tuple(_split(tags)), tuple(_split(template_ids)),
                           tuple(_split(topics)), levels)
+    if blueprint is not None and (selection.narrowed or questions is not None):
+        raise click.UsageError("--exam gives the questions: leave out --questions, --tags, "
+                               "--template, --topic and --difficulty")
     chosen = tuple(_split(formats)) if formats is not None else DEFAULT_FORMATS[mode]
     exam = generate_exam(selection, seed, variants, questions, chosen, mode, title,
                          cache=not no_cache, jobs=jobs, scheduler=scheduler,

@@ -163,6 +163,8 @@ class Family:
       distractor, and no more common mistake may give it too;
     - `option_values`: whether each option's `value` is an answer that `verify` compares with
       Keras' (False where `rederive` judges the options itself: code, formulas);
+    - `forms`: the response forms its questions take (`single_choice`, `multiple_choice`,
+      `free`), or None where the ask's `response` says (`model_facts.value_question`);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
       to draw (`sampler:` in a template), ways to show a model (`code_style:`; printed after
       the stem in place of code), and variables of a template's stem, made from its subject
@@ -179,6 +181,7 @@ class Family:
     check_ask: Callable[[Ask], list[tuple[str, str]]] = lambda ask: []
     reproduce: Callable[[KeyEntry, Oracle], list[str]] = lambda entry, oracle: []
     option_values: bool = True
+    forms: tuple[str, ...] | None = None
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     code_styles: Mapping[str, Callable[[ModelSpec], str]] = field(default_factory=dict)
     stem_variables: Mapping[str, Callable[[Subject, tuple[Question, ...]], str]] = \

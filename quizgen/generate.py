@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quizgen.assemble import Variant, assemble
+from quizgen.assemble import Source, Variant, assemble
 from quizgen.bank import load_bank, select
+from quizgen.blueprint import Blueprint, load_blueprint
 from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
 from quizgen.key import build_key, dumps
@@ -31,10 +32,11 @@ QUESTIONS = 10
 
 @dataclass(frozen=True)
 class Selection:
-    """Which templates an exam draws from (`quizgen.bank.select`): all but the classics by
-    default."""
+    """What an exam draws from: the slots of a `blueprint` file (`quizgen.blueprint`), or the
+    templates `quizgen.bank.select` picks (all but the classics by default)."""
 
     bank: Path | None = None
+    blueprint: Path | None = None
     tags: tuple[str, ...] = ()
     template_ids: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
@@ -59,12 +61,29 @@ class Exam:
     cache: FactCache
 
 
+def _source(selection: Selection) -> tuple[Source, int]:
+    """What the exam is drawn from, and from how many templates.
+
+    Raises:
+        TemplateError: a bank, blueprint or selection error.
+    """
+    bank = load_bank(selection.bank)
+    if selection.blueprint is not None:
+        blueprint = load_blueprint(selection.blueprint, bank)
+        used = {candidate.template.id for slot in blueprint.slots for candidate in slot.candidates}
+        return blueprint, len(used)
+    templates = select(bank, list(selection.tags), list(selection.template_ids),
+                       list(selection.topics), list(selection.difficulties))
+    return templates, len(templates)
+
+
 def generate_exam(selection: Selection, seed: int, variants: int, questions: int | None,
                   formats: tuple[str, ...], mode: str, title: str, cache: bool = True,
                   jobs: int = 1, scheduler: str | None = None,
                   progress: Callable[[Iterable], Iterable] = iter) -> Exam:
-    """The files of an exam: `variants` variants of `questions` questions each (default 10; with
-    a narrowed selection every question of every chosen template once, but at least 10), in
+    """The files of an exam: `variants` variants, each of one question per slot of the
+    selection's blueprint (titled by it), or of `questions` questions (default 10; with a
+    narrowed selection every question of every chosen template once, but at least 10), in
     each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
     `key.json`. `cache`, `jobs` and `scheduler` say how facts are computed
     (`quizgen.assemble.assemble`); they change no output. `progress` wraps the stream of
@@ -79,21 +98,22 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
         raise QuizgenError(f"--format: choose from {', '.join(ALL_FORMATS)}")
     if mode not in LAYOUTS:
         raise QuizgenError(f"--mode: choose from {', '.join(LAYOUTS)}")
-    templates = select(load_bank(selection.bank), list(selection.tags),
-                       list(selection.template_ids), list(selection.topics),
-                       list(selection.difficulties))
-    if questions is None:
-        questions = (max(QUESTIONS, sum(len(t.asks) for t in templates)) if selection.narrowed
+    source, count = _source(selection)
+    blueprint = source if isinstance(source, Blueprint) else None
+    if blueprint is not None:
+        questions, title = len(blueprint.slots), blueprint.title
+    elif questions is None:
+        questions = (max(QUESTIONS, sum(len(t.asks) for t in source)) if selection.narrowed
                      else QUESTIONS)
     oracle = Oracle(FactCache(default_folder() if cache else None))
-    made = assemble(templates, seed, variants, questions, oracle, progress, jobs, scheduler)
+    made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)
     width = len(str(variants))
     files: dict[str, str | bytes] = {
-        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout)
+        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout, blueprint)
         for folder, handout in LAYOUTS[mode] for v in made for fmt in formats if fmt in FORMATS}
     key = build_key(made, seed)
     for fmt in formats:
         if fmt in SUFFIXES:
             files |= export(key, fmt, title)
     files["key.json"] = dumps(key)
-    return Exam(made, key, files, len(templates), oracle.cache)
+    return Exam(made, key, files, count, oracle.cache)

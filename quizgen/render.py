@@ -29,10 +29,12 @@ from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from quizgen.assemble import Variant
+from quizgen.blueprint import Blueprint
 from quizgen.errors import QuizgenError
 from quizgen.family import Question
 from quizgen.grade import MATRIX_TOLERANCE
 from quizgen.key import KeyEntry, question_entry
+from quizgen.oracle import versions
 from quizgen.resources import data_dir
 
 #: Output formats, one file per variant.
@@ -85,10 +87,18 @@ def _answer_line(question: Question) -> str:
     return f"**{numbers}**{separator}{question.answer_text}"
 
 
-def _question_context(entry: KeyEntry, question: Question) -> dict[str, Any]:
+def points_text(points: float) -> str:
+    """`1 point`, `10 points`, `2.5 points`."""
+    number = f"{points:g}"
+    return f"{number} point{'' if points == 1 else 's'}"
+
+
+def _question_context(entry: KeyEntry, question: Question, points: str | None) -> dict[str, Any]:
+    label = f"Question {entry.position}" + (f" ({points})" if points else "")
     return {
         "id": entry.id,
         "position": entry.position,
+        "label": label,
         "text": question.text,
         "choices": [choice.text for choice in question.choices],
         "input": "checkbox" if question.kind == "multiple_choice" else "radio",
@@ -112,10 +122,26 @@ def check_data(entry: KeyEntry) -> dict[str, Any]:
             "tolerance": default if entry.tolerance is None else entry.tolerance}
 
 
-def variant_context(variant: Variant, title: str, handout: bool = False) -> dict[str, Any]:
-    """The template variables of one variant: `title`, `variant`, `handout`, `groups` (each group
-    one model: `heading`, `stem`, `code` and its `questions`) and `answers` (`check_data` by
-    question id)."""
+def _exam_context(exam: Blueprint | None, variant: Variant) -> dict[str, Any] | None:
+    """What the head of a blueprint's documents prints: `course`, `date`, `duration`,
+    `total_points`, `instructions`, the answer conventions of the question kinds the variant
+    has (`kinds`), and the Keras version and backend the answers were computed with."""
+    if exam is None:
+        return None
+    keras_version, backend = versions()
+    return {"course": exam.course, "date": exam.date, "duration": exam.duration,
+            "total_points": points_text(exam.total_points), "instructions": exam.instructions,
+            "kinds": sorted({question.kind for _, _, question in variant.numbered()}),
+            "matrix_tolerance": f"{MATRIX_TOLERANCE:.6f}", "keras_version": keras_version,
+            "backend": backend}
+
+
+def variant_context(variant: Variant, title: str, handout: bool = False,
+                    exam: Blueprint | None = None) -> dict[str, Any]:
+    """The template variables of one variant: `title`, `variant`, `handout`, `exam` (the head of
+    a blueprint's documents, `_exam_context`, or None), `groups` (each group one model:
+    `heading`, `stem`, `code` and its `questions`, each with its `label`, "Question 3 (10
+    points)" when the exam has points) and `answers` (`check_data` by question id)."""
     groups: list[dict[str, Any]] = []
     answers: dict[str, dict[str, Any]] = {}
     current = None
@@ -125,12 +151,14 @@ def variant_context(variant: Variant, title: str, handout: bool = False) -> dict
         if item is not current:
             current = item
             groups.append({"stem": item.stem, "code": item.code, "questions": []})
-        groups[-1]["questions"].append(_question_context(entry, question))
+        points = points_text(variant.placement(position)[1]) if variant.slots else None
+        groups[-1]["questions"].append(_question_context(entry, question, points))
     for group in groups:
-        first, last = group["questions"][0]["position"], group["questions"][-1]["position"]
-        group["heading"] = f"Question {first}" if first == last else f"Questions {first}–{last}"
-    return {"title": title, "variant": variant.number, "handout": handout, "groups": groups,
-            "answers": answers}
+        questions = group["questions"]
+        first, last = questions[0]["position"], questions[-1]["position"]
+        group["heading"] = questions[0]["label"] if first == last else f"Questions {first}–{last}"
+    return {"title": title, "variant": variant.number, "handout": handout,
+            "exam": _exam_context(exam, variant), "groups": groups, "answers": answers}
 
 
 def _mathml(latex: str, options: dict[str, Any]) -> str:
@@ -181,9 +209,12 @@ def _render_template(name: str, context: dict[str, Any]) -> str:
         raise QuizgenError(f"templates/{name}: {error}") from error
 
 
-def render(variant: Variant, fmt: str, title: str, handout: bool = False) -> str:
+def render(variant: Variant, fmt: str, title: str, handout: bool = False,
+           exam: Blueprint | None = None) -> str:
     """One variant as a document of format `fmt` (`qmd`, `md` or `html`): with its answers (for
-    `html` the interactive self-check page), or as a student handout without any answer.
+    `html` the interactive self-check page), or as a student handout without any answer; for
+    an exam drawn from a blueprint, headed by its course, date, duration, total points,
+    instructions and answer conventions, with each question's points.
 
     Raises:
         QuizgenError: unknown format, a template error (names the template file), or a formula
@@ -191,4 +222,5 @@ def render(variant: Variant, fmt: str, title: str, handout: bool = False) -> str
     """
     if fmt not in FORMATS:
         raise QuizgenError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    return _render_template(_template(fmt, handout), variant_context(variant, title, handout)).strip() + "\n"
+    context = variant_context(variant, title, handout, exam)
+    return _render_template(_template(fmt, handout), context).strip() + "\n"

@@ -19,6 +19,7 @@ templates and its tests.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from quizgen import sample
@@ -88,6 +89,22 @@ def check_ask(template: Template, ask: Ask) -> list[tuple[str, str]]:
     except TemplateError as error:
         return [(".fact", str(error))]
     return family.check_ask(ask)
+
+
+def forms(template: Template, ask: Ask) -> tuple[str, ...]:
+    """The response forms a question of `ask` can take (`single_choice`, `multiple_choice`,
+    `free`): its family's, else those of the ask's `response` (a value is asked as a single
+    choice or as a free response)."""
+    family = for_ask(template, ask)
+    if family.forms is not None:
+        return family.forms
+    return tuple(dict.fromkeys("single_choice" if form == "single_choice" else "free"
+                               for form in ask.response))
+
+
+def in_form(template: Template, ask: Ask, form: str) -> Ask:
+    """`ask` restricted to the response form `form` (one of `forms(template, ask)`)."""
+    return ask if for_ask(template, ask).forms is not None else replace(ask, response=(form,))
 
 
 def stem_variables(subject: Subject, questions: tuple[Question, ...]) -> dict[str, str]:

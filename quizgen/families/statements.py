@@ -546,4 +546,5 @@ FAMILY = Family(
     rederive=rederive,
     check_ask=check_ask,
     reproduce=reproduce,
+    forms=("multiple_choice",),
 )

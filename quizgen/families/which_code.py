@@ -324,4 +324,5 @@ FAMILY = Family(
     reproduce=reproduce,
     option_values=False,
     code_styles={"prose": describe},
+    forms=("single_choice",),
 )

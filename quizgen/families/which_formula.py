@@ -256,4 +256,5 @@ FAMILY = Family(
     check_ask=check_ask,
     reproduce=reproduce,
     option_values=False,
+    forms=("single_choice",),
 )
