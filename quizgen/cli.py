@@ -83,9 +83,10 @@ def main() -> None:
 @click.option("--difficulty", "difficulties", help="Only templates of these comma-separated "
               "difficulties (1 to 3).")
 @click.option("--format", "formats",
-              help="Comma-separated output formats: qmd, md, html (one file per variant; html is a "
-              "standalone page: the interactive self-check page, or a plain page for handouts); "
-              "gift, moodle, qti (LMS imports under OUT/lms/).  [default: qmd,md; with --mode "
+              help="Comma-separated output formats: qmd, md, html, pdf (one file per variant; html is a "
+              "standalone page: the interactive self-check page, or a plain page for handouts; "
+              "pdf is typeset offline by Typst, and in exam mode every handout is also in "
+              "OUT/print/handouts.pdf); gift, moodle, qti (LMS imports under OUT/lms/).  [default: qmd,md; with --mode "
               "exam: qmd,md,html]")
 @click.option("--mode", type=click.Choice(["selfcheck", "exam"]), default="selfcheck",
               show_default=True,
@@ -129,9 +130,9 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
     if executor != "dask" and scheduler:
         raise click.UsageError("--scheduler is only used with --executor dask")
     from quizgen.files import write_outputs
-    from quizgen.generate import Selection, generate_exam
+    from quizgen.generate import PRINT_FILE, Selection, generate_exam
     from quizgen.lms import SUFFIXES
-    from quizgen.render import DEFAULT_FORMATS, FORMATS, LAYOUTS
+    from quizgen.render import DEFAULT_FORMATS, FORMATS, LAYOUTS, PDF
 
     try:
         levels = tuple(int(level) for level in _split(difficulties))
@@ -147,16 +148,21 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
                          cache=not no_cache, jobs=jobs, scheduler=scheduler,
                          progress=_progress("Building and executing models", length=variants,
                                             show_pos=True)
-                         if variants > 1 else iter)
+                         if variants > 1 else iter,
+                         rendering=_progress("Rendering documents", show_pos=True) if PDF in chosen
+                         else iter)
     written = write_outputs(out, exam.files, "generate")
     count = len(exam.key["questions"])
     made = len(exam.variants)
     click.echo(f"Wrote {made} variant(s), {count} questions, from {exam.templates} "
                f"template(s) to {out}/:")
     for folder, handout in LAYOUTS[mode]:
-        for fmt in (fmt for fmt in chosen if fmt in FORMATS):
-            what = "no answers" if handout else "self-check pages" if fmt == "html" else "with answers"
+        for fmt in (fmt for fmt in chosen if fmt in (*FORMATS, PDF)):
+            what = ("no answers" if handout else "self-check pages" if fmt == "html"
+                    else "with answers")
             click.echo(f"  {out}/{folder}variant-*.{fmt:<4}   {made} file(s), {what}")
+    if PRINT_FILE in exam.files:
+        click.echo(f"  {out}/{PRINT_FILE}   every handout, for one print job")
     for fmt in chosen:
         if fmt in SUFFIXES:
             click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {made} file(s)")

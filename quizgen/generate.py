@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,13 @@ from quizgen.errors import QuizgenError
 from quizgen.key import build_key, dumps
 from quizgen.lms import SUFFIXES, export
 from quizgen.oracle import Oracle
-from quizgen.render import FORMATS, LAYOUTS, render
+from quizgen.render import FORMATS, LAYOUTS, PDF, render, render_pdf
 
 #: Every output format: the documents of `quizgen.render`, then the LMS exports.
-ALL_FORMATS = (*FORMATS, *SUFFIXES)
+ALL_FORMATS = (*FORMATS, PDF, *SUFFIXES)
+
+#: In exam mode with `pdf`: every variant's handout in one PDF, for one print job.
+PRINT_FILE = "print/handouts.pdf"
 
 #: Questions per variant when the selection does not say.
 QUESTIONS = 10
@@ -77,17 +81,35 @@ def _source(selection: Selection) -> tuple[Source, int]:
     return templates, len(templates)
 
 
+def _documents(made: list[Variant], formats: tuple[str, ...], mode: str, title: str,
+               blueprint: Blueprint | None) -> list[tuple[str, Callable[[], str | bytes]]]:
+    """The documents of the exam, each as (file name, what renders it): every variant in each
+    asked format and in each folder of the mode's layout; with `pdf` in exam mode, also every
+    handout in one print file, `print/handouts.pdf`."""
+    width = len(str(len(made)))
+    wanted = [fmt for fmt in formats if fmt in FORMATS or fmt == PDF]
+    documents: list[tuple[str, Callable[[], str | bytes]]] = [
+        (f"{folder}variant-{v.number:0{width}d}.{fmt}",
+         partial(render_pdf, [v], title, handout, blueprint) if fmt == PDF
+         else partial(render, v, fmt, title, handout, blueprint))
+        for folder, handout in LAYOUTS[mode] for v in made for fmt in wanted]
+    if PDF in formats and mode == "exam":
+        documents.append((PRINT_FILE, partial(render_pdf, made, title, True, blueprint)))
+    return documents
+
+
 def generate_exam(selection: Selection, seed: int, variants: int, questions: int | None,
                   formats: tuple[str, ...], mode: str, title: str, cache: bool = True,
                   jobs: int = 1, scheduler: str | None = None,
-                  progress: Callable[[Iterable], Iterable] = iter) -> Exam:
+                  progress: Callable[[Iterable], Iterable] = iter,
+                  rendering: Callable[[Iterable], Iterable] = iter) -> Exam:
     """The files of an exam: `variants` variants, each of one question per slot of the
     selection's blueprint (titled by it), or of `questions` questions (default 10; with a
     narrowed selection every question of every chosen template once, but at least 10), in
     each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
     `key.json`. `cache`, `jobs` and `scheduler` say how facts are computed
     (`quizgen.assemble.assemble`); they change no output. `progress` wraps the stream of
-    finished variants.
+    finished variants, `rendering` the list of documents to render (`_documents`).
 
     Raises:
         QuizgenError: an unknown format or mode, a bank or selection error, or items that
@@ -107,10 +129,8 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
                      else QUESTIONS)
     oracle = Oracle(FactCache(default_folder() if cache else None))
     made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)
-    width = len(str(variants))
     files: dict[str, str | bytes] = {
-        f"{folder}variant-{v.number:0{width}d}.{fmt}": render(v, fmt, title, handout, blueprint)
-        for folder, handout in LAYOUTS[mode] for v in made for fmt in formats if fmt in FORMATS}
+        name: make() for name, make in rendering(_documents(made, formats, mode, title, blueprint))}
     key = build_key(made, seed)
     for fmt in formats:
         if fmt in SUFFIXES:

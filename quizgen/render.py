@@ -37,8 +37,31 @@ from quizgen.key import KeyEntry, question_entry
 from quizgen.oracle import versions
 from quizgen.resources import data_dir
 
-#: Output formats, one file per variant.
+#: Text output formats, one file per variant.
 FORMATS = ("qmd", "md", "html")
+
+#: The printable format: one PDF per variant, typeset by Typst (`typeset`).
+PDF = "pdf"
+
+#: Pandoc's Markdown as a bank's texts may use it: without raw HTML, TeX or Typst (a text
+#: cannot inject code into the typesetter), citations or a metadata block.
+PANDOC_MARKDOWN = "markdown-raw_attribute-raw_html-raw_tex-citations-yaml_metadata_block"
+
+#: The Typst set-up of every PDF: A4, code in a smaller font on a grey ground and never split
+#: over two pages; `typeset` numbers each variant's pages from 1.
+TYPST_PREAMBLE = """\
+#set document(date: none)
+#set page(paper: "a4", margin: (x: 2cm, y: 2.2cm), numbering: "1")
+#set text(size: 10.5pt)
+#set par(justify: false)
+#show raw: set text(size: 8.5pt)
+#show raw.where(block: true): block.with(fill: luma(245), inset: 6pt, radius: 2pt, width: 100%,
+                                         breakable: false)
+#let horizontalrule = line(length: 100%)
+"""
+
+#: Between two variants of a print file: a new sheet (an odd page), pages numbered from 1.
+TYPST_NEXT_VARIANT = '\n#pagebreak(to: "odd")\n#counter(page).update(1)\n'
 
 #: Where each `--mode` puts the documents of a variant: (folder prefix, rendered as handout).
 LAYOUTS = {
@@ -193,6 +216,46 @@ def markdown_to_html(text: str) -> Markup:
         QuizgenError: a formula cannot be converted to MathML.
     """
     return Markup(_markdown().render(str(text)))
+
+
+def typeset(documents: list[str]) -> bytes:
+    """One PDF of Markdown `documents` (as `exam.pdf.j2` renders them, with `$` math), each
+    from a new odd page: pandoc converts each to Typst markup (`PANDOC_MARKDOWN`: raw HTML,
+    TeX and Typst in a text stay text), the bundled Typst compiler (PyPI `typst`) typesets them
+    with its embedded fonts only, in an empty project folder (a text can read no file), dated
+    nothing: the same documents give the same bytes.
+
+    Raises:
+        QuizgenError: pandoc or Typst fails (the message quotes its error).
+    """
+    import tempfile
+
+    import pypandoc
+    import typst
+
+    try:
+        bodies = [pypandoc.convert_text(document, "typst", format=PANDOC_MARKDOWN)
+                  for document in documents]
+    except (RuntimeError, OSError) as error:
+        raise QuizgenError(f"pandoc cannot convert a document to Typst: {error}") from error
+    source = TYPST_PREAMBLE + TYPST_NEXT_VARIANT.join(bodies)
+    with tempfile.TemporaryDirectory(prefix="quizgen-typst-") as root:
+        try:
+            return typst.compile(source.encode("utf-8"), root=root, ignore_system_fonts=True)
+        except Exception as error:  # typst raises TypstError, or RuntimeError for a panic
+            raise QuizgenError(f"Typst cannot typeset a document: {error}") from error
+
+
+def render_pdf(variants: list[Variant], title: str, handout: bool = False,
+               exam: Blueprint | None = None) -> bytes:
+    """`variants` as one PDF (see `typeset`): each as a student handout, or with its answers
+    (one variant per file, or a class's handouts in one print file).
+
+    Raises:
+        QuizgenError: a template, pandoc or Typst error.
+    """
+    return typeset([_render_template("exam.pdf.j2", variant_context(variant, title, handout, exam))
+                    for variant in variants])
 
 
 def _template(fmt: str, handout: bool) -> str:
