@@ -68,6 +68,15 @@ HISTOGRAM = "report-histogram.svg"
 #: Share of the class in each of the upper and lower groups of the discrimination index D.
 GROUP_FRACTION = 0.27
 
+#: Random relabellings of the students in the variant-fairness test (`_analyse_variants`); its
+#: smallest p-value is 1 / (PERMUTATIONS + 1).
+PERMUTATIONS = 2000
+
+#: Family-wise significance level of the variant-fairness flags (Bonferroni over the tested
+#: variants: on an exam whose variants are equally hard, any flag at all comes up at most this
+#: often).
+ALPHA = 0.05
+
 _QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 
 #: The first characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV
@@ -163,15 +172,31 @@ class TemplateAnalysis:
 
 
 @dataclass(frozen=True)
+class VariantAnalysis:
+    """The scores of one variant's `n` students: their `mean` score as a fraction of the
+    maximum, and the two-sided permutation p-value of "this variant's students score like the
+    others" (None when untestable: fewer than 2 students on either side); `flagged` when the
+    p-value is below `ALPHA` divided by the number of tested variants."""
+
+    variant: int
+    n: int
+    mean: float
+    p_value: float | None
+    flagged: bool
+
+
+@dataclass(frozen=True)
 class GradeRun:
     """The result of `grade_responses`: graded students (in file order), skipped rows, the item
-    analysis per slot (key order) and per template (by id), the files written and the files of
+    analysis per slot (key order) and per template (by id), the fairness of each variant, the
+    files written and the files of
     an earlier grading in that folder that are no longer written (removed)."""
 
     students: tuple[StudentGrade, ...]
     skipped: tuple[SkippedRow, ...]
     slots: tuple[SlotAnalysis, ...]
     templates: tuple[TemplateAnalysis, ...]
+    variants: tuple[VariantAnalysis, ...]
     files: tuple[Path, ...]
     removed: tuple[Path, ...]
 
@@ -197,9 +222,12 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     students, skipped = _grade_records(records[1:], len(header), columns, variants)
     slots, observations = _analyse_slots(variants, students)
     templates = _analyse_templates(variants, slots, observations)
-    files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates)
+    fairness = _analyse_variants(students)
+    files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates,
+                     fairness)
     written = write_outputs(out_dir, files, "grade")
-    return GradeRun(students, skipped, slots, templates, written.written, written.removed)
+    return GradeRun(students, skipped, slots, templates, fairness, written.written,
+                    written.removed)
 
 
 # --- reading the responses -----------------------------------------------------------------
@@ -472,18 +500,51 @@ def _misconceptions(slots: list[SlotAnalysis], entries: dict[str, KeyEntry]
                  for label in sorted(feedback))
 
 
+def _analyse_variants(students: tuple[StudentGrade, ...]) -> tuple[VariantAnalysis, ...]:
+    """Whether any variant was harder or easier than the others, by a permutation test per
+    variant: the statistic is the absolute difference between the mean score fraction of the
+    variant's students and that of everyone else; its p-value is the share of `PERMUTATIONS`
+    random relabellings of the class (drawn from a fixed seed, so reports are reproducible)
+    whose statistic is at least as large, counting the observed one: (1 + b) / (1 + B) (Phipson
+    & Smyth 2010, "Permutation p-values should never be zero"). A variant is flagged when its
+    p-value is below `ALPHA` / (number of tested variants), Bonferroni's correction, so that
+    equally hard variants are flagged at most `ALPHA` of the time."""
+    if not students:
+        return ()
+    scores = np.array([s.score / s.max_score if s.max_score else 0.0 for s in students])
+    labels = np.array([student.variant for student in students])
+    orders = np.tile(np.arange(len(scores)), (PERMUTATIONS, 1))
+    permuted = scores[np.random.default_rng(0).permuted(orders, axis=1)]  # PERMUTATIONS × n
+    p_values = {}
+    for number in sorted(set(labels.tolist())):
+        mine = labels == number
+        if 2 <= mine.sum() <= len(scores) - 2:
+            observed = abs(scores[mine].mean() - scores[~mine].mean())
+            statistics_ = np.abs(permuted[:, mine].mean(axis=1) - permuted[:, ~mine].mean(axis=1))
+            p_values[number] = (1 + int((statistics_ >= observed - 1e-12).sum())) / (1 + PERMUTATIONS)
+        else:
+            p_values[number] = None
+    tested = sum(p is not None for p in p_values.values())
+    return tuple(VariantAnalysis(number, int((labels == number).sum()),
+                                 float(scores[labels == number].mean()), p,
+                                 p is not None and p < ALPHA / tested)
+                 for number, p in p_values.items())
+
+
 # --- outputs -------------------------------------------------------------------------------
 
 
 def _outputs(key: dict, source: str, variants: dict[int, tuple[KeyEntry, ...]],
              students: tuple[StudentGrade, ...], skipped: tuple[SkippedRow, ...],
-             slots: tuple[SlotAnalysis, ...], templates: tuple[TemplateAnalysis, ...]
-             ) -> dict[str, str]:
+             slots: tuple[SlotAnalysis, ...], templates: tuple[TemplateAnalysis, ...],
+             fairness: tuple[VariantAnalysis, ...]) -> dict[str, str]:
     """Every output file's text, by name."""
     positions = _max_position(variants)
     scores = [student.score for student in students]
     svg = _histogram_svg(scores, max((len(e) for e in variants.values()), default=0))
-    context = _report_context(key, source, students, skipped, slots, templates)
+    context = _report_context(key, source, students, skipped, slots, templates) | {
+        "variants": [_variant_context(analysis) for analysis in fairness],
+        "alpha": f"{ALPHA:.0%}", "permutations": f"{PERMUTATIONS:,}"}
     return {
         "grades.csv": _grades_csv(students, variants, positions),
         "report.md": _render("report.md.j2", context | {"histogram": HISTOGRAM}),
@@ -560,6 +621,12 @@ def _summary(students: tuple[StudentGrade, ...]) -> dict[str, Any]:
     return {"n": len(scores), "mean": _number(statistics.fmean(scores)),
             "median": _points(statistics.median(scores)), "min": _points(min(scores)),
             "max": _points(max(scores)), "out_of": " / ".join(out_of)}
+
+
+def _variant_context(analysis: VariantAnalysis) -> dict[str, Any]:
+    p_value = "—" if analysis.p_value is None else f"{analysis.p_value:.4f}"
+    return {"variant": analysis.variant, "n": analysis.n, "mean": f"{analysis.mean:.0%}",
+            "p_value": p_value, "flag": "differs" if analysis.flagged else ""}
 
 
 def _slot_context(slot: SlotAnalysis) -> dict[str, Any]:
