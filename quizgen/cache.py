@@ -5,8 +5,10 @@ Entries live under `QUIZGEN_CACHE_DIR` (default: `$XDG_CACHE_HOME/quizgen`, else
 a SHA-256 of what was computed (e.g. a model spec's digest). Each entry also records the Keras
 version and backend that wrote it and is ignored unless they are the installed ones, so an
 answer never comes from another Keras. Writers write a temporary file and rename it (atomic on
-POSIX), so concurrent runs never see half an entry; an unreadable or corrupt entry is recomputed
-and rewritten, never trusted.
+POSIX), so concurrent runs never see half an entry; an unreadable or corrupt entry, or one
+whose value does not have its kind's shape (`ENTRY_SHAPES`), is recomputed and rewritten,
+never trusted. A folder that cannot be written (not writable, a file in its place, a full
+disk) turns the cache off for the rest of the run, with one `CacheWarning` saying why.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -80,45 +84,172 @@ def key(*parts: Any) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
 
 
-def _read(path: Path) -> Any:
-    """The entry's value, or raise KeyError when it is missing, corrupt or from another Keras."""
+#: A check of a JSON value's shape: whether the value (as `json.loads` returns it) has it.
+Check = Callable[[Any], bool]
+
+
+def of(*types: type) -> Check:
+    """Values of exactly one of these JSON types (`True` is no `int`, `1` no `float`)."""
+    accepted = frozenset(types)
+    return lambda value: type(value) in accepted
+
+
+def anything(_: Any) -> bool:
+    """Any JSON value."""
+    return True
+
+
+def list_of(item: Check) -> Check:
+    """Lists whose every element passes `item`."""
+    return lambda value: type(value) is list and all(map(item, value))
+
+
+def row(*items: Check) -> Check:
+    """Lists of exactly `len(items)` elements, each passing its check."""
+    return lambda value: (type(value) is list and len(value) == len(items)
+                          and all(item(element) for item, element in zip(items, value, strict=True)))
+
+
+def record(**fields: Check) -> Check:
+    """Objects with exactly these keys, each value passing its check."""
+    keys, pairs = fields.keys(), tuple(fields.items())
+
+    def check(value: Any) -> bool:
+        if type(value) is not dict or value.keys() != keys:
+            return False
+        for name, field_check in pairs:  # a loop: twice as fast as all() on a generator
+            if not field_check(value[name]):
+                return False
+        return True
+
+    return check
+
+
+def either(*options: Check) -> Check:
+    """Values that pass one of `options`."""
+    return lambda value: any(option(value) for option in options)
+
+
+_NUMBER = of(int, float)
+_SHAPE = list_of(of(int, type(None)))
+_LAYER = record(name=of(str), class_name=of(str), input_shape=_SHAPE, output_shape=_SHAPE,
+                params=of(int), trainable_params=of(int), non_trainable_params=of(int),
+                weights=list_of(record(name=of(str), shape=list_of(of(int)), trainable=of(bool))))
+
+#: The shape of the value of each kind of entry, as `quizgen.oracle` encodes it: model and
+#: layer facts (or the error Keras raised), by-hand output matrices, layer configs as JSON
+#: text, probes' `(min, max, deviation)`, accepted arguments, defaults (any JSON).
+ENTRY_SHAPES: dict[str, Check] = {
+    "facts": either(record(error=of(str), spec=of(dict)),
+                    record(layers=list_of(_LAYER), total_params=of(int), trainable_params=of(int),
+                           non_trainable_params=of(int), keras_version=of(str), backend=of(str),
+                           spec=of(dict))),
+    "layer": either(record(error=of(str)), _LAYER),
+    "task": list_of(list_of(_NUMBER)),
+    "config": of(str),
+    "probe": row(_NUMBER, _NUMBER, _NUMBER),
+    "accepts": of(bool),
+    "default": anything,
+}
+
+
+def _read(path: Path, shape: Check) -> Any:
+    """The entry's value, or raise KeyError when it is missing, corrupt, from another Keras or
+    not of the shape `shape`."""
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
         raise KeyError(path) from error
-    if not isinstance(entry, dict) or entry.get("keras") != list(installed_keras()):
+    if not record(keras=anything, value=shape)(entry) or entry["keras"] != list(installed_keras()):
         raise KeyError(path)
     return entry["value"]
+
+
+class CacheWarning(UserWarning):
+    """The fact cache cannot be used: the run carries on without it."""
+
+
+def _probe(folder: Path) -> None:
+    """Create `folder` if needed, and write (then remove) a file in it, as entries are written.
+
+    Raises:
+        OSError: `folder` cannot be created or written (e.g. a full disk).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder) as probe:
+        probe.write(b"{}")
+        probe.flush()
+
+
+def _reason(error: OSError) -> str:
+    """What stopped a write, in words: "a file is in the way", "Permission denied", ..."""
+    if isinstance(error, FileExistsError | NotADirectoryError):
+        return "a file is in the way"
+    return error.strerror or str(error)
 
 
 @dataclass
 class FactCache:
     """The persistent cache in `folder` (None: off, every value is computed), with the
-    statistics of what this process read from it and computed."""
+    statistics of what this process read from it and computed. A folder that cannot be
+    written, now or later in the run, turns the cache off (`folder` becomes None) with one
+    `CacheWarning`, and `problem` says why (e.g. "/x cannot be written: Permission denied")."""
 
     folder: Path | None
     stats: CacheStats = field(default_factory=CacheStats)
+    problem: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.folder is not None:
+            try:
+                _probe(self.folder)
+            except OSError as error:
+                self._turn_off(error)
+
+    def _turn_off(self, error: OSError) -> None:
+        """Stop using the folder that `error` kept from being written, with a CacheWarning."""
+        self.problem = f"{self.folder} cannot be written: {_reason(error)}"
+        self.folder = None
+        warnings.warn(f"fact cache {self.problem}; carrying on without it (every fact is "
+                      f"computed, none is saved): set {CACHE_ENV} to a writable folder, or pass "
+                      "--no-cache", CacheWarning, stacklevel=1)  # one place: shown once per run
 
     def cached(self, kind: str, entry_key: str, compute: Callable[[], T],
                encode: Callable[[T], Any], decode: Callable[[Any], T]) -> T:
         """`compute()`, or its value from the disk cache. `encode`/`decode` convert the value
-        to and from JSON; a `decode` that raises `KeyError`, `TypeError`, `ValueError` or
-        `IndexError` marks the entry corrupt (it is recomputed and rewritten). A cache that
-        cannot be written is simply not used."""
-        if self.folder is None:
-            self.stats.misses += 1
-            return compute()
-        path = self.folder / kind / entry_key[:2] / f"{entry_key}.json"
-        try:
-            value = decode(_read(path))
-        except (KeyError, TypeError, ValueError, IndexError):
-            self.stats.misses += 1
-            value = compute()
-            entry = {"keras": list(installed_keras()), "value": encode(value)}
+        to and from JSON of the shape `ENTRY_SHAPES[kind]`; an entry of another shape, or
+        whose `decode` raises `KeyError`, `TypeError`, `ValueError` or `IndexError`, is corrupt
+        (it is recomputed and rewritten). A cache that cannot be written is turned off.
+
+        Raises:
+            KeyError: `kind` is not one of `ENTRY_SHAPES`.
+        """
+        shape = ENTRY_SHAPES[kind]
+        path = self._path(kind, entry_key)
+        if path is not None:
             try:
-                write_atomic(path, json.dumps(entry).encode("utf-8"))
-            except OSError:
-                pass
-            return value
-        self.stats.hits += 1
+                value = decode(_read(path, shape))
+                self.stats.hits += 1
+                return value
+            except (KeyError, TypeError, ValueError, IndexError):
+                pass  # missing or corrupt: recomputed and rewritten
+        self.stats.misses += 1
+        value = compute()
+        path = self._path(kind, entry_key)  # None if a write while computing turned the cache off
+        if path is not None:
+            self._write(path, encode(value))
         return value
+
+    def _path(self, kind: str, entry_key: str) -> Path | None:
+        """Where the entry of `kind` and `entry_key` is, or None while the cache is off."""
+        if self.folder is None:
+            return None
+        return self.folder / kind / entry_key[:2] / f"{entry_key}.json"
+
+    def _write(self, path: Path, value: Any) -> None:
+        """Save the entry of JSON value `value` at `path`, or turn the cache off."""
+        entry = {"keras": list(installed_keras()), "value": value}
+        try:
+            write_atomic(path, json.dumps(entry).encode("utf-8"))
+        except OSError as error:
+            self._turn_off(error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,20 @@ def _progress(label: str, **options: Any) -> Callable[[Iterable], Iterator]:
             yield from bar
 
     return wrap
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """quizgen's cache warnings as one line `warning: …` on stderr; others as Python shows them."""
+    from quizgen.cache import CacheWarning
+
+    if issubclass(category, CacheWarning):
+        click.secho(f"warning: {message}", fg="yellow", err=True)
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+warnings.showwarning = _show_warning
 
 
 class QuizgenGroup(click.Group):
@@ -168,7 +183,8 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
             click.echo(f"  {out}/lms/variant-*{SUFFIXES[fmt]}   {made} file(s)")
     click.echo(f"  {out}/key.json       answer key ({count} entries)")
     _report_removed(written.removed)
-    where = f"from {exam.cache.folder}" if exam.cache.folder else "(--no-cache)"
+    where = (f"from {exam.cache.folder}" if exam.cache.folder
+             else f"(off: {exam.cache.problem})" if exam.cache.problem else "(--no-cache)")
     click.echo(f"Fact cache: {exam.cache.stats.hits} entries read {where}, "
                f"{exam.cache.stats.misses} computed")
 

@@ -51,7 +51,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             stream.write(data)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600 files
         os.replace(temporary, path)
-    except OSError:
+    except BaseException:  # an OSError, or an interruption (KeyboardInterrupt, MemoryError)
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise

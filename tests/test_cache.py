@@ -1,15 +1,32 @@
 """The persistent fact cache: hits on a second run, corrupt entries recomputed, other Keras
-versions ignored, failed builds remembered, and the same answers as without it."""
+versions ignored, failed builds remembered, and the same answers as without it.
 
+Against a hostile or broken disk (issue 12, item 11):
+
+- a write that fails (a full disk, an interrupted run) leaves no temporary file behind; a full
+  disk turns the cache off for the rest of the run, with one `CacheWarning`;
+- a folder that cannot be used (a file in its place or in its path, no write permission) gives
+  one `CacheWarning` naming it and why, and the run carries on without the cache;
+- an entry that is valid JSON of the wrong shape (a list for an object, a string for a count)
+  is recomputed and overwritten, never decoded into a wrong answer or a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from quizgen import cache, oracle
-from quizgen.cache import FactCache
+from quizgen.cache import CacheStats, CacheWarning, FactCache
 from quizgen.errors import ArchitectureError
 from quizgen.oracle import Oracle
-from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.spec import LayerSpec, ModelSpec, Task
+
+from .conftest import run_cli
 
 SPEC = ModelSpec((9, 9, 2), (LayerSpec.make("Conv2D", filters=3, kernel_size=2),
                              LayerSpec.make("Flatten"), LayerSpec.make("Dense", units=4)))
@@ -96,3 +113,232 @@ def test_memo_tables_belong_to_one_oracle(fresh, monkeypatch):
     assert first.facts(SPEC).total_params == 799  # remembered by this oracle
     with pytest.raises(AssertionError, match="Keras was asked again"):
         Oracle().facts(SPEC)  # a fresh one computes everything again
+
+
+DENSE = LayerSpec.make("Dense", units=4)
+LAB = ((1, 0, 1, 0), (0, 1, 1, 1), (0, 1, 0, 0), (1, 0, 0, 0))
+KERNEL = ((1, 0), (1, 1))
+CONV_TASK = Task(LayerSpec.make("Conv2D", filters=1, kernel_size=(2, 2)), LAB, KERNEL)
+
+
+def files_in(folder: Path) -> list[Path]:
+    """Every file below `folder`, hidden temporary files included."""
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def cache_warnings(record) -> list[str]:
+    return [str(warning.message) for warning in record if issubclass(warning.category, CacheWarning)]
+
+
+# --- 1. a failed write leaves no temporary file ----------------------------------------------
+
+class FailingStream:
+    """A file opened for writing whose `write` raises `error` (the file itself exists, empty)."""
+
+    def __init__(self, stream, error: BaseException) -> None:
+        self.stream, self.error = stream, error
+
+    def __enter__(self) -> FailingStream:
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.stream.close()
+
+    def write(self, _: bytes) -> int:
+        raise self.error
+
+
+def failing_writes(monkeypatch, error: BaseException) -> list[int]:
+    """From now on, writing a file's content (`os.fdopen(...).write`, as `write_atomic` does)
+    raises `error` after the file was created; returns the list of attempts (their fds)."""
+    attempts: list[int] = []
+    real = os.fdopen
+
+    def fdopen(fd: int, *args, **kwargs):
+        attempts.append(fd)
+        return FailingStream(real(fd, *args, **kwargs), error)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    return attempts
+
+
+def test_a_full_disk_leaves_no_temporary_file_and_turns_the_cache_off_with_one_warning(
+        fresh, monkeypatch):
+    folder = cache.default_folder()
+    facts = FactCache(folder)
+    attempts = failing_writes(monkeypatch, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+    with pytest.warns(CacheWarning) as record:
+        total = Oracle(facts).facts(SPEC).total_params
+
+    assert total == 799
+    assert files_in(fresh) == [], "no entry, and no temporary file, is left"
+    assert len(attempts) == 1, "after the first failed write the cache is not written again"
+    assert cache_warnings(record) == [
+        f"fact cache {folder} cannot be written: No space left on device; carrying on without it "
+        f"(every fact is computed, none is saved): set {cache.CACHE_ENV} to a writable folder, or "
+        "pass --no-cache"]
+    assert facts.folder is None and facts.problem == f"{folder} cannot be written: No space left on device"
+    assert facts.stats == CacheStats(0, 4)  # the model and its three layers, all computed
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(fresh, monkeypatch):
+    facts = FactCache(cache.default_folder())
+    failing_writes(monkeypatch, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        facts.cached("config", cache.key("x"), lambda: "value", str, str)
+    assert files_in(fresh) == []
+
+
+# --- 2. an unusable folder: one warning, no cache ---------------------------------------------
+
+def a_file_in_its_place(base: Path) -> Path:
+    base.write_text("not a folder")
+    return base
+
+
+def a_file_in_its_path(base: Path) -> Path:
+    base.mkdir()
+    (base / "home").write_text("not a folder")
+    return base / "home" / "cache"
+
+
+def not_writable(base: Path, monkeypatch) -> Path:
+    """A folder in which no file can be created: its mode says so, and (as root ignores the
+    mode) creating a file below it fails as the kernel would have it fail."""
+    base.mkdir(mode=0o555)
+    real = os.open
+
+    def open_(path, flags, *args, **kwargs):
+        if str(path).startswith(str(base)) and flags & (os.O_CREAT | getattr(os, "O_TMPFILE", 0)):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    return base
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda base, _: a_file_in_its_place(base), "a file is in the way"),
+    (lambda base, _: a_file_in_its_path(base), "a file is in the way"),
+    (not_writable, "Permission denied"),
+], ids=["a-file-in-its-place", "a-file-in-its-path", "not-writable"])
+def test_an_unusable_folder_gives_one_warning_and_the_run_carries_on_without_the_cache(
+        tmp_path, monkeypatch, make, reason):
+    monkeypatch.setenv(cache.CACHE_ENV, str(make(tmp_path / "cache", monkeypatch)))
+    folder = cache.default_folder()
+    before = files_in(tmp_path)
+
+    with pytest.warns(CacheWarning) as record:
+        unused = FactCache(folder)
+        assert Oracle(unused).facts(SPEC).total_params == 799
+
+    assert cache_warnings(record) == [
+        f"fact cache {folder} cannot be written: {reason}; carrying on without it (every fact is "
+        f"computed, none is saved): set {cache.CACHE_ENV} to a writable folder, or pass --no-cache"]
+    # Off: worker processes are started without a cache, and do not warn again.
+    assert unused.folder is None and unused.problem == f"{folder} cannot be written: {reason}"
+    assert unused.stats == CacheStats(0, 4)
+    assert files_in(tmp_path) == before
+
+
+def test_generate_with_a_file_as_cache_folder_warns_once_and_writes_the_exam(tmp_path, monkeypatch):
+    in_the_way = tmp_path / "cache"
+    in_the_way.write_text("not a folder")
+    monkeypatch.setenv(cache.CACHE_ENV, str(in_the_way))
+    out = tmp_path / "out"
+
+    with pytest.warns(CacheWarning) as record:
+        result = run_cli("generate", "--variants", "1", "--jobs", "1", "--template",
+                         "classic-conv-dims-1", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert len(cache_warnings(record)) == 1
+    assert "a file is in the way" in cache_warnings(record)[0]
+    assert "entries read (off: " in result.output
+    assert json.loads((out / "key.json").read_text())["questions"], "the exam is written"
+    assert in_the_way.read_text() == "not a folder"
+
+
+# --- 3. an entry of the wrong shape is recomputed and overwritten ------------------------------
+
+#: What reads each kind of entry, from a fresh oracle.
+READERS = {
+    "facts": lambda oracle: oracle.facts(SPEC),
+    "layer": lambda oracle: oracle.layer_facts(DENSE, (None, 6)),
+    "task": lambda oracle: oracle.run_task(CONV_TASK.spec, LAB, KERNEL, 0),
+    "config": lambda oracle: oracle.layer_config(DENSE),
+    "probe": lambda oracle: oracle.probe_outputs(SPEC, 2),
+    "accepts": lambda oracle: oracle.accepts_argument("MaxPooling2D", "activation", "relu"),
+}
+
+
+#: Valid JSON of the wrong shape, as functions of the right value. Unchecked, most decode into a
+#: wrong answer ("799" as a count, a valid model reported as impossible) or a traceback later.
+WRONG_SHAPES = [
+    ("facts", lambda value: [value]),                                   # a list for an object
+    ("facts", lambda value: value | {"total_params": "799"}),           # a string for a count
+    ("facts", lambda _: {"error": 5}),                                  # a valid model "fails"
+    ("facts", lambda value: value | {"layers": {"0": value["layers"][0]}}),
+    ("layer", lambda value: value | {"params": "28"}),
+    ("layer", lambda value: value | {"output_shape": "abc"}),
+    ("layer", lambda value: value | {"weights": [{"name": "kernel", "shape": [6, 4]}]}),
+    ("layer", lambda value: value | {"extra": 1}),
+    ("task", lambda _: {"0": [1, 2]}),
+    ("task", lambda _: [[2, "2", 3]]),
+    ("config", lambda _: {"class_name": "Dense"}),
+    ("probe", lambda value: value[:2]),                                 # a pair for a triple
+    ("probe", lambda value: [value[0], True, value[2]]),
+    ("accepts", lambda value: int(not value)),                          # an int for a bool
+]
+
+
+@pytest.mark.parametrize("kind, wrong", WRONG_SHAPES,
+                         ids=[f"{kind}-{index}" for index, (kind, _) in enumerate(WRONG_SHAPES)])
+def test_an_entry_of_the_wrong_shape_is_recomputed_and_overwritten(fresh, kind, wrong):
+    read = READERS[kind]
+    expected = read(new_oracle())
+    (path,) = entries(fresh, kind)
+    entry = json.loads(path.read_text())
+    path.write_text(json.dumps(entry | {"value": wrong(entry["value"])}))
+
+    again = new_oracle()
+    assert read(again) == expected
+    assert again.cache.stats.misses == 1 and again.cache.stats.hits == (3 if kind == "facts" else 0)
+    assert json.loads(path.read_text()) == entry, "the entry is overwritten with the right value"
+
+
+def test_an_entry_nested_too_deeply_is_recomputed(fresh):
+    expected = READERS["config"](new_oracle())
+    (path,) = entries(fresh, "config")
+    keras = json.dumps(list(cache.installed_keras()))
+    path.write_text(f'{{"keras": {keras}, "value": {"[" * 100_000}{"]" * 100_000}}}')
+    again = new_oracle()
+    assert READERS["config"](again) == expected  # unchecked: RecursionError
+    assert again.cache.stats == CacheStats(0, 1) and json.loads(path.read_text())["value"] == expected
+
+
+def test_layers_of_the_wrong_shape_give_the_models_facts_not_a_traceback(fresh):
+    computed = new_oracle().facts(SPEC)
+    for path in entries(fresh, "facts"):
+        path.unlink()
+    for path in entries(fresh, "layer"):
+        entry = json.loads(path.read_text())
+        value = entry["value"] | {"params": str(entry["value"]["params"])}
+        path.write_text(json.dumps(entry | {"value": value}))
+    again = new_oracle()
+    assert again.facts(SPEC) == computed  # unchecked: TypeError: ... for +: 'int' and 'str'
+    assert again.cache.stats == CacheStats(0, 4)
+
+
+def test_every_kind_of_entry_is_read_back(fresh, monkeypatch):
+    """The shapes of `ENTRY_SHAPES` are those the oracle writes: a second oracle reads them all."""
+    first = new_oracle()
+    expected = {kind: read(first) for kind, read in READERS.items()} | {
+        "default": first.default_argument("Dense", "activation")}
+    assert {path.parents[1].name for path in entries(fresh)} == set(cache.ENTRY_SHAPES)
+    monkeypatch.setattr("quizgen.oracle.keras", lambda: pytest.fail("Keras was imported"))
+    second = new_oracle()
+    assert {kind: read(second) for kind, read in READERS.items()} | {
+        "default": second.default_argument("Dense", "activation")} == expected
+    assert second.cache.stats.misses == 0

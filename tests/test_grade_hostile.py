@@ -9,9 +9,11 @@ may have been edited by hand.
 - a student_id that a spreadsheet would run as a formula is neutralised in grades.csv, and the
   reports show every student's text as text;
 - thousands separators are read only where they separate thousands (`34,826`, not `2,4,0,0`);
-- property-based (Hypothesis): `grade.score` of any text returns a score in [0, 1] or raises
-  `ResponseError`, and `grade_responses` of any bytes raises nothing but `QuizgenError`, leaves
-  the responses file as it was and writes only into its output folder.
+- property-based (Hypothesis, derandomized: the same examples on every run): `grade.score` of
+  any text returns a score in [0, 1] or raises a short `ResponseError` (4,000 texts), and
+  `grade_responses` of any bytes (600 files) raises nothing but a `QuizgenError` naming the
+  responses file (then writes nothing), leaves the responses file as it was and writes only its
+  outputs and manifest into its output folder.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hypothesis import strategies as st
 
 from quizgen import grade, gradebook
 from quizgen.errors import QuizgenError
+from quizgen.files import MANIFEST
 from quizgen.grade import ResponseError, parse_number, score
 from quizgen.gradebook import grade_responses
 from quizgen.key import KeyEntry
@@ -319,12 +322,24 @@ RESPONSES = st.one_of(
 )
 
 
-@settings(max_examples=2000, deadline=None, database=None)
+#: Derandomized and without an example database, as in test_bank_fuzz.py.
+FUZZ = settings(deadline=None, database=None, derandomize=True, print_blob=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+#: At most this many characters in a message about fuzzed input: `grade.QUOTED` characters of
+#: a response, each up to 10 in its repr (`\U0001b2fc`), quoted twice at most; responses are up
+#: to 5,000 characters long.
+MESSAGE_BOUND = 1_500
+
+
+@settings(FUZZ, max_examples=4_000)  # about 8 s
 @given(entry=st.sampled_from(ENTRIES), response=RESPONSES)
 def test_fuzz_score_returns_a_score_or_rejects(entry: KeyEntry, response: str):
     try:
         result = grade.score(entry, response)
-    except ResponseError:
+    except ResponseError as error:
+        assert len(str(error)) < MESSAGE_BOUND, "a long response is quoted by its first characters only"
         return
     assert isinstance(result, float) and 0.0 <= result <= 1.0, (entry.kind, response, result)
 
@@ -364,8 +379,7 @@ def files_under(folder: Path) -> set[Path]:
     return {path.relative_to(folder) for path in folder.rglob("*")}
 
 
-@settings(max_examples=120, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(FUZZ, max_examples=600)  # about 80 s: a graded file draws its histogram (0.13 s)
 @given(content=FILES)
 def test_fuzz_grade_responses_of_any_bytes(content: bytes):
     with tempfile.TemporaryDirectory() as folder:
@@ -375,12 +389,17 @@ def test_fuzz_grade_responses_of_any_bytes(content: bytes):
         responses.write_bytes(content)
         os.chmod(responses, 0o444)  # read only: grading must not need to write it
         before = responses.stat().st_mtime_ns
+        out = root / "out"
         try:
-            grade_responses(KEY, responses, root / "out")
-        except QuizgenError:
-            pass
+            run = grade_responses(KEY, responses, out)
+        except QuizgenError as error:
+            assert str(error).startswith(f"{responses}: ") and len(str(error)) < MESSAGE_BOUND, str(error)
+            assert not out.exists(), "a refused file writes no output"
+        else:
+            assert all(row.line >= 2 and row.reason for row in run.skipped), run.skipped
+            assert {path.name for path in run.files} <= OUTPUTS
+            assert {path.name for path in out.iterdir()} == {
+                path.name for path in run.files} | {MANIFEST.format(command="grade")}
         assert responses.read_bytes() == content and responses.stat().st_mtime_ns == before
         outside = {path for path in files_under(root) if path.parts[0] != "out"}
         assert outside == {Path("in"), Path("in") / "responses.csv"}
-        if (root / "out").exists():
-            assert {path.name for path in (root / "out").iterdir()} <= OUTPUTS
