@@ -106,10 +106,12 @@ def _pool(data: dict[str, Any], templates: list[Template], where: str) -> list[T
 
 def _candidates(pool: list[Template], form: str, facts: list[str] | None) -> tuple[Candidate, ...]:
     """Every (template, ask) of the pool that asks one of `facts` (any if None) and can be
-    asked in `form`, as a one-ask template."""
+    asked in `form`, as a one-ask template; not the asks of a template whose asks are made
+    together (`quizgen.families.asks_together`: a summary table with one blank shows the
+    cells that give it away)."""
     return tuple(
         Candidate(replace(template, asks=(families.in_form(template, ask, form),)), fact_id(ask))
-        for template in pool for ask in template.asks
+        for template in pool if not families.asks_together(template) for ask in template.asks
         if (facts is None or ask.fact in facts) and form in families.forms(template, ask))
 
 

@@ -165,6 +165,8 @@ class Family:
       Keras' (False where `rederive` judges the options itself: code, formulas);
     - `forms`: the response forms its questions take (`single_choice`, `multiple_choice`,
       `free`), or None where the ask's `response` says (`model_facts.value_question`);
+    - `asks_together`: whether the asks of a template whose stem it provides must be asked
+      together (the blanks of one summary table: one alone is given away by the other cells);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
       to draw (`sampler:` in a template), ways to show a model (`code_style:`; printed after
       the stem in place of code), and variables of a template's stem, made from its subject
@@ -182,6 +184,7 @@ class Family:
     reproduce: Callable[[KeyEntry, Oracle], list[str]] = lambda entry, oracle: []
     option_values: bool = True
     forms: tuple[str, ...] | None = None
+    asks_together: bool = False
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     code_styles: Mapping[str, Callable[[ModelSpec], str]] = field(default_factory=dict)
     stem_variables: Mapping[str, Callable[[Subject, tuple[Question, ...]], str]] = \

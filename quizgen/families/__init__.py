@@ -55,6 +55,13 @@ def _providing(template: Template) -> Family | None:
     return next((family for family in FAMILIES if used & set(family.stem_variables)), None)
 
 
+def asks_together(template: Template) -> bool:
+    """Whether the template's asks must be asked together: its stem is provided by a family
+    whose `asks_together` says so (the blanks of one summary table)."""
+    family = _providing(template)
+    return family is not None and family.asks_together
+
+
 def for_ask(template: Template, ask: Ask) -> Family:
     """The family that makes the questions of `ask`: the one whose stem variables the
     template's stem uses (a summary table), else the first that declares the ask's fact.

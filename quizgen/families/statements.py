@@ -168,8 +168,8 @@ def _range_kind(name: str, phrase: str, holds: Callable[[float, float, float], b
     def text(spec, facts, claim):
         layer = claim["layer"]
         activation = spec.layers[layer].get("activation")
-        return (f"The layer {_code(spec, layer)} (layer {layer + 1}, {activation} activation) "
-                f"{phrase} for every input.")
+        return (f"For every input, the layer {_code(spec, layer)} (layer {layer + 1}, {activation} "
+                f"activation) {phrase}.")
 
     return Kind(name, misconception, propose, text, decide)
 

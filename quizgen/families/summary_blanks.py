@@ -76,4 +76,5 @@ FAMILY = Family(
     check_ask=check_ask,
     reproduce=model_facts.reproduce,
     stem_variables={"summary": summary_with_blanks},
+    asks_together=True,
 )
