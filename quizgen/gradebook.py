@@ -4,8 +4,10 @@ The responses CSV (UTF-8, a BOM is allowed) has a header row with the columns `s
 `variant` and `q1`…`qN` (N = the highest `position` in the key; the header's order and any further
 columns do not matter, names are matched case-insensitively). Each later row is one student: the
 answers are read by `quizgen.grade` (option numbers, comma-separated for `multiple_choice`;
-numbers; shapes; JSON matrices). Every question is worth 1 point (`multiple_choice`: partial
-credit, see `quizgen.grade.multiple_choice_score`); a blank answer scores 0.
+numbers; shapes; JSON matrices). Every question is worth its key entry's `points` (1 unless
+a blueprint says otherwise), earned in full for a right answer (`multiple_choice`: partial
+credit, see `quizgen.grade.multiple_choice_score`); a blank answer scores 0. The item analysis
+works on the share of each question's points earned.
 
 A malformed row is skipped and reported with its **line number in the CSV file** (the header is
 line 1; a quoted answer spanning several lines counts them all) and the reason (quoting a long
@@ -88,21 +90,33 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0", "'")
 
 @dataclass(frozen=True)
 class StudentGrade:
-    """One graded row. `answers` and `points` follow the variant's questions in position order
-    (the i-th is that of the variant's i-th key entry, whose `position` may be greater than i
-    when the key lacks a question); `line` is the row's line number in the responses CSV."""
+    """One graded row. `answers` and `credits` (the share of each question's points earned,
+    0 to 1) follow the variant's questions in position order (the i-th is that of the
+    variant's i-th key entry, whose `position` may be greater than i when the key lacks a
+    question); `weights` are those questions' points; `line` is the row's line number in the
+    responses CSV."""
 
     student_id: str
     variant: int
     answers: tuple[str, ...]
-    points: tuple[float, ...]
-    max_score: float
+    credits: tuple[float, ...]
+    weights: tuple[float, ...]
     line: int
+
+    @property
+    def points(self) -> tuple[float, ...]:
+        """The points earned on each question."""
+        return tuple(credit * weight for credit, weight in zip(self.credits, self.weights, strict=True))
 
     @property
     def score(self) -> float:
         """The total score, in points."""
         return sum(self.points)
+
+    @property
+    def max_score(self) -> float:
+        """The variant's points."""
+        return sum(self.weights)
 
 
 @dataclass(frozen=True)
@@ -354,10 +368,11 @@ def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, i
     if extra:
         return f"student {grade.quoted(student_id)}: answers {', '.join(extra)}, not in variant {number}"
     answers = tuple(cell[f"q{entry.position}"] for entry in entries)
-    points, problems = _score_answers(entries, answers)
+    credits, problems = _score_answers(entries, answers)
     if problems:
         return f"student {grade.quoted(student_id)}: " + "; ".join(problems)
-    return StudentGrade(student_id, number, answers, points, float(len(entries)), line)
+    return StudentGrade(student_id, number, answers, credits,
+                        tuple(float(entry.points) for entry in entries), line)
 
 
 def _variant_number(text: str, variants: dict[int, tuple[KeyEntry, ...]]) -> int | None:
@@ -371,7 +386,7 @@ def _variant_number(text: str, variants: dict[int, tuple[KeyEntry, ...]]) -> int
 
 def _score_answers(entries: tuple[KeyEntry, ...], answers: tuple[str, ...]
                    ) -> tuple[tuple[float, ...], list[str]]:
-    """Points per answer (blank: 0) and the problems of the unparsable ones."""
+    """The credit of each answer (0 to 1; blank: 0) and the problems of the unparsable ones."""
     points, problems = [], []
     for entry, answer in zip(entries, answers, strict=True):
         try:
@@ -436,7 +451,7 @@ def _analyse_slots(variants: dict[int, tuple[KeyEntry, ...]],
     slots, observations = [], {}
     for number, entries in variants.items():
         group = [student for student in students if student.variant == number]
-        points = np.array([student.points for student in group]).reshape(len(group), len(entries))
+        points = np.array([student.credits for student in group]).reshape(len(group), len(entries))
         totals = points.sum(axis=1)
         for column, entry in enumerate(entries):
             observations[entry.id] = (points[:, column], totals)

@@ -7,6 +7,7 @@ and `quizgen verify` read it. Every answer in it was computed by Keras (`quizgen
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,6 +22,7 @@ from quizgen.family import Choice, Question
 from quizgen.oracle import versions
 from quizgen.questions import Item
 from quizgen.resources import data_dir
+from quizgen.sample import clip, quote
 
 SCHEMA_VERSION = 1
 
@@ -61,7 +63,8 @@ class KeyChoice:
 @dataclass(frozen=True)
 class KeyEntry:
     """One question of the answer key (`$defs/question` in `schemas/key.schema.json`, where
-    every field is documented): who it is (`id`, `variant`, `position`, `template`,
+    every field is documented): who it is (`id`, `variant`, `position`, the blueprint's `slot`
+    and the question's `points`, `template`,
     `template_hash`, `seed`), what it asks (`kind`, `fact` and its `layer`, `axis`, `weight`,
     `quantity`), about which `model` or by-hand `task` (JSON), as printed (`stem`, `code`,
     `text`), and its `answer` (JSON), `answer_text`, `tolerance`, `choices` and `explanation`.
@@ -89,6 +92,8 @@ class KeyEntry:
     task: dict[str, Any] | None = None
     tolerance: float | None = None
     choices: tuple[KeyChoice, ...] = ()
+    slot: str | None = None
+    points: float = 1
 
     @property
     def ref(self) -> FactRef:
@@ -97,8 +102,10 @@ class KeyEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The entry as it stands in `key.json`, its fields in contract order."""
-        data: dict[str, Any] = {name: getattr(self, name) for name in (
-            "id", "variant", "position", "template", "template_hash", "seed", "kind", "fact")}
+        data: dict[str, Any] = {"id": self.id, "variant": self.variant, "position": self.position}
+        data |= ({"slot": self.slot} if self.slot is not None else {}) | {"points": self.points}
+        data |= {name: getattr(self, name) for name in (
+            "template", "template_hash", "seed", "kind", "fact")}
         data |= {name: getattr(self, name) for name in ("layer", "axis", "weight", "quantity")
                  if getattr(self, name) is not None}
         data |= {"task": self.task} if self.task is not None else {"model": self.model}
@@ -119,7 +126,8 @@ class KeyEntry:
             KeyError: a required field is missing (the key was not validated).
         """
         optional = {name: data.get(name) for name in (
-            "answer_text", "layer", "axis", "weight", "quantity", "model", "task", "tolerance")}
+            "answer_text", "layer", "axis", "weight", "quantity", "model", "task", "tolerance",
+            "slot")} | {"points": data.get("points", 1)}
         return cls(**{name: data[name] for name in REQUIRED}, **optional,
                    choices=tuple(KeyChoice.from_json(choice) for choice in data.get("choices", ())))
 
@@ -127,6 +135,42 @@ class KeyEntry:
 #: The fields every key entry has.
 REQUIRED = ("id", "variant", "position", "template", "template_hash", "seed", "kind", "fact",
             "answer", "explanation", "stem", "code", "text")
+
+#: How many characters of one schema problem a message keeps (a key is untrusted input: the
+#: value a problem quotes may be megabytes long).
+MESSAGE_LIMIT = 300
+
+
+#: The form of an entry's `id` (the schema's `pattern`).
+ID_PATTERN = re.compile(r"v[0-9]+-q[0-9]+")
+
+
+def entry_name(data: Any, index: int) -> str:
+    """How messages name entry `index` (0-based) of a key: its `id` when it is one
+    (`v<variant>-q<position>`, as the schema says), else `questions[index]`."""
+    identifier = data.get("id") if isinstance(data, dict) else None
+    if isinstance(identifier, str) and len(identifier) <= 40 and ID_PATTERN.fullmatch(identifier):
+        return identifier
+    return f"questions[{index}]"
+
+
+def entry_problems(data: Any) -> list[str]:
+    """Every violation of the schema (`$defs/question`) by one key entry, each as `field:
+    problem` (the field relative to the entry, e.g. `choices/0/text`; none for the entry
+    itself, e.g. "'stem' is a required property"), values quoted briefly; empty for a valid
+    entry."""
+    return [_problem(error) for error in _validator("question").iter_errors(data)]
+
+
+def _problem(error: jsonschema.ValidationError, whole: str = "") -> str:
+    """A schema problem as `field: message` (the field `whole` for the validated value
+    itself, none if empty), cut to `MESSAGE_LIMIT` characters, the value the message starts
+    with (the `repr` of the whole value) quoted briefly."""
+    field = "/".join(str(part) for part in error.absolute_path) or whole
+    message = error.message
+    if len(message) > MESSAGE_LIMIT and message.startswith(shown := repr(error.instance)):
+        message = quote(error.instance) + message[len(shown):]
+    return clip(f"{field}: {message}" if field else message, MESSAGE_LIMIT)
 
 
 def read_entries(key: dict[str, Any]) -> list[KeyEntry]:
@@ -145,11 +189,14 @@ def read_entries(key: dict[str, Any]) -> list[KeyEntry]:
     return read
 
 
-def question_entry(variant: int, position: int, item: Item, question: Question) -> KeyEntry:
-    """The key entry of one question (see the schema for each field)."""
+def question_entry(variant: int, position: int, item: Item, question: Question,
+                   slot: str | None = None, points: float = 1) -> KeyEntry:
+    """The key entry of the question at `position` of variant number `variant`, filling the
+    blueprint slot `slot` (if any) and worth `points` (see the schema for each field)."""
     ref = question.ref
     return KeyEntry(
         id=f"v{variant}-q{position}", variant=variant, position=position,
+        slot=slot, points=points,
         template=item.template.id, template_hash=item.template.content_hash, seed=item.seed,
         kind=question.kind, fact=ref.fact, layer=ref.layer, axis=ref.axis, weight=ref.weight,
         quantity=ref.quantity,
@@ -180,7 +227,8 @@ def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
         "keras_version": keras_version,
         "backend": backend,
         "seed": seed,
-        "questions": [question_entry(variant.number, position, item, question).to_json()
+        "questions": [question_entry(variant.number, position, item, question,
+                                     *variant.placement(position)).to_json()
                       for variant in variants for position, item, question in variant.numbered()],
     }
     validate(key, "key.json")
@@ -188,16 +236,44 @@ def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
 
 
 def validate(key: Any, where: str) -> None:
-    """Check a key against the schema.
+    """Check a key against the schema: its envelope and every entry.
 
     Raises:
         QuizgenError: the first schema violation, naming `where` and the field.
     """
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema()).iter_errors(key))
+    _raise_first(_validator("key"), key, where)
+
+
+def validate_envelope(key: Any, where: str) -> None:
+    """Check a key's envelope against the schema (a JSON object with the top-level fields and a
+    `questions` list), not its entries: `quizgen verify` checks each on its own
+    (`entry_problems`), so that one malformed entry is reported by its id without hiding the
+    others.
+
+    Raises:
+        QuizgenError: the first violation of the envelope, naming `where` and the field.
+    """
+    _raise_first(_validator("envelope"), key, where)
+
+
+def _raise_first(validator: jsonschema.Draft202012Validator, key: Any, where: str) -> None:
+    """Raise the most relevant violation of `validator` by `key` as a `QuizgenError`."""
+    error = jsonschema.exceptions.best_match(validator.iter_errors(key))
     if error is not None:
-        field = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise QuizgenError(f"{where}: {field}: {error.message}")
+        raise QuizgenError(f"{where}: {_problem(error, '(top level)')}")
+
+
+@cache
+def _validator(part: str) -> jsonschema.Draft202012Validator:
+    """A validator of one part of the schema: the whole `key`, its `envelope` (each entry only
+    an item of the `questions` list) or one `question` (`$defs/question`)."""
+    whole = schema()
+    if part == "envelope":
+        questions = whole["properties"]["questions"] | {"items": {}}
+        whole = whole | {"properties": whole["properties"] | {"questions": questions}}
+    elif part == "question":
+        whole = {"$schema": whole["$schema"], "$defs": whole["$defs"], "$ref": "#/$defs/question"}
+    return jsonschema.Draft202012Validator(whole)
 
 
 def dumps(key: dict[str, Any]) -> str:

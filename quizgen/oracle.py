@@ -14,6 +14,11 @@ An oracle owns its memo tables and its persistent fact cache (`quizgen.cache.Fac
 fresh one (as `verify` and `stress` use) shares no result with the one that generated a key.
 The Keras session is the process's: it is cleared every `SESSION_LAYERS` layers or
 `SESSION_WEIGHTS` weights, whichever oracle created them.
+
+Every model or layer an oracle builds is first built without weights (`_within_budget`: its
+variables get their shapes, not their values) and refused with an `ArchitectureError` when it
+exceeds the size budget (`MAX_PARAMS`, `MAX_ACTIVATION`): a key or a template asking for a
+`Dense(100000)` on 100,000 inputs gets a message, not a 40 GB allocation.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cache, wraps
 from typing import Any, TypeVar
@@ -158,11 +165,107 @@ def _created(weights: int) -> None:
     _session.weights += weights
 
 
+#: The size budget of what an oracle builds, checked before Keras allocates a weight: at most
+#: this many parameters (scalars; 400 MB of float32) in one model or layer. The bank's models
+#: stay far below it: the largest layer generation builds (a distractor's mutated Dense) has
+#: about 35 million parameters, the largest model about 2.2 million.
+MAX_PARAMS = 100_000_000
+#: The size budget of one sample's largest tensor (the input or a layer's output), in values
+#: (16 MB of float32; a behaviour probe holds `PROBE_BATCH` samples in float64 at once). The
+#: bank's largest is about 1.6 million values.
+MAX_ACTIVATION = 4_000_000
+
+#: Keras' list of the variables created in a stateless scope and not yet initialized (a global
+#: attribute of `keras.src.backend.common.global_state`).
+_PENDING = "uninitialized_variables"
+
+
+def _values(shape: Any) -> int:
+    """Values of one sample of a tensor of `shape` (batch axis first, left out)."""
+    return math.prod(int(size) for size in shape[1:] if size is not None)
+
+
+def budget_problem(input_shape: Shape, layers: list[tuple[str, int, Shape]]) -> str | None:
+    """Why a model on an input of `input_shape` whose `layers` are `(class_name, parameters,
+    output_shape)` (shapes with the batch axis first) exceeds the size budget (`MAX_PARAMS`
+    parameters in all, `MAX_ACTIVATION` values in one sample's tensor), or None. The message
+    gives the size, the layer (when there are several) and the budget. Needs no Keras: the
+    closed forms' shapes and counts (`quizgen.formulas.layer_closed_form`) can be checked too."""
+    def named(index: int) -> str:
+        return f"layer {index} ({layers[index][0]})"
+
+    params = [count for _, count, _ in layers]
+    if sum(params) > MAX_PARAMS:
+        most = params.index(max(params))
+        detail = f", {params[most]:,} in {named(most)}" if len(layers) > 1 else ""
+        return (f"{sum(params):,} parameters{detail}: more than quizgen builds "
+                f"(MAX_PARAMS = {MAX_PARAMS:,})")
+    sizes = [_values(input_shape)] + [_values(shape) for _, _, shape in layers]
+    largest = sizes.index(max(sizes))
+    if sizes[largest] <= MAX_ACTIVATION:
+        return None
+    where = ("the input" if largest == 0 else "the output" if len(layers) == 1
+             else f"the output of {named(largest - 1)}")
+    return (f"{where} has {sizes[largest]:,} values per sample: more than quizgen builds "
+            f"(MAX_ACTIVATION = {MAX_ACTIVATION:,})")
+
+
+def _check_built(layers: list[Any], input_shape: Shape) -> None:
+    """Refuse Keras `layers` (built, each called once, in order, on an input of `input_shape`,
+    batch axis `None`) with a layer of several outputs (quizgen's models are chains of
+    single-output layers), or that exceed the size budget (`budget_problem`).
+
+    Raises:
+        ArchitectureError: saying which.
+    """
+    for layer in layers:
+        if not hasattr(layer.output, "shape"):
+            raise ArchitectureError(f"a {type(layer).__name__} with several outputs: quizgen "
+                                    "builds chains of single-output layers")
+    problem = budget_problem(input_shape, [(type(layer).__name__, _count(layer.weights),
+                                          layer.output.shape) for layer in layers])
+    if problem is not None:
+        raise ArchitectureError(problem)
+
+
+@contextmanager
+def _within_budget(input_shape: Shape) -> Iterator[list[Any]]:
+    """Build Keras layers inside this block without allocating their weights, then check them
+    against the size budget (`_check_built`) and only then give their variables values.
+
+    Yields a list to which the block appends the layers it built (each called once, on an
+    input of `input_shape`, batch axis `None`). Inside, a `keras.StatelessScope` that does not
+    initialize on exit is active, so each variable created gets its shape and initializer but
+    no value (Keras defers it: `KerasVariable.__init__` under `in_stateless_scope()`); after
+    the check, each is initialized (`_deferred_initialize`, what Keras itself calls). Refused
+    variables are dropped from Keras' pending list, so no later stateless scope allocates them.
+
+    Raises:
+        ArchitectureError: the layers exceed the size budget, or one has several outputs (and
+            what the block raises).
+    """
+    from keras.src.backend.common import global_state
+
+    saved = global_state.get_global_attribute(_PENDING, [])
+    pending: list[Any] = []
+    built: list[Any] = []
+    global_state.set_global_attribute(_PENDING, pending)
+    try:
+        with keras().StatelessScope(initialize_variables=False):
+            yield built
+    finally:
+        global_state.set_global_attribute(_PENDING, saved)
+    _check_built(built, input_shape)
+    for variable in pending:
+        variable._deferred_initialize()
+
+
 def _layer(spec: LayerSpec, name: str | None = None, fast_initializers: bool = True) -> Any:
     """A new, unbuilt Keras layer from `spec` (named `name`, else Keras' default name).
 
     Raises:
-        ArchitectureError: Keras rejects an argument (unknown, or of the wrong type or value).
+        ArchitectureError: Keras rejects an argument (unknown, missing, or of the wrong type or
+            value: a layer's `from_config` may raise `KeyError` as well as `ValueError`).
     """
     serialized = spec.to_json()
     if name is not None:
@@ -171,7 +274,7 @@ def _layer(spec: LayerSpec, name: str | None = None, fast_initializers: bool = T
         serialized["config"].setdefault(argument, "zeros")
     try:
         return keras().layers.deserialize(serialized)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError) as error:
         raise ArchitectureError(str(error)) from error
 
 
@@ -182,7 +285,9 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
 
     Raises:
         ArchitectureError: Keras rejects the architecture (it raises `ValueError` at build time,
-            e.g. "Computed output size would be zero or negative"), or an argument is unknown.
+            e.g. "Computed output size would be zero or negative"), an argument is unknown, or
+            the model exceeds the size budget (`MAX_PARAMS`, `MAX_ACTIVATION`), checked before
+            any weight is allocated.
     """
     _before_creating(len(spec.layers))
     k = keras()
@@ -192,10 +297,12 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
             layers.append(_layer(layer, name, fast_initializers))
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({layer.class_name}): {error}") from error
-    try:
-        model = k.Sequential(layers, name="model")
-    except ValueError as error:
-        raise ArchitectureError(f"Keras cannot build the model: {error}") from error
+    with _within_budget((None, *spec.input_shape)) as built:
+        try:
+            model = k.Sequential(layers, name="model")
+        except ValueError as error:
+            raise ArchitectureError(f"Keras cannot build the model: {error}") from error
+        built += model.layers
     _created(model.count_params())
     return model
 
@@ -250,14 +357,18 @@ def _execute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
 
     Raises:
         ArchitectureError: Keras rejects the layer or its input (a `ValueError` at build time,
-            e.g. "Computed output size would be zero or negative"), or the symbolic and executed
+            e.g. "Computed output size would be zero or negative"), the layer exceeds the size
+            budget (checked before its weights are allocated), or the symbolic and executed
             output shapes differ.
     """
     _before_creating(1)
     k = keras()
     layer = _layer(spec)
     try:
-        symbolic = _shape(layer(k.KerasTensor(input_shape)).shape)
+        with _within_budget(input_shape) as built:
+            output = layer(k.KerasTensor(input_shape))
+            built.append(layer)
+        symbolic = _shape(output.shape)
         executed = _executed_shape(layer, input_shape)
     except ValueError as error:
         raise ArchitectureError(f"Keras cannot build it on input {input_shape}: {error}") from error
@@ -322,31 +433,36 @@ def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) 
     integer matrix `input`. Returns the output's single channel as a matrix of numbers.
 
     Raises:
-        ArchitectureError: Keras cannot build the model, or the kernel does not fit the layer.
+        ArchitectureError: Keras cannot build the model, the kernel does not fit the layer, or
+            the output is not a single-channel image `(1, H', W', 1)`.
     """
     import numpy as np
 
     model = build_model(spec)
     for layer in model.layers:
         if layer.weights and kernel is not None:
-            weights = [np.array(kernel, dtype="float32").reshape(layer.weights[0].shape)]
-            if len(layer.weights) > 1:
-                weights.append(np.full(layer.weights[1].shape, bias, dtype="float32"))
             try:
+                weights = [np.array(kernel, dtype="float32").reshape(layer.weights[0].shape)]
+                if len(layer.weights) > 1:
+                    weights.append(np.full(layer.weights[1].shape, bias, dtype="float32"))
                 layer.set_weights(weights)
             except ValueError as error:
                 raise ArchitectureError(f"{layer.name}: {error}") from error
     batch = np.array(input, dtype="float32").reshape((1, len(input), len(input[0]), 1))
-    output = keras().ops.convert_to_numpy(model(batch, training=False))[0, :, :, 0]
-    return tuple(tuple(_number(value) for value in row) for row in output)
+    output = keras().ops.convert_to_numpy(model(batch, training=False))
+    if output.ndim != 4 or output.shape[-1] != 1:
+        raise ArchitectureError(f"the output has shape {output.shape}, not one channel of an image")
+    return tuple(tuple(_number(value) for value in row) for row in output[0, :, :, 0])
 
 
 def load_user_model(path: str) -> Any:
-    """Run an instructor's Python file and return the Keras model it binds to `model`.
+    """Run an instructor's Python file and return the Keras model it binds to `model`: a
+    `keras.Sequential` or functional model, built (its layer graph is what `summary` reads).
 
     Raises:
-        ArchitectureError: the file cannot be read or run, defines no `model`, or Keras cannot
-            build it; the message names the file and says why, without a traceback.
+        ArchitectureError: the file cannot be read or run, exits (`sys.exit`), defines no
+            `model`, defines a subclassed model (no layer graph), or an unbuilt one; the
+            message names the file, says why and what to do, without a traceback.
     """
     import runpy
 
@@ -355,6 +471,9 @@ def load_user_model(path: str) -> Any:
         namespace = runpy.run_path(path, run_name="__quizgen_inspect__")
     except FileNotFoundError as error:
         raise ArchitectureError(f"{path}: no such file") from error
+    except SystemExit as error:
+        raise ArchitectureError(f"{path}: the file exits (sys.exit({error.code!r})) before "
+                                "its `model` can be read; define `model` without exiting") from None
     except (ValueError, TypeError) as error:
         raise ArchitectureError(f"{path}: Keras cannot build the model: {error}") from error
     except Exception as error:  # the instructor's code may raise anything
@@ -363,10 +482,22 @@ def load_user_model(path: str) -> Any:
     model = namespace.get("model")
     if not isinstance(model, keras().Model):
         raise ArchitectureError(f"{path}: the file must define a Keras model named `model`")
-    if not model.built:
+    if not _has_graph(model):
+        raise ArchitectureError(
+            f"{path}: `model` is a subclassed model ({type(model).__name__}): subclassed models "
+            "have no layer graph to inspect; define it with keras.Sequential or the functional "
+            "API (keras.Model(inputs, outputs))")
+    if not model.built or not all(layer.built for layer in model.layers):
         raise ArchitectureError(f"{path}: `model` is not built; give it an input, "
-                                "e.g. keras.Input(shape=(28, 28, 1)) as its first layer")
+                                "e.g. keras.Input(shape=(28, 28, 1)) as its first layer, or build "
+                                "it by calling it on an input")
     return model
+
+
+def _has_graph(model: Any) -> bool:
+    """Whether a Keras model has a layer graph: a `keras.Sequential`, or a functional model
+    (its `_operations`, which `summary` lists); a subclassed model has neither."""
+    return isinstance(model, keras().Sequential) or hasattr(model, "_operations")
 
 
 def _output_shape(operation: Any) -> Any:
@@ -380,14 +511,14 @@ def _output_shape(operation: Any) -> Any:
 
 
 def summary(model: Any) -> dict[str, Any]:
-    """The rows `model.summary()` prints and the totals under them, as data.
+    """The rows `model.summary()` prints and the totals under them, as data, for a model that
+    `load_user_model` accepts (Sequential or functional, built).
 
     Rows come from `model.layers` for a Sequential model and from `model._operations` for a
     functional one (so InputLayer and operation rows appear, as in Keras' summary). Each row:
     `name`, `class_name`, `output_shape`, `params`.
     """
-    functional = not isinstance(model, keras().Sequential) and hasattr(model, "_operations")
-    operations = model._operations if functional else model.layers
+    operations = model.layers if isinstance(model, keras().Sequential) else model._operations
     rows = [{
         "name": operation.name,
         "class_name": type(operation).__name__,
@@ -453,19 +584,19 @@ def _seeded_layer(spec: LayerSpec, seed: int) -> Any:
     return type(layer).from_config(_with_seeds(layer.get_config(), seed) | {"dtype": "float64"})
 
 
-def _run_layers(layers: list[Any], batch: Any) -> Any:
-    """`batch` through `layers` in order (inference mode), as a numpy array.
+def _call_layers(layers: list[Any], tensor: Any) -> Any:
+    """`tensor` (a batch, or a symbolic `KerasTensor`) through `layers` in order (inference
+    mode).
 
     Raises:
         ArchitectureError: a layer rejects its input (Keras raises `ValueError`).
     """
-    tensor = batch
     for index, layer in enumerate(layers):
         try:
             tensor = layer(tensor, training=False)
         except ValueError as error:
             raise ArchitectureError(f"layer {index} ({type(layer).__name__}): {error}") from error
-    return keras().ops.convert_to_numpy(tensor)
+    return tensor
 
 
 def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
@@ -475,7 +606,8 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     `layer`: `(min, max, largest |row sum - 1|)`, the row sum taken over the last axis.
 
     Raises:
-        ArchitectureError: Keras cannot build the layers.
+        ArchitectureError: Keras cannot build the layers, or they exceed the size budget
+            (checked before their weights are allocated).
     """
     import numpy as np
 
@@ -486,11 +618,16 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
             layers.append(_seeded_layer(current, PROBE_SEED + 100 * index))
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({current.class_name}): {error}") from error
+    input_shape = (None, *spec.input_shape)
+    with _within_budget(input_shape) as built:
+        _call_layers(layers, keras().KerasTensor(input_shape))
+        built += layers
     rng = np.random.default_rng(PROBE_SEED)
     inputs = np.concatenate([rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * scale
                              for scale in PROBE_SCALES])
-    values = np.concatenate([_run_layers(layers, inputs[start:start + PROBE_BATCH])
-                             for start in range(0, len(inputs), PROBE_BATCH)])
+    values = np.concatenate([
+        keras().ops.convert_to_numpy(_call_layers(layers, inputs[start:start + PROBE_BATCH]))
+        for start in range(0, len(inputs), PROBE_BATCH)])
     _created(sum(created.count_params() for created in layers))
     return (float(values.min()), float(values.max()),
             float(np.abs(values.sum(axis=-1) - 1.0).max()))
@@ -603,7 +740,9 @@ class Oracle:
 
     def _compose_facts(self, spec: ModelSpec) -> ModelFacts | ArchitectureError:
         """The model's facts layer by layer, as `keras.Sequential` builds it: each layer on the
-        output shape of the one before (`layer_facts`), totals summed over the layers."""
+        output shape of the one before (`layer_facts`, each within the size budget), totals
+        summed over the layers; the whole model must be within the size budget too, as when
+        `model_facts` builds it at once."""
         shape: Shape = (None, *spec.input_shape)
         layers = []
         for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
@@ -613,7 +752,9 @@ class Oracle:
                 return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
             layers.append(replace(built, name=name))
             shape = built.output_shape
-        return _totals(tuple(layers))
+        problem = budget_problem((None, *spec.input_shape), [
+            (layer.class_name, layer.params, layer.output_shape) for layer in layers])
+        return _totals(tuple(layers)) if problem is None else ArchitectureError(problem)
 
     def layer_facts(self, spec: LayerSpec, input_shape: Shape) -> LayerFacts:
         """Facts of the layer `spec` built by Keras on `input_shape` (batch axis `None`) and

@@ -169,12 +169,13 @@ def variant_context(variant: Variant, title: str, handout: bool = False,
     answers: dict[str, dict[str, Any]] = {}
     current = None
     for position, item, question in variant.numbered():
-        entry = question_entry(variant.number, position, item, question)
+        entry = question_entry(variant.number, position, item, question,
+                               *variant.placement(position))
         answers[entry.id] = check_data(entry)
         if item is not current:
             current = item
             groups.append({"stem": item.stem, "code": item.code, "questions": []})
-        points = points_text(variant.placement(position)[1]) if variant.slots else None
+        points = points_text(entry.points) if variant.slots else None
         groups[-1]["questions"].append(_question_context(entry, question, points))
     for group in groups:
         questions = group["questions"]

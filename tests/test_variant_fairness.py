@@ -18,9 +18,9 @@ def simulated_class(seed: int, right: dict[int, float]) -> tuple[StudentGrade, .
     students = []
     for variant in range(1, VARIANTS + 1):
         for student in range(STUDENTS):
-            points = tuple(float(x) for x in rng.random(QUESTIONS) < right.get(variant, 0.7))
+            credits = tuple(float(x) for x in rng.random(QUESTIONS) < right.get(variant, 0.7))
             students.append(StudentGrade(f"s{variant}-{student}", variant, ("",) * QUESTIONS,
-                                         points, float(QUESTIONS), len(students) + 2))
+                                         credits, (1.0,) * QUESTIONS, len(students) + 2))
     return tuple(students)
 
 
