@@ -224,11 +224,11 @@ def test_default_run_writes_build(tmp_path, monkeypatch):
     assert result.exit_code == 0
     assert "build/key.json" in result.output
     assert sorted(path.name for path in (tmp_path / "build").iterdir()) == \
-        ["key.json", "variant-1.md", "variant-1.qmd"]
+        [".quizgen-generate.json", "key.json", "variant-1.md", "variant-1.qmd"]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--format", "pdf"], "--format"),
+    (["--format", "docx"], "--format"),
     (["--tags", "no-such-tag"], "no template matches tag(s) no-such-tag"),
     (["--template", "nope"], "unknown template(s): nope"),
 ])
