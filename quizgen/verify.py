@@ -225,7 +225,9 @@ def _printed(entry: KeyEntry) -> list[str]:
         "code: the printed code is not the code of the entry's "
         + ("task" if entry.task is not None else f"model in any code style ({', '.join(_styles())})")]
     shown = _answer_text(entry)
-    if entry.answer_text is not None and entry.answer_text != shown:
+    if shown is None:
+        problems.append(f"answer {quote(entry.answer)} is not a {entry.kind} answer")
+    elif entry.answer_text is not None and entry.answer_text != shown:
         problems.append(f"answer_text {quote(entry.answer_text)} is not the answer {quote(shown)}")
     for number, choice in enumerate(entry.choices, 1):
         printed = _option_text(entry.fact, choice)
@@ -265,9 +267,13 @@ def _in_words(spec: ModelSpec) -> list[str]:
     return described
 
 
-def _answer_text(entry: KeyEntry) -> str:
-    """The entry's answer as generation prints it (`Question.answer_text`)."""
-    return Question(entry.ref, entry.kind, "", from_json(entry.answer), (), "", ()).answer_text
+def _answer_text(entry: KeyEntry) -> str | None:
+    """The entry's answer as generation prints it (`Question.answer_text`), or None for an
+    answer that cannot be one of its kind (a number where option numbers are listed)."""
+    try:
+        return Question(entry.ref, entry.kind, "", from_json(entry.answer), (), "", ()).answer_text
+    except UNREADABLE:
+        return None
 
 
 def _option_text(fact: str, choice: KeyChoice) -> str | None:

@@ -180,6 +180,11 @@ def test_matrix_tolerance_generation_allows_passes(tmp_path, key):
     assert result.exit_code == 0 and not lines, result.output
 
 
+def test_answer_that_is_not_of_its_kind(tmp_path, key):
+    entry = dict(smallest(key, "statements"), answer=0)
+    fails_with(tmp_path, key, entry, "answer 0 is not a multiple_choice answer")
+
+
 def test_kind_that_does_not_fit_the_fact(tmp_path, key):
     entry = smallest(key, "code")
     entry["kind"] = "multiple_choice"
