@@ -279,9 +279,10 @@ def _report_removed(removed: tuple[Path, ...]) -> None:
                    f"write: {names}")
 
 
-def _load_key(path: Path) -> dict:
-    """Read and schema-check a key.json; errors name the file (and field)."""
-    from quizgen.key import validate
+def _load_key(path: Path, entries: bool = True) -> dict:
+    """Read and schema-check a key.json (with `entries` False only its envelope: `verify`
+    checks each entry on its own); errors name the file (and field)."""
+    from quizgen.key import validate, validate_envelope
 
     try:
         key = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -289,7 +290,7 @@ def _load_key(path: Path) -> dict:
         raise QuizgenError(f"{path}: cannot read: {error.strerror}") from error
     except json.JSONDecodeError as error:
         raise QuizgenError(f"{path}: not JSON: {error}") from error
-    validate(key, str(path))
+    (validate if entries else validate_envelope)(key, str(path))
     return key
 
 
@@ -308,8 +309,8 @@ def verify(key_file: Path, old_file: Path | None) -> None:
     """
     from quizgen.verify import regrade, verify_key
 
-    key = _load_key(key_file)
-    old = _load_key(old_file) if old_file else None
+    key = _load_key(key_file, entries=False)
+    old = _load_key(old_file, entries=False) if old_file else None
     report = verify_key(key, _progress("Re-executing models"))
     for finding in report.findings:
         click.echo(f"FAIL {finding}")

@@ -219,6 +219,13 @@ def test_entry_without_a_field_fails_alone(key):
     assert report.checked == 2
 
 
+def test_entry_without_a_field_fails_alone_on_the_command_line(tmp_path, key):
+    bad = smallest(key, kind="shape")
+    del bad["stem"]
+    lines = fails_with(tmp_path, key, bad, "'stem' is a required property")
+    assert len(lines) == 1
+
+
 def test_entry_with_fields_of_the_wrong_type(key):
     """Each problem is a line; an entry without a valid variant is named by its id alone."""
     good, bad = smallest(key, kind="numeric"), smallest(key, kind="shape")
