@@ -19,6 +19,7 @@ autoescaping for HTML/XML templates.
 from __future__ import annotations
 
 import re
+import tempfile
 from functools import cache
 from typing import Any
 
@@ -229,8 +230,6 @@ def typeset(documents: list[str]) -> bytes:
     Raises:
         QuizgenError: pandoc or Typst fails (the message quotes its error).
     """
-    import tempfile
-
     import pypandoc
     import typst
 

@@ -21,6 +21,7 @@ from quizgen.resources import data_dir
 
 from .conftest import run_cli
 from .test_exam_mode import fragments, misconceptions
+from .test_template_sandbox import FIXED
 
 MIDTERM = data_dir("question_bank") / "exams" / "cnn-midterm.yaml"
 VARIANTS = 30
@@ -122,19 +123,8 @@ def test_pdfs_are_byte_identical_on_a_rerun(midterm, tmp_path):
         (midterm / "solutions" / "variant-02.pdf").read_bytes()
 
 
-BANK_TEMPLATE = """\
-title: Parameters
-topic: dense
-difficulty: 1
-model:
-  input_shape: [4]
-  layers:
-    - {class_name: Dense, config: {units: 2}}
-asks:
-  - fact: total_params
-    text: How many parameters does this model have?
-    response: [free]
-"""
+#: A one-template bank: the sandbox tests' fixed model, asked as a free response only.
+BANK_TEMPLATE = FIXED + "    response: [free]\n"
 
 
 @pytest.mark.parametrize(("slot", "message"), [
