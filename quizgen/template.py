@@ -82,8 +82,15 @@ class Ask:
     weight: str | None = None
     response: tuple[str, ...] = ("single_choice", "free")
     count: int = 4
+    true_count: int | None = None
     quantity: str | None = None
     statements: tuple[tuple[str, FrozenDict | None], ...] | None = None
+
+    @property
+    def true_statements(self) -> int:
+        """How many of a statements question's `count` statements are true: `true_count`, by
+        default half of `count` (rounded down), the same in every variant."""
+        return self.true_count if self.true_count is not None else self.count // 2
 
     def ref(self, layer: int | None) -> FactRef:
         """The `FactRef` this ask makes about `layer`."""

@@ -1,6 +1,7 @@
 """'Which statements are correct?': each statement's truth checked by an independent execution."""
 
 import random
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -73,9 +74,10 @@ def test_statement_truth_by_independent_execution(seed, oracle):
     rng = random.Random(seed)
     spec = (cnn if seed % 2 else mlp)(rng)
     facts = oracle.facts(spec)
-    chosen = choose_statements(oracle, spec, facts, rng, 4)
+    true = 1 + seed % 3
+    chosen = choose_statements(oracle, spec, facts, rng, 4, true)
     assert len(chosen) == 4 and len({s.kind for s in chosen}) == 4
-    assert any(s.true for s in chosen) and not all(s.true for s in chosen)
+    assert sum(s.true for s in chosen) == true
     for statement in chosen:
         assert statement.true == independent_truth(spec, statement), statement
         assert (statement.misconception is None) == statement.true
@@ -89,6 +91,26 @@ def test_seed_000_only_the_softmax_statement_is_true(bank, oracle):
         "kernel_pool_must_match", "pooling_has_activation", "dropout_removes_params", None]
     assert "from 1,600 to 800" in question.choices[2].text
     assert "multi-class" in question.choices[3].text
+
+
+def test_every_variant_has_as_many_true_statements(bank, oracle):
+    """The multi-select scoring (1/k per correct option) is the same in every variant: the
+    number of true statements is the ask's `true_count`, by default half of `count`."""
+    template = next(t for t in bank if t.id == "statements")
+    counts = {sum(c.correct for c in make_item(template, seed, oracle).questions[0].choices)
+              for seed in range(8)}
+    assert counts == {template.asks[0].true_statements} == {2}
+
+
+def test_true_count_must_leave_a_false_statement(tmp_path):
+    from quizgen.bank import load_template
+    from quizgen.errors import TemplateError
+
+    source = (Path(__file__).parent.parent / "question_bank" / "statements.yaml").read_text()
+    path = tmp_path / "all-true.yaml"
+    path.write_text(source.replace("  - fact: statements\n", "  - fact: statements\n    true_count: 4\n"))
+    with pytest.raises(TemplateError, match=r"all-true.yaml: asks\[0\].true_count: 4 of 4"):
+        load_template(path)
 
 
 def test_unknown_statement_kind_is_named(tmp_path):

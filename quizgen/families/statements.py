@@ -406,11 +406,11 @@ def make_statement(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, kind: str
 
 
 def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: random.Random,
-                      count: int, fixed: list[tuple[str, Claim | None]] | None = None,
+                      count: int, true: int, fixed: list[tuple[str, Claim | None]] | None = None,
                       ) -> list[Statement]:
-    """`count` statements of distinct kinds about `spec`, at least one true and one false, in
-    random order; or the `fixed` `(kind, claim)` list of a classic (a claim of None is proposed,
-    wanted true). Truth comes from `decide` only.
+    """`count` statements of distinct kinds about `spec`, `true` of them true (so that every
+    variant's question scores alike), in random order; or the `fixed` `(kind, claim)` list of a
+    classic (a claim of None is proposed, wanted true). Truth comes from `decide` only.
 
     Raises:
         QuestionError: the model does not offer enough kinds of statement.
@@ -419,7 +419,7 @@ def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: r
         return [make_statement(oracle, spec, facts, kind,
                                claim or KINDS[kind].propose(oracle, spec, facts, rng, True))
                 for kind, claim in fixed]
-    wants = [True, False] + [rng.random() < 0.5 for _ in range(count - 2)]
+    wants = [True] * true + [False] * (count - true)
     rng.shuffle(wants)
     kinds = list(KINDS)
     rng.shuffle(kinds)
@@ -469,7 +469,8 @@ def make(subject: Subject, rng: random.Random) -> Question:
     ask = subject.ask
     fixed = None if ask.statements is None else [
         (kind, None if claim is None else claim.to_dict()) for kind, claim in ask.statements]
-    chosen = choose_statements(subject.oracle, subject.spec, subject.facts, rng, ask.count, fixed)
+    chosen = choose_statements(subject.oracle, subject.spec, subject.facts, rng, ask.count,
+                                ask.true_statements, fixed)
     choices = tuple(Choice(s.text, None, s.true, s.misconception, s.record()) for s in chosen)
     answer = tuple(number for number, s in enumerate(chosen, 1) if s.true)
     reasons = "\n".join(f"{number}. **{'True' if s.true else 'False'}.** {s.reason}"
@@ -532,9 +533,13 @@ def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
 
 
 def check_ask(ask: Ask) -> list[tuple[str, str]]:
-    """Fixed statements must be of known kinds."""
-    return [(f".statements[{number}].kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
-            for number, (kind, _) in enumerate(ask.statements or ()) if kind not in KINDS]
+    """Fixed statements must be of known kinds; at least one statement is true and one false."""
+    problems = [(f".statements[{number}].kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+                for number, (kind, _) in enumerate(ask.statements or ()) if kind not in KINDS]
+    if not 1 <= ask.true_statements < ask.count:
+        problems.append((".true_count", f"{ask.true_statements} of {ask.count} statements true: "
+                                        f"at least one must be true and one false"))
+    return problems
 
 
 FAMILY = Family(
