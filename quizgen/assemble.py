@@ -8,8 +8,9 @@ of templates or from a blueprint (`quizgen.blueprint`):
   topic before a second of any), cycling through the selection until it holds `questions`
   questions, so an exam covers the bank evenly;
 - from a blueprint, a variant fills each slot in order with one question of the slot's response
-  form, from a template of its pool drawn at random, never asking a fact the variant already
-  asks (a candidate that cannot make an item for its seed gives way to the next).
+  form, from a template of its pool drawn at random, of a subject within the slot's difficulty
+  band, never asking a fact the variant already asks (a candidate that cannot make an item for
+  its seed gives way to the next).
 
 Within a variant the correct option of the single-choice questions is spread evenly over the
 positions 1–4.
@@ -128,7 +129,7 @@ def _mixed_items(templates: list[Template], seed: int, rng: random.Random, quest
 
 def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
     """The item of one slot: its candidates in an order drawn from `seed`, skipping those
-    asking a fact in `used`, the first that makes an item.
+    asking a fact in `used`, the first that makes an item within the slot's band.
 
     Raises:
         QuizgenError: no candidate is left or none makes an item (the message says why).
@@ -141,7 +142,7 @@ def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
     errors = []
     for candidate in candidates:
         try:
-            item = make_item(candidate.template, seed, oracle)
+            item = make_item(candidate.template, seed, oracle, slot.band)
         except QuizgenError as error:
             errors.append(str(error))
             continue

@@ -28,6 +28,7 @@ import jsonschema.protocols
 import yaml
 
 from quizgen import families
+from quizgen.difficulty import DEFAULT_FEATURES, FEATURES
 from quizgen.errors import ArchitectureError, BatchError, TemplateError
 from quizgen.formulas import unbuildable
 from quizgen.resources import data_dir
@@ -329,6 +330,21 @@ def _check_buildable(name: str, fixed: ModelSpec | Task) -> None:
         raise ImpossibleModelError(f"{name}: its fixed {what}: {clip(str(error), MESSAGE_LIMIT)}")
 
 
+def _features(name: str, field: str, declared: list[str] | None) -> tuple[str, ...]:
+    """A template's difficulty features: those it declares, else its kind's default.
+
+    Raises:
+        TemplateError: a declared feature does not apply to the template's kind of subject.
+    """
+    if declared is None:
+        return DEFAULT_FEATURES[field]
+    for feature in declared:
+        if field not in FEATURES[feature].of:
+            raise TemplateError(f"{name}: features: {feature!r} does not apply to a {field} "
+                                f"({FEATURES[feature].description})")
+    return tuple(declared)
+
+
 def load_template(path: Path) -> Template:
     """Load and validate one template file: its size and YAML (`MAX_TEMPLATE_BYTES`,
     `MAX_EXPANDED`, `MAX_NESTING`), its schema (`schemas/template.schema.json`, whose defaults
@@ -369,6 +385,7 @@ def load_template(path: Path) -> Template:
         asks=tuple(_ask(ask) for ask in data["asks"]),
         reading=tuple((item["title"], item["url"]) for item in data.get("reading", ())),
         content_hash=hashlib.sha256(raw).hexdigest(),
+        features=_features(name, field, data.get("features")),
     )
     for index, ask in enumerate(template.asks):
         for ask_field, message in families.check_ask(template, ask):

@@ -3,7 +3,8 @@
 A blueprint file (`exam.yaml`, validated against `schemas/exam.schema.json`; see the README for
 an example) gives the exam's `title`, `course`, `date`, `duration` and `instructions`, and its
 `slots`. Each slot names a pool of templates (`templates`, `tags`, `topics`, `difficulty`), the
-response form of its question (`single_choice`, `multiple_choice` or `free`) and its points.
+response form of its question (`single_choice`, `multiple_choice` or `free`), its points and
+its difficulty band (`quizgen.difficulty`: by default the middle half of what its pool draws).
 `quizgen.assemble` fills every slot of every variant, in order, with one question of that form
 drawn from the pool, never asking in one variant a fact it already asks: every variant is a
 parallel form of the others (same topics, forms and points at the same positions; only the
@@ -24,7 +25,9 @@ from typing import Any
 
 from quizgen import families
 from quizgen.bank import check_schema, read_yaml_file, strict_validator
+from quizgen.difficulty import BAND_SAMPLE, Band, default_band, measure, sample_rng
 from quizgen.errors import TemplateError
+from quizgen.questions import draw
 from quizgen.resources import data_dir
 from quizgen.template import Ask, Template
 
@@ -45,12 +48,14 @@ class Candidate:
 @dataclass(frozen=True)
 class Slot:
     """One position of every variant: its `name` (in the key), the `candidates` of its pool
-    that can ask a question of its `response` form, and its `points`."""
+    that can ask a question of its `response` form, its `points`, and the difficulty `band`
+    its subjects keep to (None: any)."""
 
     name: str
     response: str
     points: float
     candidates: tuple[Candidate, ...]
+    band: Band | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,29 @@ def _slot(index: int, data: dict[str, Any], templates: list[Template], name: str
         facts = f" about {', '.join(pool['facts'])}" if "facts" in pool else ""
         raise TemplateError(f"{where}.response: no template of its pool can ask a "
                             f"{data['response'].replace('_', ' ')} question{facts}")
-    return Slot(data.get("name", str(index + 1)), data["response"], data["points"], candidates)
+    return Slot(data.get("name", str(index + 1)), data["response"], data["points"], candidates,
+                _band(data.get("band"), candidates, f"{where}.band"))
+
+
+def _band(bounds: dict[str, list[int]] | None, candidates: tuple[Candidate, ...],
+          where: str) -> Band | None:
+    """A slot's difficulty band: the `bounds` its file gives (`{}`: none), else the middle half
+    of what its pool's templates draw (`quizgen.difficulty.default_band`).
+
+    Raises:
+        TemplateError: a feature's low bound is above its high one.
+    """
+    if bounds is not None:
+        for name, (low, high) in bounds.items():
+            if low > high:
+                raise TemplateError(f"{where}.{name}: its low bound {low} is above its high "
+                                    f"bound {high}")
+        return Band(tuple((name, low, high) for name, (low, high) in sorted(bounds.items()))) \
+            if bounds else None
+    templates = {candidate.template.id: candidate.template for candidate in candidates}
+    return default_band(measure(draw(template, sample_rng(template.id, number)), template.features)
+                        for template in templates.values()
+                        for number in range(1 if template.fixed is not None else BAND_SAMPLE))
 
 
 def load_blueprint(path: Path, templates: list[Template]) -> Blueprint:

@@ -335,7 +335,11 @@ def verify(key_file: Path, old_file: Path | None) -> None:
               help="Seeds per template.")
 @click.option("--bank", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of YAML question templates  [default: the bundled question bank]")
-def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None:
+@click.option("--exam", "exam_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="An exam blueprint (YAML): make SEEDS variants of it and print, per slot, "
+                   "the spread of the difficulty features over them.")
+def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None,
+           exam_path: Path | None) -> None:
     """Stress-test templates (all by default) over many seeds.
 
     For each seed: sample, execute with Keras, render, and verify the key entries (answer =
@@ -344,12 +348,18 @@ def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None
     per template (failures, of which ambiguous items, label mismatches and text defects; pool
     size, duplicates, chi-square p-value of the correct option's position, time per variant)
     and exits 1 on any failure.
+
+    With --exam, makes SEEDS variants of the exam instead and prints, per slot, its difficulty
+    band and the lowest, median and highest value of each difficulty feature over the variants.
     """
     from quizgen.bank import load_bank, select
     from quizgen.stress import stress as run_stress
     from quizgen.stress import table
 
     templates = load_bank(bank)
+    if exam_path is not None:
+        _exam_spread(exam_path, templates, seeds)
+        return
     chosen = select(templates, ids=list(template_ids)) if template_ids else templates
 
     results = run_stress(chosen, seeds, _progress("Stress-testing templates",
@@ -360,3 +370,13 @@ def stress(template_ids: tuple[str, ...], seeds: int, bank: Path | None) -> None
         click.echo(f"FAIL {failure}")
     if failures:
         sys.exit(1)
+
+
+def _exam_spread(exam_path: Path, templates: list, variants: int) -> None:
+    """`quizgen stress --exam`: the per-slot spread of difficulty features over `variants`."""
+    from quizgen.blueprint import load_blueprint
+    from quizgen.stress import exam_spread, spread_table
+
+    blueprint = load_blueprint(exam_path, templates)
+    click.echo(spread_table(exam_spread(blueprint, variants,
+                                        _progress("Making variants", length=variants))))

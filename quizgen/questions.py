@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quizgen import families
+from quizgen.difficulty import Band, measure
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import FactRef
 from quizgen.family import Question, Subject
@@ -27,6 +28,8 @@ from quizgen.template import Template, render_text
 
 #: How many times a sampled template is redrawn before giving up.
 MAX_DRAWS = 25
+#: How many draws may be tried for one whose difficulty features lie in a slot's band.
+BAND_DRAWS = 200
 
 
 def derive_seed(*parts: Any) -> int:
@@ -115,11 +118,28 @@ def _without_giveaways(template: Template, spec: ModelSpec, facts: ModelFacts, o
     raise QuestionError("an option of one question is the answer of another")
 
 
-def _draw(template: Template, seed: int) -> tuple[ModelSpec | Task, random.Random]:
-    rng = random.Random(seed)
+def draw(template: Template, rng: random.Random) -> ModelSpec | Task:
+    """The subject of one instance of `template`: its fixed one, or one its sampler draws
+    from `rng` (pure Python: no Keras)."""
     if template.fixed is not None:
-        return template.fixed, rng
-    return sample(template.sampler or "", rng, template.options, families.SAMPLERS), rng
+        return template.fixed
+    return sample(template.sampler or "", rng, template.options, families.SAMPLERS)
+
+
+def _draw(template: Template, seed: int, band: Band | None) -> tuple[ModelSpec | Task, random.Random]:
+    """The subject drawn from `seed`, or with a `band`, the first of the draws from `seed` and
+    seeds derived from it (at most `BAND_DRAWS`) whose difficulty features it admits.
+
+    Raises:
+        QuestionError: no draw lies within the band.
+    """
+    for attempt in range(1 if band is None or template.fixed is not None else BAND_DRAWS):
+        rng = random.Random(seed if attempt == 0 else derive_seed(seed, "band", attempt))
+        subject = draw(template, rng)
+        if band is None or band.admits(measure(subject, template.features)):
+            return subject, rng
+    raise QuestionError(f"{template.path.name}: no draw lies within the slot's difficulty band "
+                        f"({band.text()})")
 
 
 def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
@@ -130,18 +150,21 @@ def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
     return spec.code(template.code_style)
 
 
-def make_item(template: Template, seed: int, oracle: Oracle) -> Item:
-    """One instance of `template` from `seed`: model, code and every ask's question.
+def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None = None) -> Item:
+    """One instance of `template` from `seed`: model, code and every ask's question; with a
+    `band`, of a subject whose difficulty features (`template.features`) the band admits.
 
     Raises:
-        QuestionError: a fixed model cannot carry the questions, or no draw of a sampled one
-            could in `MAX_DRAWS` tries; the message names the template file.
+        QuestionError: a fixed model cannot carry the questions, no draw of a sampled one
+            could in `MAX_DRAWS` tries, or no draw lies within the band; the message names the
+            template file.
         ArchitectureError: Keras cannot build the template's fixed model.
         TemplateError: the template's texts or sampler options are wrong.
     """
     last_error: Exception | None = None
-    for draw in range(1 if template.fixed is not None else MAX_DRAWS):
-        subject, rng = _draw(template, seed if draw == 0 else derive_seed(seed, "redraw", draw))
+    for attempt in range(1 if template.fixed is not None else MAX_DRAWS):
+        subject, rng = _draw(template, seed if attempt == 0 else
+                             derive_seed(seed, "redraw", attempt), band)
         task = subject if isinstance(subject, Task) else None
         spec = subject.spec if isinstance(subject, Task) else subject
         try:

@@ -12,6 +12,9 @@ uniform distribution), and counts the invalid items among the failures: ambiguou
 defensible option), label mismatches (a distractor not named by the mistake that gives it),
 giveaways (an option that is the answer of another question of the item) and text defects
 (an empty code block, a "(s)" hedge, "1 units", an internal misconception id).
+
+With an exam blueprint (`quizgen stress --exam`), it makes the exam's variants instead and
+reports, per slot, the spread of the items' difficulty features (`exam_spread`).
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from quizgen.assemble import make_variant
+from quizgen.assemble import assemble, make_variant
+from quizgen.blueprint import Blueprint
 from quizgen.cache import FactCache, default_folder
+from quizgen.difficulty import Band, measure
 from quizgen.errors import QuizgenError
 from quizgen.family import CHOICES
 from quizgen.grade import self_test
@@ -168,18 +173,68 @@ def stress(templates: list[Template], seeds: int,
     return [stress_template(template, seeds, generator, verifier) for template in progress(templates)]
 
 
+@dataclass
+class SlotSpread:
+    """How the variants of an exam fill one blueprint slot: the templates drawn (with their
+    counts), each difficulty feature's values over the variants, and the slot's band."""
+
+    slot: str
+    band: Band | None
+    templates: Counter = field(default_factory=Counter)
+    features: dict[str, list[int]] = field(default_factory=dict)
+
+
+def exam_spread(blueprint: Blueprint, variants: int,
+                progress: Callable[[Iterable], Iterable] = iter) -> list[SlotSpread]:
+    """Variants 1..`variants` of the exam `blueprint` (exam seed 0, made with the persistent
+    fact cache) and, per slot, the spread of its items' difficulty features
+    (`quizgen.difficulty`) over them.
+
+    Raises:
+        BatchError: items of some variants failed (as `quizgen generate` would report them).
+    """
+    spreads = [SlotSpread(slot.name, slot.band) for slot in blueprint.slots]
+    oracle = Oracle(FactCache(default_folder()))
+    for variant in assemble(blueprint, 0, variants, 1, oracle, progress):
+        for spread, item in zip(spreads, variant.items, strict=True):
+            spread.templates[item.template.id] += 1
+            for name, value in measure(item.task or item.spec, item.template.features).items():
+                spread.features.setdefault(name, []).append(value)
+    return spreads
+
+
+def spread_table(spreads: list[SlotSpread]) -> str:
+    """The spreads as a fixed-width text table, one row per slot and feature: the band, and
+    the lowest, median and highest value over the variants."""
+    header = ("slot", "templates", "feature", "band", "min", "median", "max")
+    rows = [header]
+    for spread in spreads:
+        bounds = {name: (low, high) for name, low, high in spread.band.bounds} if spread.band else {}
+        for number, (name, values) in enumerate(sorted(spread.features.items())):
+            ordered = sorted(values)
+            band = "-" if name not in bounds else "–".join(map(str, sorted(set(bounds[name]))))
+            rows.append((spread.slot if number == 0 else "",
+                         str(len(spread.templates)) if number == 0 else "", name, band,
+                         str(ordered[0]), str(ordered[len(ordered) // 2]), str(ordered[-1])))
+    return _aligned(rows)
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> str:
+    """Rows as a fixed-width text table: the first column left-aligned, the others right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     for row in rows)
+
+
 def table(results: list[TemplateStress]) -> str:
     """The results as a fixed-width text table, one row per template."""
     header = ("template", "seeds", "failures", "ambiguous", "labels", "giveaways", "text",
               "distinct", "duplicates", "position p", "ms/variant")
-    rows = [header] + [(
+    return _aligned([header] + [(
         r.template, str(r.seeds), str(len(r.failures)),
         *(str(r.invalid[kind]) for kind in ("ambiguous", "label", "giveaway", "text")),
         str(r.distinct), str(r.duplicates),
         "-" if r.position_p is None else f"{r.position_p:.3f}",
         f"{1000 * r.seconds / max(r.seeds, 1):.0f}",
-    ) for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                               for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                     for row in rows)
+    ) for r in results])

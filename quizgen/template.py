@@ -101,7 +101,7 @@ class Ask:
 class Template:
     """A validated question template. Its subject is drawn by a sampler (`sampler`, `options`)
     or `fixed`: a `ModelSpec`, or a by-hand `Task`; `content_hash` is the SHA-256 of the file's
-    bytes."""
+    bytes; `features` are the difficulty features of its instances (`quizgen.difficulty`)."""
 
     id: str
     path: Path
@@ -117,6 +117,7 @@ class Template:
     asks: tuple[Ask, ...]
     reading: tuple[tuple[str, str], ...]
     content_hash: str
+    features: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.content_hash + self.id)

@@ -16,7 +16,11 @@ import pypdf
 import pytest
 import yaml
 
-from quizgen.blueprint import fact_id
+from quizgen.bank import load_template
+from quizgen.blueprint import fact_id, load_blueprint
+from quizgen.difficulty import default_band, measure
+from quizgen.errors import TemplateError
+from quizgen.spec import ModelSpec, Task
 from quizgen.resources import data_dir
 
 from .conftest import run_cli
@@ -138,6 +142,11 @@ BANK_TEMPLATE = FIXED + "    response: [free]\n"
      r"exam\.yaml: slots\[0\]\.points: 0 is less than or equal to the minimum of 0"),
     ({"pool": {"templates": ["params"]}, "response": "essay", "points": 1},
      r"exam\.yaml: slots\[0\]\.response: 'essay' is not one of"),
+    ({"name": "banded", "pool": {"templates": ["params"]}, "response": "free", "points": 1,
+      "band": {"layers": [5, 2]}},
+     r"exam\.yaml: slots\[0\] \(banded\)\.band\.layers: its low bound 5 is above its high bound 2"),
+    ({"pool": {"templates": ["params"]}, "response": "free", "points": 1, "band": {"depth": [1, 2]}},
+     r"exam\.yaml: slots\[0\]\.band: 'depth' is not one of"),
 ])
 def test_malformed_blueprints_name_file_and_slot(tmp_path, slot, message):
     bank = tmp_path / "bank"
@@ -168,6 +177,64 @@ def test_a_fact_is_not_asked_twice_even_when_the_pool_repeats(tmp_path):
                      str(tmp_path / "out"))
     assert result.exit_code == 1
     assert "slot again: every template of its pool asks a fact that an earlier slot" in result.output
+
+
+def test_every_slot_keeps_its_difficulty_band(midterm, bank):
+    """Each variant's subject in a slot has its difficulty features within the slot's band
+    (by default the middle half of what the pool draws), so no variant traces 10 layers where
+    another traces 4, or fills a 15-cell matrix where another fills 6."""
+    blueprint = load_blueprint(MIDTERM, bank)
+    templates = {template.id: template for template in bank}
+    measured = defaultdict(lambda: defaultdict(set))
+    for entries in by_variant(midterm).values():
+        for slot, entry in zip(blueprint.slots, entries, strict=True):
+            subject = Task.from_json(entry["task"]) if entry.get("task") else \
+                ModelSpec.from_json(entry["model"])
+            features = measure(subject, templates[entry["template"]].features)
+            assert slot.band.admits(features), (slot.name, features, slot.band)
+            for name, value in features.items():
+                measured[slot.name][name].add(value)
+    # the bands are not wider than the pools: by-hand outputs and traced layers are bounded
+    assert max(measured["by-hand"]["outputs"]) - min(measured["by-hand"]["outputs"]) <= 6
+    assert max(measured["architecture"]["layers"]) - min(measured["architecture"]["layers"]) <= 3
+
+
+def test_a_default_band_is_the_middle_half_of_the_draws():
+    band = default_band([{"layers": n, "outputs": 2 * n} for n in range(1, 9)])
+    assert band.bounds == (("layers", 3, 7), ("outputs", 6, 14))
+    assert band.admits({"layers": 3, "outputs": 14}) and not band.admits({"layers": 8})
+    assert band.admits({"window": 99})  # a feature the band does not bound
+
+
+def test_a_slot_band_bounds_its_draws_and_stress_prints_the_spread(tmp_path):
+    """`band: {outputs: [4, 4]}` makes every by-hand task a 2×2 output; `quizgen stress
+    --exam` prints the slot's band and the spread of each feature over the variants."""
+    blueprint = tmp_path / "exam.yaml"
+    blueprint.write_text(textwrap.dedent("""\
+        title: T
+        slots:
+          - {name: by-hand, pool: {templates: [conv-by-hand]}, response: free, points: 5,
+             band: {outputs: [4, 4]}}
+          - {name: unbanded, pool: {templates: [pool-by-hand]}, response: free, points: 5, band: {}}
+        """))
+    result = run_cli("stress", "--exam", str(blueprint), "--seeds", "6")
+    assert result.exit_code == 0, result.output
+    rows = {tuple(line.split()[-5:]) for line in result.output.splitlines()}
+    assert ("outputs", "4", "4", "4", "4") in rows, result.output
+    assert any(row[0] == "outputs" and row[1] == "-" for row in rows), result.output
+    key_dir = tmp_path / "out"
+    assert run_cli("generate", "--exam", str(blueprint), "--variants", "6",
+                   "--out", str(key_dir)).exit_code == 0
+    for entry in json.loads((key_dir / "key.json").read_text())["questions"]:
+        if entry["slot"] == "by-hand":
+            assert len(entry["answer"]) * len(entry["answer"][0]) == 4
+
+
+def test_a_feature_must_apply_to_its_template_subject(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(BANK_TEMPLATE.replace("title:", "features: [outputs]\ntitle:", 1))
+    with pytest.raises(TemplateError, match=r"params\.yaml: features: 'outputs' does not apply to a model"):
+        load_template(path)
 
 
 def test_fact_identity_separates_layers_of_other_classes():
