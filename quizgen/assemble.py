@@ -9,8 +9,8 @@ of templates or from a blueprint (`quizgen.blueprint`):
   questions, so an exam covers the bank evenly;
 - from a blueprint, a variant fills each slot in order with one question of the slot's response
   form, from a template of its pool drawn at random, of a subject within the slot's difficulty
-  band, never asking a fact the variant already asks (a candidate that cannot make an item for
-  its seed gives way to the next).
+  band, never asking a fact another slot of the variant asks (a candidate that cannot make an
+  item for its seed gives way to the next).
 
 Within a variant the correct option of the single-choice questions is spread evenly over the
 positions 1–4.
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
-from quizgen.blueprint import Blueprint, Slot
+from quizgen.blueprint import DEFAULT_POINTS, Blueprint, Slot
 from quizgen.cache import CacheStats, FactCache, default_folder
 from quizgen.errors import BatchError, QuizgenError
 from quizgen.family import CHOICES, Question
@@ -33,9 +33,6 @@ from quizgen.questions import Item, derive_seed, make_item
 from quizgen.template import Template
 
 
-#: The points of a question when no blueprint gives them.
-DEFAULT_POINTS = 1
-
 #: What an exam is drawn from: templates, or a blueprint's slots.
 Source = list[Template] | Blueprint
 
@@ -43,7 +40,8 @@ Source = list[Template] | Blueprint
 @dataclass(frozen=True)
 class Variant:
     """One exam variant (numbered from 1), its items in printed order and, for an exam drawn
-    from a blueprint, the slot each item fills (then every item holds one question)."""
+    from a blueprint, the slot each item fills (with one question, or the questions of a
+    template whose asks are made together)."""
 
     number: int
     seed: int
@@ -55,7 +53,8 @@ class Variant:
         `position` (1-based)."""
         if not self.slots:
             return None, DEFAULT_POINTS
-        slot = self.slots[position - 1]
+        slot = [slot for item, slot in zip(self.items, self.slots, strict=True)
+                for _ in item.questions][position - 1]
         return slot.name, slot.points
 
     def numbered(self) -> Iterator[tuple[int, Item, Question]]:
@@ -134,7 +133,7 @@ def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
     Raises:
         QuizgenError: no candidate is left or none makes an item (the message says why).
     """
-    candidates = [candidate for candidate in slot.candidates if candidate.fact_id not in used]
+    candidates = [candidate for candidate in slot.candidates if not candidate.facts & used]
     if not candidates:
         raise QuizgenError(f"slot {slot.name}: every template of its pool asks a fact that an "
                            "earlier slot of the variant asks; widen the pool")
@@ -146,20 +145,23 @@ def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
         except QuizgenError as error:
             errors.append(str(error))
             continue
-        used.add(candidate.fact_id)
+        used |= candidate.facts
         return item
     raise QuizgenError(f"slot {slot.name}: no template of its pool made a question: {errors[0]}")
 
 
 def _slot_items(blueprint: Blueprint, seed: int, oracle: Oracle) -> tuple[list[Item], list[str]]:
-    """The items of a variant drawn from a blueprint, one per slot, and the failures."""
-    items, failures, used = [], [], set()
-    for index, slot in enumerate(blueprint.slots):
+    """The items of a variant drawn from a blueprint, one per slot in the slots' order, and
+    the failures. The slots are filled most constrained first (fewest candidates, so that a
+    summary table's blanks take their facts before a slot that has others to choose from)."""
+    filled, failures, used = {}, [], set()
+    slots = list(enumerate(blueprint.slots))
+    for index, slot in sorted(slots, key=lambda pair: len(pair[1].candidates)):
         try:
-            items.append(_slot_item(slot, derive_seed(seed, "slot", index), used, oracle))
+            filled[index] = _slot_item(slot, derive_seed(seed, "slot", index), used, oracle)
         except QuizgenError as error:
             failures.append(str(error))
-    return items, failures
+    return [filled[index] for index in sorted(filled)], failures
 
 
 def make_variant(source: Source, exam_seed: int, number: int, questions: int,

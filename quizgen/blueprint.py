@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import random
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 from quizgen import families
 from quizgen.bank import check_schema, read_yaml_file, strict_validator
-from quizgen.difficulty import BAND_SAMPLE, Band, default_band, measure, sample_rng
+from quizgen.difficulty import BAND_SAMPLE, Band, default_band, sample_rng
 from quizgen.errors import TemplateError
 from quizgen.questions import draw
 from quizgen.resources import data_dir
@@ -34,15 +35,19 @@ from quizgen.template import Ask, Template
 #: The response forms a slot can ask for.
 FORMS = ("single_choice", "multiple_choice", "free")
 
+#: The points of a question of an implicit blueprint (the CLI's options make one).
+DEFAULT_POINTS = 1
+
 
 @dataclass(frozen=True)
 class Candidate:
     """One way to fill a slot: a template with only the ask that the slot's question asks (in
-    the slot's response form), and the identity of the fact it asks (`fact_id`), which no other
-    question of the variant may ask."""
+    the slot's response form), or all the asks of a template whose asks are made together (a
+    summary table's blanks), and the identities of the facts it asks (`fact_id`), which no
+    other question of the variant may ask."""
 
     template: Template
-    fact_id: tuple
+    facts: frozenset[tuple]
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ def _candidates(pool: list[Template], form: str, facts: list[str] | None) -> tup
     together (`quizgen.families.asks_together`: a summary table with one blank shows the
     cells that give it away)."""
     return tuple(
-        Candidate(replace(template, asks=(families.in_form(template, ask, form),)), fact_id(ask))
+        Candidate(replace(template, asks=(families.in_form(template, ask, form),)),
+                  frozenset({fact_id(ask)}))
         for template in pool if not families.asks_together(template) for ask in template.asks
         if (facts is None or ask.fact in facts) and form in families.forms(template, ask))
 
@@ -151,12 +157,25 @@ def _band(bounds: dict[str, list[int]] | None, candidates: tuple[Candidate, ...]
             if low > high:
                 raise TemplateError(f"{where}.{name}: its low bound {low} is above its high "
                                     f"bound {high}")
-        return Band(tuple((name, low, high) for name, (low, high) in sorted(bounds.items()))) \
+        return Band(tuple((None, name, low, high) for name, (low, high) in sorted(bounds.items()))) \
             if bounds else None
     templates = {candidate.template.id: candidate.template for candidate in candidates}
-    return default_band(measure(draw(template, sample_rng(template.id, number)), template.features)
-                        for template in templates.values()
-                        for number in range(1 if template.fixed is not None else BAND_SAMPLE))
+    return default_band((subject, template.features) for template in templates.values()
+                        for subject in _draws(template))
+
+
+#: The draws of each template (by id and content) its default bands are measured on.
+_DRAWS: dict[tuple[str, str], tuple] = {}
+
+
+def _draws(template: Template) -> tuple:
+    """The subjects a template's default band is measured on: `BAND_SAMPLE` draws from fixed
+    seeds (one for a fixed subject), made once per template whatever asks a slot keeps."""
+    key = (template.id, template.content_hash)
+    if key not in _DRAWS:
+        _DRAWS[key] = tuple(draw(template, sample_rng(template.id, number))
+                            for number in range(1 if template.fixed is not None else BAND_SAMPLE))
+    return _DRAWS[key]
 
 
 def load_blueprint(path: Path, templates: list[Template]) -> Blueprint:
@@ -181,3 +200,97 @@ def load_blueprint(path: Path, templates: list[Template]) -> Blueprint:
         raise TemplateError(f"{path.name}: slots: two slots are named {repeated[0]!r}")
     return Blueprint(data["title"], slots, data.get("course"), data.get("date"),
                      data.get("duration"), data.get("instructions"))
+
+
+def _groups(templates: list[Template]) -> dict[str, list[Template]]:
+    """The templates by topic; a template whose asks are made together is a group of its own
+    (named by its id), since its slot holds all its questions."""
+    groups: dict[str, list[Template]] = {}
+    for template in templates:
+        groups.setdefault(template.id if families.asks_together(template) else template.topic,
+                          []).append(template)
+    return groups
+
+
+def _size(group: list[Template]) -> int:
+    """The questions of one slot of a group: all the asks of a template asked together, else
+    one."""
+    return len(group[0].asks) if families.asks_together(group[0]) else 1
+
+
+def _room(group: list[Template]) -> int:
+    """How many slots a group can fill in one variant: one for a template asked together, else
+    as many as it has distinct facts to ask."""
+    if families.asks_together(group[0]):
+        return 1
+    return len({fact_id(ask) for template in group for ask in template.asks})
+
+
+def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random) -> list[str]:
+    """The group of each slot: `questions` questions shared among the groups in proportion
+    to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest
+    templates / (2 · slots + 1), ties in an order drawn from `rng`), none above its `_room`
+    nor past the total; the slots in an order drawn from `rng`.
+
+    Raises:
+        TemplateError: the groups cannot fill `questions` questions.
+    """
+    order = sorted(groups)
+    rng.shuffle(order)
+    seats = dict.fromkeys(order, 0)
+    count = 0
+    while count < questions:
+        open_groups = [name for name in order if seats[name] < _room(groups[name])
+                       and count + _size(groups[name]) <= questions]
+        if not open_groups:
+            raise TemplateError(f"--questions {questions}: the chosen templates can ask only "
+                                f"{count} questions without asking a fact twice in a variant; "
+                                "ask fewer or choose more templates")
+        name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
+        seats[name] += 1
+        count += _size(groups[name])
+    slots = [name for name in order for _ in range(seats[name])]
+    rng.shuffle(slots)
+    return slots
+
+
+def _group_slot(name: str, group: list[Template], rng: random.Random) -> Slot:
+    """A slot of an implicit blueprint that a group of templates fills, its response forms
+    drawn once for the exam: one question of a form drawn from those the group's asks offer
+    (each as likely as the asks offering it), or all the questions of a template whose asks
+    are made together, each in a form drawn for it."""
+    if families.asks_together(group[0]):
+        template = group[0]
+        asks = tuple(families.in_form(template, ask, rng.choice(families.forms(template, ask)))
+                     for ask in template.asks)
+        candidates = (Candidate(replace(template, asks=asks), frozenset(map(fact_id, asks))),)
+        form = "free"
+    else:
+        form = rng.choice(sorted(form for template in group for ask in template.asks
+                                 for form in families.forms(template, ask)))
+        candidates = _candidates(group, form, None)
+    return Slot(name, form, DEFAULT_POINTS, candidates, _band(None, candidates, name))
+
+
+def implicit_blueprint(templates: list[Template], questions: int, seed: int,
+                       title: str) -> Blueprint:
+    """The blueprint that the CLI's selection options make (`quizgen generate` without
+    `--exam`): `questions` questions of `templates` in slots that are the same in every
+    variant of the exam with this `seed`. Each topic (and each template whose asks are made
+    together) has slots in proportion to its number of templates (`_seats`), never more than
+    it has facts to ask; each slot's response form is drawn once; the difficulty bands are
+    the pools' defaults; every question has `DEFAULT_POINTS`. Slots of one group are named
+    `topic`, `topic-2`, ….
+
+    Raises:
+        TemplateError: the templates cannot ask `questions` questions without asking a fact
+            twice in a variant.
+    """
+    rng = random.Random(f"implicit blueprint:{seed}")
+    groups = _groups(templates)
+    slots, named = [], dict.fromkeys(groups, 0)
+    for name in _seats(groups, questions, rng):
+        named[name] += 1
+        slots.append(_group_slot(f"{name}-{named[name]}" if named[name] > 1 else name,
+                                 groups[name], rng))
+    return Blueprint(title, tuple(slots))

@@ -131,6 +131,11 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
              scheduler: str | None, no_cache: bool) -> None:
     """Write exam variants (.qmd, .md, .html) and the answer key (key.json) to OUT.
 
+    Without --exam, the selection (the bank, --topic, --difficulty) makes an implicit
+    blueprint: slots in proportion to each topic's templates, each of one response form, the
+    same in every variant, no fact asked twice. --template and --tags ask every question of
+    the named templates instead, as the templates group them.
+
     In exam mode every variant is written twice: as a student handout without any answer
     (OUT/handouts/) and with its answers (OUT/solutions/).
 

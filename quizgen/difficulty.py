@@ -94,20 +94,23 @@ def measure(subject: Subject, names: Iterable[str]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Band:
-    """Inclusive bounds `(feature, low, high)` that a slot's subjects keep to; a feature a
-    template does not declare is not bounded for it."""
+    """Inclusive bounds `(kind, feature, low, high)` that a slot's subjects keep to: for the
+    subjects of one kind (`"model"`, `"task"`; None: of any kind); a feature a template does
+    not declare is not bounded for it."""
 
-    bounds: tuple[tuple[str, int, int], ...]
+    bounds: tuple[tuple[str | None, str, int, int], ...]
 
-    def admits(self, features: Mapping[str, int]) -> bool:
-        """Whether every bounded feature of `features` lies within its bounds."""
-        return all(low <= features[name] <= high for name, low, high in self.bounds
-                   if name in features)
+    def admits(self, subject: Subject, features: Mapping[str, int]) -> bool:
+        """Whether every bounded feature of `features` (measured on `subject`) lies within its
+        bounds."""
+        return all(low <= features[name] <= high for kind, name, low, high in self.bounds
+                   if name in features and kind in (None, kind_of(subject)))
 
     def text(self) -> str:
-        """`layers 4–6, outputs 4–9` (empty without bounds)."""
-        return ", ".join(f"{name} {low}" if low == high else f"{name} {low}–{high}"
-                         for name, low, high in self.bounds)
+        """`layers 4–6, outputs 4–9` (empty without bounds); a bound of one kind of subject
+        says which (`task outputs 4–9`)."""
+        return ", ".join(f"{kind + ' ' if kind else ''}{name} {low}" + ("" if low == high else f"–{high}")
+                         for kind, name, low, high in self.bounds)
 
 
 def quartiles(values: list[int]) -> tuple[int, int]:
@@ -116,14 +119,15 @@ def quartiles(values: list[int]) -> tuple[int, int]:
     return ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
 
 
-def default_band(samples: Iterable[Mapping[str, int]]) -> Band:
-    """The middle half of each feature over `samples` (the measured draws of a slot's pool):
-    from its lower to its upper quartile."""
-    values: dict[str, list[int]] = {}
-    for features in samples:
-        for name, value in features.items():
-            values.setdefault(name, []).append(value)
-    return Band(tuple((name, *quartiles(values[name])) for name in sorted(values)))
+def default_band(samples: Iterable[tuple[Subject, tuple[str, ...]]]) -> Band:
+    """The middle half of each feature over `samples` (the draws of a slot's pool, with their
+    templates' features), for each kind of subject apart: from its lower to its upper
+    quartile."""
+    values: dict[tuple[str, str], list[int]] = {}
+    for subject, names in samples:
+        for name, value in measure(subject, names).items():
+            values.setdefault((kind_of(subject), name), []).append(value)
+    return Band(tuple((kind, name, *quartiles(values[kind, name])) for kind, name in sorted(values)))
 
 
 def sample_rng(template_id: str, draw: int) -> random.Random:

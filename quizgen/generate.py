@@ -16,7 +16,7 @@ from typing import Any
 
 from quizgen.assemble import Source, Variant, assemble
 from quizgen.bank import load_bank, select
-from quizgen.blueprint import Blueprint, load_blueprint
+from quizgen.blueprint import Blueprint, implicit_blueprint, load_blueprint
 from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
 from quizgen.key import build_key, dumps
@@ -50,6 +50,12 @@ class Selection:
     def narrowed(self) -> bool:
         """Whether any option narrows the default selection."""
         return bool(self.tags or self.template_ids or self.topics or self.difficulties)
+
+    @property
+    def named(self) -> bool:
+        """Whether the templates are named (by id or tag): the exam asks each of their
+        questions, as the templates group them, instead of an implicit blueprint's slots."""
+        return bool(self.tags or self.template_ids)
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,11 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
                   progress: Callable[[Iterable], Iterable] = iter,
                   rendering: Callable[[Iterable], Iterable] = iter) -> Exam:
     """The files of an exam: `variants` variants, each of one question per slot of the
-    selection's blueprint (titled by it), or of `questions` questions (default 10; with a
-    narrowed selection every question of every chosen template once, but at least 10), in
+    selection's blueprint (titled by it); with templates named by id or tag, of `questions`
+    questions (default: every question of every chosen template once, but at least 10);
+    otherwise of the `questions` questions (default 10) of the implicit blueprint of the
+    selected templates (`quizgen.blueprint.implicit_blueprint`: topics balanced, no fact
+    asked twice, the same slots in every variant), in
     each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
     `key.json`. `cache`, `jobs` and `scheduler` say how facts are computed
     (`quizgen.assemble.assemble`); they change no output. `progress` wraps the stream of
@@ -124,9 +133,11 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
     blueprint = source if isinstance(source, Blueprint) else None
     if blueprint is not None:
         questions, title = len(blueprint.slots), blueprint.title
-    elif questions is None:
-        questions = (max(QUESTIONS, sum(len(t.asks) for t in source)) if selection.narrowed
-                     else QUESTIONS)
+    elif selection.named:
+        questions = questions or max(QUESTIONS, sum(len(t.asks) for t in source))
+    else:
+        questions = questions or QUESTIONS
+        source = implicit_blueprint(source, questions, seed, title)
     oracle = Oracle(FactCache(default_folder() if cache else None))
     made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)
     files: dict[str, str | bytes] = {

@@ -200,10 +200,25 @@ class VariantAnalysis:
 
 
 @dataclass(frozen=True)
+class BlueprintSlotMeans:
+    """The scores on one slot of an exam blueprint (the key's `slot`): its `points`, the mean
+    share of them its `n` responses earned, and the lowest and highest mean of one variant's
+    students (a slot harder in one variant than in the others shows as a wide range)."""
+
+    slot: str
+    points: float
+    n: int
+    mean: float
+    lowest: float
+    highest: float
+
+
+@dataclass(frozen=True)
 class GradeRun:
     """The result of `grade_responses`: graded students (in file order), skipped rows, the item
     analysis per slot (key order) and per template (by id), the fairness of each variant, the
-    files written and the files of
+    mean scores per blueprint slot (empty for a key without slots), the files written and the
+    files of
     an earlier grading in that folder that are no longer written (removed)."""
 
     students: tuple[StudentGrade, ...]
@@ -211,6 +226,7 @@ class GradeRun:
     slots: tuple[SlotAnalysis, ...]
     templates: tuple[TemplateAnalysis, ...]
     variants: tuple[VariantAnalysis, ...]
+    blueprint_slots: tuple[BlueprintSlotMeans, ...]
     files: tuple[Path, ...]
     removed: tuple[Path, ...]
 
@@ -237,10 +253,11 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     slots, observations = _analyse_slots(variants, students)
     templates = _analyse_templates(variants, slots, observations)
     fairness = _analyse_variants(students)
+    means = _blueprint_slot_means(variants, students)
     files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates,
-                     fairness)
+                     fairness, means)
     written = write_outputs(out_dir, files, "grade")
-    return GradeRun(students, skipped, slots, templates, fairness, written.written,
+    return GradeRun(students, skipped, slots, templates, fairness, means, written.written,
                     written.removed)
 
 
@@ -546,19 +563,43 @@ def _analyse_variants(students: tuple[StudentGrade, ...]) -> tuple[VariantAnalys
                  for number, p in p_values.items())
 
 
+def _blueprint_slot_means(variants: dict[int, tuple[KeyEntry, ...]],
+                          students: tuple[StudentGrade, ...]) -> tuple[BlueprintSlotMeans, ...]:
+    """The mean score share of each blueprint slot, over the class and per variant, in the
+    order the slots first appear in the key."""
+    credits: dict[str, dict[int, list[float]]] = {}
+    points: dict[str, float] = {}
+    for student in students:
+        for entry, credit in zip(variants[student.variant], student.credits, strict=True):
+            if entry.slot is not None:
+                credits.setdefault(entry.slot, {}).setdefault(student.variant, []).append(credit)
+                points[entry.slot] = entry.points
+    means = []
+    for slot, by_variant in credits.items():
+        pooled = [credit for values in by_variant.values() for credit in values]
+        per_variant = [statistics.fmean(values) for values in by_variant.values()]
+        means.append(BlueprintSlotMeans(slot, points[slot], len(pooled), statistics.fmean(pooled),
+                                        min(per_variant), max(per_variant)))
+    return tuple(means)
+
+
 # --- outputs -------------------------------------------------------------------------------
 
 
 def _outputs(key: dict, source: str, variants: dict[int, tuple[KeyEntry, ...]],
              students: tuple[StudentGrade, ...], skipped: tuple[SkippedRow, ...],
              slots: tuple[SlotAnalysis, ...], templates: tuple[TemplateAnalysis, ...],
-             fairness: tuple[VariantAnalysis, ...]) -> dict[str, str]:
+             fairness: tuple[VariantAnalysis, ...],
+             means: tuple[BlueprintSlotMeans, ...]) -> dict[str, str]:
     """Every output file's text, by name."""
     positions = _max_position(variants)
     scores = [student.score for student in students]
     svg = _histogram_svg(scores, max((len(e) for e in variants.values()), default=0))
     context = _report_context(key, source, students, skipped, slots, templates) | {
         "variants": [_variant_context(analysis) for analysis in fairness],
+        "blueprint_slots": [{"slot": m.slot, "points": _points(m.points), "n": m.n,
+                             "mean": f"{m.mean:.0%}", "lowest": f"{m.lowest:.0%}",
+                             "highest": f"{m.highest:.0%}"} for m in means],
         "alpha": f"{ALPHA:.0%}", "permutations": f"{PERMUTATIONS:,}"}
     return {
         "grades.csv": _grades_csv(students, variants, positions),

@@ -136,7 +136,7 @@ def _draw(template: Template, seed: int, band: Band | None) -> tuple[ModelSpec |
     for attempt in range(1 if band is None or template.fixed is not None else BAND_DRAWS):
         rng = random.Random(seed if attempt == 0 else derive_seed(seed, "band", attempt))
         subject = draw(template, rng)
-        if band is None or band.admits(measure(subject, template.features)):
+        if band is None or band.admits(subject, measure(subject, template.features)):
             return subject, rng
     raise QuestionError(f"{template.path.name}: no draw lies within the slot's difficulty band "
                         f"({band.text()})")

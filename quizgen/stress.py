@@ -30,7 +30,7 @@ import sympy as sp
 from quizgen.assemble import assemble, make_variant
 from quizgen.blueprint import Blueprint
 from quizgen.cache import FactCache, default_folder
-from quizgen.difficulty import Band, measure
+from quizgen.difficulty import Band, kind_of, measure
 from quizgen.errors import QuizgenError
 from quizgen.family import CHOICES
 from quizgen.grade import self_test
@@ -176,12 +176,13 @@ def stress(templates: list[Template], seeds: int,
 @dataclass
 class SlotSpread:
     """How the variants of an exam fill one blueprint slot: the templates drawn (with their
-    counts), each difficulty feature's values over the variants, and the slot's band."""
+    counts), each difficulty feature's values over the variants by kind of subject and name
+    (`("task", "outputs")`), and the slot's band."""
 
     slot: str
     band: Band | None
     templates: Counter = field(default_factory=Counter)
-    features: dict[str, list[int]] = field(default_factory=dict)
+    features: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 def exam_spread(blueprint: Blueprint, variants: int,
@@ -198,23 +199,28 @@ def exam_spread(blueprint: Blueprint, variants: int,
     for variant in assemble(blueprint, 0, variants, 1, oracle, progress):
         for spread, item in zip(spreads, variant.items, strict=True):
             spread.templates[item.template.id] += 1
-            for name, value in measure(item.task or item.spec, item.template.features).items():
-                spread.features.setdefault(name, []).append(value)
+            subject = item.task or item.spec
+            for name, value in measure(subject, item.template.features).items():
+                spread.features.setdefault((kind_of(subject), name), []).append(value)
     return spreads
 
 
 def spread_table(spreads: list[SlotSpread]) -> str:
-    """The spreads as a fixed-width text table, one row per slot and feature: the band, and
-    the lowest, median and highest value over the variants."""
+    """The spreads as a fixed-width text table, one row per slot and feature (of a model, or
+    of a by-hand task: `task outputs`): the band, and the lowest, median and highest value over
+    the variants."""
     header = ("slot", "templates", "feature", "band", "min", "median", "max")
     rows = [header]
     for spread in spreads:
-        bounds = {name: (low, high) for name, low, high in spread.band.bounds} if spread.band else {}
-        for number, (name, values) in enumerate(sorted(spread.features.items())):
+        bounds = {(kind, name): (low, high)
+                  for kind, name, low, high in (spread.band.bounds if spread.band else ())}
+        for number, ((kind, name), values) in enumerate(sorted(spread.features.items())):
             ordered = sorted(values)
-            band = "-" if name not in bounds else "–".join(map(str, sorted(set(bounds[name]))))
+            low_high = bounds.get((kind, name), bounds.get((None, name)))
+            band = "-" if low_high is None else "–".join(map(str, sorted(set(low_high))))
             rows.append((spread.slot if number == 0 else "",
-                         str(len(spread.templates)) if number == 0 else "", name, band,
+                         str(len(spread.templates)) if number == 0 else "",
+                         name if kind == "model" else f"{kind} {name}", band,
                          str(ordered[0]), str(ordered[len(ordered) // 2]), str(ordered[-1])))
     return _aligned(rows)
 

@@ -6,6 +6,7 @@ PDF; malformed blueprints are errors naming the file and the slot, and nothing i
 from __future__ import annotations
 
 import json
+import math
 import re
 import textwrap
 from collections import defaultdict
@@ -16,8 +17,8 @@ import pypdf
 import pytest
 import yaml
 
-from quizgen.bank import load_template
-from quizgen.blueprint import fact_id, load_blueprint
+from quizgen.bank import load_template, select
+from quizgen.blueprint import fact_id, implicit_blueprint, load_blueprint
 from quizgen.difficulty import default_band, measure
 from quizgen.errors import TemplateError
 from quizgen.spec import ModelSpec, Task
@@ -200,10 +201,22 @@ def test_every_slot_keeps_its_difficulty_band(midterm, bank):
 
 
 def test_a_default_band_is_the_middle_half_of_the_draws():
-    band = default_band([{"layers": n, "outputs": 2 * n} for n in range(1, 9)])
-    assert band.bounds == (("layers", 3, 7), ("outputs", 6, 14))
-    assert band.admits({"layers": 3, "outputs": 14}) and not band.admits({"layers": 8})
-    assert band.admits({"window": 99})  # a feature the band does not bound
+    """Each feature between its lower and upper quartile, for models and by-hand tasks apart
+    (a task's one stride says nothing of a model's)."""
+    from quizgen.spec import LayerSpec
+
+    def model(depth):
+        return ModelSpec((8,), tuple(LayerSpec.make("Dense", units=4) for _ in range(depth)))
+
+    task = Task(LayerSpec.make("MaxPooling2D", pool_size=2, strides=1), ((1, 2, 3),) * 3)
+    band = default_band([(model(n), ("layers", "strides")) for n in range(1, 9)]
+                        + [(task, ("outputs", "strides"))])
+    assert band.bounds == (("model", "layers", 3, 7), ("model", "strides", 0, 0),
+                           ("task", "outputs", 4, 4), ("task", "strides", 1, 1))
+    assert band.admits(model(3), {"layers": 3, "strides": 0})
+    assert not band.admits(model(8), {"layers": 8})
+    assert band.admits(task, {"strides": 1, "window": 99})  # a feature the band does not bound
+    assert band.text() == "model layers 3–7, model strides 0, task outputs 4, task strides 1"
 
 
 def test_a_slot_band_bounds_its_draws_and_stress_prints_the_spread(tmp_path):
@@ -222,6 +235,7 @@ def test_a_slot_band_bounds_its_draws_and_stress_prints_the_spread(tmp_path):
     rows = {tuple(line.split()[-5:]) for line in result.output.splitlines()}
     assert ("outputs", "4", "4", "4", "4") in rows, result.output
     assert any(row[0] == "outputs" and row[1] == "-" for row in rows), result.output
+    assert "task outputs" in result.output
     key_dir = tmp_path / "out"
     assert run_cli("generate", "--exam", str(blueprint), "--variants", "6",
                    "--out", str(key_dir)).exit_code == 0
@@ -269,3 +283,62 @@ def test_grade_scores_with_the_points_of_the_key(midterm, tmp_path):
     grades = (tmp_path / "grades" / "grades.csv").read_text().splitlines()
     assert grades[1].startswith("all,1,100,100,"), grades[1]
     assert grades[2].startswith(f"first,1,{entries[0]['points']:g},100,"), grades[2]
+    # per slot: both students right on the first slot, one of two on every other
+    report = (tmp_path / "grades" / "report.md").read_text()
+    rows = [line for line in report.split("## Slots")[1].splitlines() if line.startswith("| ")]
+    assert rows[1] == f"| {entries[0]['slot']} | {entries[0]['points']:g} | 2 | 100% | 100%–100% |"
+    assert rows[2] == f"| {entries[1]['slot']} | {entries[1]['points']:g} | 2 | 50% | 50%–50% |"
+    assert len(rows) == 1 + len(entries)
+    assert "<h2>Slots</h2>" in (tmp_path / "grades" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("questions", [5, 10, 20, 30])
+def test_the_implicit_blueprint_gives_each_topic_its_share(bank, questions):
+    """Without --exam, the CLI's selection makes a blueprint: slots in proportion to each
+    topic's templates (never above ⌈questions · templates of the topic / templates⌉; a summary
+    table, whose blanks are asked together, one slot), each topic no more slots than it has
+    facts to ask, and `questions` questions in all."""
+    templates = select(bank, [], [], [], [])
+    by_topic = defaultdict(list)
+    for template in templates:
+        by_topic[template.topic].append(template)
+    for seed in range(6):
+        blueprint = implicit_blueprint(templates, questions, seed, "T")
+        assert sum(len(slot.candidates[0].template.asks) for slot in blueprint.slots) == questions
+        topics = defaultdict(int)
+        for slot in blueprint.slots:
+            (topic,) = {candidate.template.topic for candidate in slot.candidates}
+            if len(slot.candidates[0].template.asks) > 1:  # the summary table
+                assert slot.name == "summary-blanks" and len(slot.candidates) == 1
+                continue
+            topics[topic] += 1
+        for topic, count in topics.items():
+            assert count <= math.ceil(questions * len(by_topic[topic]) / len(templates)), (seed, topic)
+            facts = {fact_id(ask) for template in by_topic[topic] for ask in template.asks}
+            assert count <= len(facts), (seed, topic)
+        assert implicit_blueprint(templates, questions, seed, "T") == blueprint
+
+
+def test_default_variants_are_parallel_forms_without_a_fact_twice(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("generate", "--variants", "6", "--seed", "7", "--format", "md", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    variants = by_variant(out)
+    shapes = {tuple((entry["slot"], FORMS[entry["kind"]], entry["points"]) for entry in entries)
+              for entries in variants.values()}
+    assert len(shapes) == 1, shapes
+    (shape,) = shapes
+    assert len(shape) == 10 and {points for _, _, points in shape} == {1}
+    whole_model = {"total_params", "trainable_params", "non_trainable_params", "statements", "code"}
+    for entries in variants.values():  # e.g. never the total parameter count twice
+        asked = [(e["fact"], e.get("quantity")) for e in entries if e["fact"] in whole_model]
+        assert len(asked) == len(set(asked)), asked
+    assert "Question 1 (1 point)" in (out / "variant-1.md").read_text()
+
+
+def test_more_questions_than_facts_is_a_clear_error(tmp_path):
+    result = run_cli("generate", "--topic", "embedding", "--questions", "5", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert "--questions 5: the chosen templates can ask only 2 questions without asking a fact " \
+        "twice in a variant" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "o").exists()
