@@ -114,16 +114,20 @@ def _pool(data: dict[str, Any], templates: list[Template], where: str) -> list[T
     return chosen
 
 
-def _candidates(pool: list[Template], form: str, facts: list[str] | None) -> tuple[Candidate, ...]:
-    """Every (template, ask) of the pool that asks one of `facts` (any if None) and can be
-    asked in `form`, as a one-ask template; not the asks of a template whose asks are made
-    together (`quizgen.families.asks_together`: a summary table with one blank shows the
-    cells that give it away)."""
+def _candidates(pool: list[Template], form: str, facts: list[str] | None,
+                weights: list[str] | None = None) -> tuple[Candidate, ...]:
+    """Every (template, ask) of the pool that asks one of `facts` (any if None), about one
+    of `weights` if it asks about a weight (any if None), and can be asked in `form`, as a
+    one-ask template; not the asks of a template whose asks are made together
+    (`quizgen.families.asks_together`: a summary table with one blank shows the cells that
+    give it away)."""
     return tuple(
         Candidate(replace(template, asks=(families.in_form(template, ask, form),)),
                   frozenset({fact_id(ask)}))
         for template in pool if not families.asks_together(template) for ask in template.asks
-        if (facts is None or ask.fact in facts) and form in families.forms(template, ask))
+        if (facts is None or ask.fact in facts)
+        and (weights is None or ask.weight is None or ask.weight in weights)
+        and form in families.forms(template, ask))
 
 
 def _slot(index: int, data: dict[str, Any], templates: list[Template], name: str) -> Slot:
@@ -135,7 +139,7 @@ def _slot(index: int, data: dict[str, Any], templates: list[Template], name: str
     where = f"{name}: slots[{index}]" + (f" ({data['name']})" if "name" in data else "")
     pool = data["pool"]
     candidates = _candidates(_pool(pool, templates, f"{where}.pool"), data["response"],
-                             pool.get("facts"))
+                             pool.get("facts"), pool.get("weights"))
     if not candidates:
         facts = f" about {', '.join(pool['facts'])}" if "facts" in pool else ""
         raise TemplateError(f"{where}.response: no template of its pool can ask a "

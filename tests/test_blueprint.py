@@ -342,3 +342,11 @@ def test_more_questions_than_facts_is_a_clear_error(tmp_path):
     assert "--questions 5: the chosen templates can ask only 2 questions without asking a fact " \
         "twice in a variant" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_a_pool_can_keep_only_the_asks_about_some_weights(bank):
+    """The midterm's weights slot asks kernel shapes only: a bias shape is not as hard."""
+    (slot,) = [slot for slot in load_blueprint(MIDTERM, bank).slots if slot.name == "weights"]
+    weights = {ask.weight for candidate in slot.candidates for ask in candidate.template.asks}
+    templates = {candidate.template.id for candidate in slot.candidates}
+    assert weights == {"kernel"} and templates == {"kernel-shape", "dense-kernel-shape"}
