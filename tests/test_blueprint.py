@@ -192,7 +192,7 @@ def test_every_slot_keeps_its_difficulty_band(midterm, bank):
             subject = Task.from_json(entry["task"]) if entry.get("task") else \
                 ModelSpec.from_json(entry["model"])
             features = measure(subject, templates[entry["template"]].features)
-            assert slot.band.admits(features), (slot.name, features, slot.band)
+            assert slot.band.admits(subject, features), (slot.name, features, slot.band)
             for name, value in features.items():
                 measured[slot.name][name].add(value)
     # the bands are not wider than the pools: by-hand outputs and traced layers are bounded
@@ -285,7 +285,8 @@ def test_grade_scores_with_the_points_of_the_key(midterm, tmp_path):
     assert grades[2].startswith(f"first,1,{entries[0]['points']:g},100,"), grades[2]
     # per slot: both students right on the first slot, one of two on every other
     report = (tmp_path / "grades" / "report.md").read_text()
-    rows = [line for line in report.split("## Slots")[1].splitlines() if line.startswith("| ")]
+    section = report.split("## Slots")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
     assert rows[1] == f"| {entries[0]['slot']} | {entries[0]['points']:g} | 2 | 100% | 100%–100% |"
     assert rows[2] == f"| {entries[1]['slot']} | {entries[1]['points']:g} | 2 | 50% | 50%–50% |"
     assert len(rows) == 1 + len(entries)

@@ -66,13 +66,17 @@ def test_seed_004_matrices(layer, kernel, expected, oracle):
 def test_distractors_are_the_named_mistakes(oracle):
     task = Task(LayerSpec.make("Conv2D", filters=1, kernel_size=(2, 2), strides=(1, 2)), LAB,
                 ((1, 0), (1, 1)))
-    wrong = dict((label, value) for value, label in
-                 by_hand.wrong_answers(oracle, task, random.Random(0), 3))
+    wrong = {m.label: by_hand.run(oracle, m.mutate(task)) for m in by_hand.MISCONCEPTIONS
+             if m.mutate(task) is not None}
     # ignoring the horizontal stride gives the stride-1 output of the lab
     assert wrong["column_stride_ignored"] == ((2, 2, 3), (1, 2, 1), (1, 1, 0))
     # the flipped kernel [[1, 1], [0, 1]] is a true convolution
     flipped = Task(task.layer, LAB, ((1, 1), (0, 1)))
     assert wrong["kernel_flipped"] == tuple(map(tuple, numpy_reference(flipped).astype(int)))
+    # only the mistakes that keep the 3×2 output size are options: the size alone rules out
+    # the stride-1 matrix
+    offered = by_hand.wrong_answers(oracle, task, random.Random(0), 1)
+    assert offered and all(len(value) == 3 and len(value[0]) == 2 for value, _ in offered)
 
 
 def test_same_padding_symmetric_mistake(oracle):

@@ -151,7 +151,7 @@ def test_verify_fails_when_a_distractor_is_replaced_by_the_answer(bank, oracle, 
 
 
 def test_every_family_reproduces_its_own_labels(bank, oracle, verifier):
-    for template_id in ("summary-blanks", "pool-by-hand", "formula-params", "dense-kernel-shape"):
+    for template_id in ("summary-blanks", "conv-by-hand", "formula-params", "dense-kernel-shape"):
         item = make_item(template_of(bank, template_id), 2, oracle)
         for position, question in enumerate(item.questions, 1):
             entry = question_entry(1, position, item, question)
@@ -195,7 +195,7 @@ def test_a_misreading_that_builds_the_same_function_is_not_offered(oracle):
             assert label != "same_padding_assumed" and not oracle.same_function(described, model)
 
 
-@pytest.mark.parametrize("template_id", ["pool-by-hand", "conv-by-hand"])
+@pytest.mark.parametrize("template_id", ["conv-by-hand"])  # pooling by hand is a free response
 def test_by_hand_options_do_not_give_the_answer_away_by_their_looks(bank, oracle, template_id):
     from quizgen.families.by_hand import giveaway
 
@@ -213,7 +213,11 @@ def test_the_looks_of_by_hand_options_can_give_the_answer_away():
     answer = ((1, 2), (3, 4))
     assert "size" in giveaway(answer, [((1, 2, 3),), ((1,),), ((2, 2, 2),)])
     assert "fractions" in giveaway(answer, [((1.5, 2), (3, 4)), ((1, 2.5), (3, 4)), ((0.5, 2), (3, 4))])
-    assert giveaway(answer, [((1, 2), (3, 5)), ((1.5, 2), (3, 4)), ((1,),)]) is None
+    assert giveaway(answer, [((1, 2), (3, 5)), ((1.5, 2), (3, 4)), ((2, 1), (4, 3))]) is None
+    # the examiner's v3-q1: a 3×3 answer among a 5×3 and a 3×5 (stride ignored) is a coin toss
+    square = ((1, 2, 3),) * 3
+    assert giveaway(square, [((1, 2, 3),) * 5, ((1, 2, 3, 4, 5),) * 3, ((3, 2, 1),) * 3]) == \
+        "an option is 3×5, 5×3 where the answer is 3×3: the output size alone rules it out"
 
 
 def test_no_summary_blank_is_printed_in_another_cell(bank, oracle):

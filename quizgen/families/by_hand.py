@@ -221,8 +221,9 @@ def wrong_answers(oracle: Oracle, task: Task, rng: random.Random,
             if twice is not None:
                 yield run(oracle, twice), f"{first.label}+{second.label}"
 
-    return pick(run(oracle, task), singles, compounds(), rng, count, "output matrix",
-                acceptable=_short)
+    answer = run(oracle, task)
+    return pick(answer, singles, compounds(), rng, count, "output matrix",
+                acceptable=lambda matrix: _short(matrix) and _look(matrix)[0] == _look(answer)[0])
 
 
 def _short(matrix: Matrix) -> bool:
@@ -322,11 +323,15 @@ def _look(matrix: Any) -> tuple[tuple[int, int], bool]:
 
 
 def giveaway(answer: Any, distractors: list[Any]) -> str | None:
-    """Why the options give the answer away by their looks (None when they do not): the answer
-    is the only option of its size, or the only one with (or without) fractions."""
+    """Why the options give the answer away by their looks (None when they do not): an option
+    of another size than the answer (the output size alone rules it out), or the answer is the
+    only option with (or without) fractions."""
     (size, whole), looks = _look(answer), [_look(value) for value in distractors]
-    if looks and size not in [other for other, _ in looks]:
-        return f"the answer is the only {size[0]}×{size[1]} option: its size gives away the answer"
+    other_sizes = sorted({other for other, _ in looks if other != size})
+    if other_sizes:
+        shown = ", ".join(f"{rows}×{columns}" for rows, columns in other_sizes)
+        return (f"an option is {shown} where the answer is {size[0]}×{size[1]}: the output size "
+                "alone rules it out")
     if looks and whole not in [other for _, other in looks]:
         return (f"the answer is the only option {'without' if whole else 'with'} fractions: "
                 "that gives away the answer")

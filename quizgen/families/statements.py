@@ -277,8 +277,8 @@ def _propose_dropout_shape(oracle, spec, facts, rng, want):
 
 
 def _phrase_dropout_shape(spec, facts, claim):
-    return (f"The layer {_code(spec, claim['layer'])} outputs a tensor of shape "
-            f"{format_answer(tuple(claim['shape']))}.")
+    return (f"Layer {claim['layer'] + 1}, {_code(spec, claim['layer'])}, outputs a tensor of "
+            f"shape {format_answer(tuple(claim['shape']))}.")
 
 
 def _decide_dropout_shape(oracle, spec, facts, claim):
