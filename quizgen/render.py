@@ -48,21 +48,64 @@ PDF = "pdf"
 #: cannot inject code into the typesetter), citations or a metadata block.
 PANDOC_MARKDOWN = "markdown-raw_attribute-raw_html-raw_tex-citations-yaml_metadata_block"
 
-#: The Typst set-up of every PDF: A4, code in a smaller font on a grey ground and never split
-#: over two pages; `typeset` numbers each variant's pages from 1.
+#: The Typst set-up of every PDF: A4; code in a smaller font (a line of 100 characters fits) on a
+#: grey ground, never split over two pages, a longer line wrapped with its continuation 4
+#: columns deeper than the line; a page between a variant's end and the next variant's start
+#: (`TYPST_NEXT_VARIANT`) says it is left blank; `typeset` numbers each variant's pages from 1.
+#:
+#: `questions(body)` (`typeset` calls it on each document) keeps each question on one page: it
+#: splits the document before each heading of level 1 or 2 (a question, or a group of questions
+#: on one model) and a group before each heading of level 3 but the first (the group's stem and
+#: code stay with its first question); each part is a block that breaks over pages only when it
+#: is longer than a page.
 TYPST_PREAMBLE = """\
 #set document(date: none)
-#set page(paper: "a4", margin: (x: 2cm, y: 2.2cm), numbering: "1")
+#set page(paper: "a4", margin: (x: 2cm, y: 2.2cm), numbering: "1", foreground: context {
+  let pages(label) = query(label).map(marker => marker.location().page())
+  let blank = pages(<variant-end>).zip(pages(<variant-start>))
+    .any(((end, start)) => end < here().page() and here().page() < start)
+  if blank { place(center + horizon, text(size: 9pt)[This page is intentionally left blank.]) }
+})
 #set text(size: 10.5pt)
 #set par(justify: false)
 #show raw: set text(size: 8.5pt)
-#show raw.where(block: true): block.with(fill: luma(245), inset: 6pt, radius: 2pt, width: 100%,
-                                         breakable: false)
+#show raw.where(block: true): set text(size: 7.5pt)
+#show raw.where(block: true): it => {
+  show raw.line: line => context {
+    let indent = line.text.len() - line.text.trim(at: start).len()
+    box(width: 100%, par(hanging-indent: (indent + 4) * measure("0").width, line))
+  }
+  block(fill: luma(245), inset: 6pt, radius: 2pt, width: 100%, breakable: false, it)
+}
 #let horizontalrule = line(length: 100%)
+#let keep(children) = layout(size => {
+  let body = children.join()
+  block(breakable: measure(body, width: size.width).height > size.height, body)
+})
+#let sections(children, depth) = {
+  let parts = ((),)
+  for child in children {
+    if child.func() == heading and child.depth <= depth and parts.last() != () { parts.push(()) }
+    parts.last().push(child)
+  }
+  parts
+}
+#let questions(body) = for part in sections(body.fields().at("children", default: (body,)), 2) {
+  let group = sections(part, 3)
+  if group.len() == 1 { keep(part) } else {
+    keep(((group.at(0) + group.at(1),) + group.slice(2)).map(keep))
+  }
+}
 """
 
-#: Between two variants of a print file: a new sheet (an odd page), pages numbered from 1.
-TYPST_NEXT_VARIANT = '\n#pagebreak(to: "odd")\n#counter(page).update(1)\n'
+#: Between two variants of a print file: a new sheet (an odd page), pages numbered from 1; the
+#: labels mark where a page left blank for that would be (`TYPST_PREAMBLE` says so on it).
+TYPST_NEXT_VARIANT = """
+#metadata(none) <variant-end>
+#pagebreak(to: "odd")
+#metadata(none) <variant-start>
+#counter(page).update(1)
+"""
 
 #: Where each `--mode` puts the documents of a variant: (folder prefix, rendered as handout).
 LAYOUTS = {
@@ -222,10 +265,12 @@ def markdown_to_html(text: str) -> Markup:
 
 def typeset(documents: list[str]) -> bytes:
     """One PDF of Markdown `documents` (as `exam.pdf.j2` renders them, with `$` math), each
-    from a new odd page: pandoc converts each to Typst markup (`PANDOC_MARKDOWN`: raw HTML,
-    TeX and Typst in a text stay text), the bundled Typst compiler (PyPI `typst`) typesets them
-    with its embedded fonts only, in an empty project folder (a text can read no file), dated
-    nothing: the same documents give the same bytes.
+    from a new odd page, each question whole on a page: pandoc converts each to Typst markup
+    (`PANDOC_MARKDOWN`: raw HTML, TeX and Typst in a text stay text; brackets are escaped, so
+    the markup is safe as the content argument of `questions`, see `TYPST_PREAMBLE`), the
+    bundled Typst compiler (PyPI `typst`) typesets them with its embedded fonts only, in an
+    empty project folder (a text can read no file), dated nothing: the same documents give the
+    same bytes.
 
     Raises:
         QuizgenError: pandoc or Typst fails (the message quotes its error).
@@ -238,7 +283,7 @@ def typeset(documents: list[str]) -> bytes:
                   for document in documents]
     except (RuntimeError, OSError) as error:
         raise QuizgenError(f"pandoc cannot convert a document to Typst: {error}") from error
-    source = TYPST_PREAMBLE + TYPST_NEXT_VARIANT.join(bodies)
+    source = TYPST_PREAMBLE + TYPST_NEXT_VARIANT.join(f"#questions[{body}]" for body in bodies)
     with tempfile.TemporaryDirectory(prefix="quizgen-typst-") as root:
         try:
             return typst.compile(source.encode("utf-8"), root=root, ignore_system_fonts=True)
