@@ -32,7 +32,6 @@ from quizgen.oracle import Oracle
 from quizgen.questions import Item, derive_seed, make_item
 from quizgen.template import Template
 
-
 #: What an exam is drawn from: templates, or a blueprint's slots.
 Source = list[Template] | Blueprint
 

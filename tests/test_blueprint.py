@@ -21,8 +21,8 @@ from quizgen.bank import load_template, select
 from quizgen.blueprint import fact_id, implicit_blueprint, load_blueprint
 from quizgen.difficulty import default_band, measure
 from quizgen.errors import TemplateError
-from quizgen.spec import ModelSpec, Task
 from quizgen.resources import data_dir
+from quizgen.spec import ModelSpec, Task
 
 from .conftest import run_cli
 from .test_exam_mode import fragments, misconceptions

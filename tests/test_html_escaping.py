@@ -5,9 +5,7 @@ reproduction 3). Checked by parsing the pages and by opening one in Chromium."""
 from __future__ import annotations
 
 import json
-import textwrap
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
