@@ -62,6 +62,12 @@ class Slot:
     candidates: tuple[Candidate, ...]
     band: Band | None = None
 
+    @property
+    def questions(self) -> int:
+        """The questions of the slot's item: one, or all the asks of a template asked together
+        (each worth the slot's points)."""
+        return len(self.candidates[0].template.asks)
+
 
 @dataclass(frozen=True)
 class Blueprint:
@@ -77,7 +83,7 @@ class Blueprint:
     @property
     def total_points(self) -> float:
         """The points of one variant (every variant has the same)."""
-        return sum(slot.points for slot in self.slots)
+        return sum(slot.points * slot.questions for slot in self.slots)
 
 
 @cache
@@ -216,7 +222,7 @@ def _groups(templates: list[Template]) -> dict[str, list[Template]]:
     return groups
 
 
-def _size(group: list[Template]) -> int:
+def _group_size(group: list[Template]) -> int:
     """The questions of one slot of a group: all the asks of a template asked together, else
     one."""
     return len(group[0].asks) if families.asks_together(group[0]) else 1
@@ -245,14 +251,14 @@ def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random
     count = 0
     while count < questions:
         open_groups = [name for name in order if seats[name] < _room(groups[name])
-                       and count + _size(groups[name]) <= questions]
+                       and count + _group_size(groups[name]) <= questions]
         if not open_groups:
             raise TemplateError(f"--questions {questions}: the chosen templates can ask only "
                                 f"{count} questions without asking a fact twice in a variant; "
                                 "ask fewer or choose more templates")
         name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
         seats[name] += 1
-        count += _size(groups[name])
+        count += _group_size(groups[name])
     slots = [name for name in order for _ in range(seats[name])]
     rng.shuffle(slots)
     return slots

@@ -137,7 +137,7 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
         questions = questions or max(QUESTIONS, sum(len(t.asks) for t in source))
     else:
         questions = questions or QUESTIONS
-        source = implicit_blueprint(source, questions, seed, title)
+        source = blueprint = implicit_blueprint(source, questions, seed, title)
     oracle = Oracle(FactCache(default_folder() if cache else None))
     made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)
     files: dict[str, str | bytes] = {
