@@ -236,6 +236,12 @@ def _room(group: list[Template]) -> int:
     return len({fact_id(ask) for template in group for ask in template.asks})
 
 
+def capacity(templates: list[Template]) -> int:
+    """The most questions an implicit blueprint of `templates` can ask without asking a fact
+    twice in a variant."""
+    return sum(_room(group) * _group_size(group) for group in _groups(templates).values())
+
+
 def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random) -> list[str]:
     """The group of each slot: `questions` questions shared among the groups in proportion
     to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest

@@ -88,8 +88,9 @@ def main() -> None:
 @click.option("--variants", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of exam variants (e.g. one per student).")
 @click.option("--questions", type=click.IntRange(min=1),
-              help="Questions per variant  [default: 10; with --tags or --template, every "
-              "question of every chosen template once, but at least 10]")
+              help="Questions per variant  [default: 10, or every fact of the selection if it "
+              "has fewer; with --tags or --template, every question of every chosen template "
+              "once, but at least 10]")
 @click.option("--tags", help="Only templates carrying all these comma-separated tags "
               "(e.g. 'classic' for the seed questions; by default all but classic).")
 @click.option("--template", "template_ids", help="Only these comma-separated template ids.")

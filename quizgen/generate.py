@@ -16,7 +16,7 @@ from typing import Any
 
 from quizgen.assemble import Source, Variant, assemble
 from quizgen.bank import load_bank, select
-from quizgen.blueprint import Blueprint, implicit_blueprint, load_blueprint
+from quizgen.blueprint import Blueprint, capacity, implicit_blueprint, load_blueprint
 from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
 from quizgen.key import build_key, dumps
@@ -112,7 +112,8 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
     """The files of an exam: `variants` variants, each of one question per slot of the
     selection's blueprint (titled by it); with templates named by id or tag, of `questions`
     questions (default: every question of every chosen template once, but at least 10);
-    otherwise of the `questions` questions (default 10) of the implicit blueprint of the
+    otherwise of the `questions` questions (default 10, or as many as the selection has facts
+    if fewer) of the implicit blueprint of the
     selected templates (`quizgen.blueprint.implicit_blueprint`: topics balanced, no fact
     asked twice, the same slots in every variant), in
     each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
@@ -136,7 +137,7 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
     elif selection.named:
         questions = questions or max(QUESTIONS, sum(len(t.asks) for t in source))
     else:
-        questions = questions or QUESTIONS
+        questions = questions or min(QUESTIONS, capacity(source))
         source = blueprint = implicit_blueprint(source, questions, seed, title)
     oracle = Oracle(FactCache(default_folder() if cache else None))
     made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)

@@ -343,6 +343,10 @@ def test_more_questions_than_facts_is_a_clear_error(tmp_path):
     assert "--questions 5: the chosen templates can ask only 2 questions without asking a fact " \
         "twice in a variant" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "o").exists()
+    # without --questions, an exam of a small selection asks each of its facts once
+    result = run_cli("generate", "--topic", "embedding", "--format", "md", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert "2 questions" in result.output
 
 
 def test_a_pool_can_keep_only_the_asks_about_some_weights(bank):
