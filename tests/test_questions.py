@@ -27,9 +27,15 @@ def as_choice(template):
     return dataclasses.replace(template, asks=asks)
 
 
+def offers_single_choice(template):
+    """Whether every ask of the template can be a single choice (pooling by hand and the
+    lab's matrices are free responses: too few mistakes keep the output's size)."""
+    return all("single_choice" in ask.response or ask.fact in CHOICE_FACTS for ask in template.asks)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_every_template_as_single_choice(bank, oracle, seed):
-    for template in bank:
+    for template in filter(offers_single_choice, bank):
         item = make_item(as_choice(template), seed, oracle)
         for question in item.questions:
             if question.ref.fact in CHOICE_FACTS:
