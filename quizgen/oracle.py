@@ -3,10 +3,13 @@
 An `Oracle` answers what Keras says: `facts(spec)` returns the `ModelFacts` of the model a
 `ModelSpec` describes (per layer its `class_name`, `output_shape` with the batch axis `None`,
 parameter counts and weight shapes, plus totals and the Keras version and backend). Keras
-builds each layer on its input shape and executes it on a batch of one input, as
-`keras.Sequential` would (`layer_facts`); a layer seen before on the same input shape (in
-another model, or a distractor's mutated copy of the model) is not built again.
-`model_facts(spec)` builds and executes the whole model at once, for `quizgen verify`. It also
+builds each layer symbolically on its input shape, as `keras.Sequential` would
+(`layer_facts`: `Layer.__call__` on a `KerasTensor`, Keras' own `compute_output_spec`, weights
+with shapes but no values); a layer seen before on the same input shape (in another model, or a
+distractor's mutated copy of the model) is not built again. A forward pass on data runs only
+where a value is asked: by-hand tasks, behaviour probes, and `model_facts(spec)`, which builds
+and executes the whole model at once, for `quizgen verify` (so every key is proven on data, on
+a path independent of generation). It also
 runs by-hand tasks, probes a model's behaviour on random inputs, and asks Keras which
 arguments a layer accepts and which defaults it applies.
 
@@ -75,7 +78,7 @@ class WeightFacts:
 
 @dataclass(frozen=True)
 class LayerFacts:
-    """What Keras says about one layer of a built and executed model.
+    """What Keras says about one layer of a model as Keras builds it.
 
     Shapes have the batch axis as `None`; `weights` are in `get_weights()` order; parameter
     counts are numbers of scalars.
@@ -229,9 +232,10 @@ def _check_built(layers: list[Any], input_shape: Shape) -> None:
 
 
 @contextmanager
-def _within_budget(input_shape: Shape) -> Iterator[list[Any]]:
+def _within_budget(input_shape: Shape, initialize: bool = True) -> Iterator[list[Any]]:
     """Build Keras layers inside this block without allocating their weights, then check them
-    against the size budget (`_check_built`) and only then give their variables values.
+    against the size budget (`_check_built`) and only then (with `initialize`) give their
+    variables values; without it, the variables keep their shapes and never get values.
 
     Yields a list to which the block appends the layers it built (each called once, on an
     input of `input_shape`, batch axis `None`). Inside, a `keras.StatelessScope` that does not
@@ -256,7 +260,7 @@ def _within_budget(input_shape: Shape) -> Iterator[list[Any]]:
     finally:
         global_state.set_global_attribute(_PENDING, saved)
     _check_built(built, input_shape)
-    for variable in pending:
+    for variable in pending if initialize else ():
         variable._deferred_initialize()
 
 
@@ -336,13 +340,6 @@ def _read_layer(layer: Any, name: str, input_shape: Shape, output_shape: Shape) 
     )
 
 
-def _executed_shape(layer: Any, input_shape: Shape) -> Shape:
-    """Run a batch of one input (all ones) through a built `layer`; its output shape with the
-    batch axis put back as `None`."""
-    tensor = layer(keras().ops.ones((1, *input_shape[1:])), training=False)
-    return (None, *_shape(tensor.shape)[1:])
-
-
 def _checked(layer: Any, symbolic: Shape, executed: Shape) -> Shape:
     if symbolic != executed:
         raise ArchitectureError(
@@ -350,38 +347,34 @@ def _checked(layer: Any, symbolic: Shape, executed: Shape) -> Shape:
     return executed
 
 
-def _execute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
-    """Create the layer `spec` describes (kernels at zero, see `FAST_INITIALIZERS`), call it
-    on a symbolic input of `input_shape` (which builds it), then execute it on a batch of one
-    input; the facts carry an empty `name`.
+def _build_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
+    """Create the layer `spec` describes and call it on a symbolic input of `input_shape`
+    (batch axis `None`): Keras builds it and runs its own `compute_output_spec`, as
+    `keras.Sequential` does. Its weights get shapes, never values (shapes and parameter
+    counts do not depend on them), and nothing is executed on data: `quizgen verify` does
+    that, for whole models (`Oracle.model_facts`). The facts carry an empty `name`.
 
     Raises:
         ArchitectureError: Keras rejects the layer or its input (a `ValueError` at build time,
-            e.g. "Computed output size would be zero or negative"), the layer exceeds the size
-            budget (checked before its weights are allocated), or the symbolic and executed
-            output shapes differ.
+            e.g. "Computed output size would be zero or negative"), or the layer exceeds the
+            size budget.
     """
     _before_creating(1)
-    k = keras()
     layer = _layer(spec)
     try:
-        with _within_budget(input_shape) as built:
-            output = layer(k.KerasTensor(input_shape))
+        with _within_budget(input_shape, initialize=False) as built:
+            output = layer(keras().KerasTensor(input_shape))
             built.append(layer)
-        symbolic = _shape(output.shape)
-        executed = _executed_shape(layer, input_shape)
     except ValueError as error:
         raise ArchitectureError(f"Keras cannot build it on input {input_shape}: {error}") from error
-    facts = _read_layer(layer, "", input_shape, _checked(layer, symbolic, executed))
-    _created(facts.params)
-    return facts
+    return _read_layer(layer, "", input_shape, _shape(output.shape))
 
 
 def _compute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts | ArchitectureError:
-    """`_execute_layer`'s facts, or its error as a value to cache: a fresh one, without the
+    """`_build_layer`'s facts, or its error as a value to cache: a fresh one, without the
     traceback that would keep the failed Keras layer alive."""
     try:
-        return _execute_layer(spec, input_shape)
+        return _build_layer(spec, input_shape)
     except ArchitectureError as error:
         return ArchitectureError(str(error))
 
@@ -722,8 +715,8 @@ class Oracle:
         self.memo: dict[tuple, Any] = {}
 
     def facts(self, spec: ModelSpec) -> ModelFacts:
-        """The facts of `spec` as Keras builds and executes it, layer by layer (`layer_facts`:
-        each distinct layer on each distinct input shape is built and executed once), cached by
+        """The facts of `spec` as Keras builds it, layer by layer (`layer_facts`: each distinct
+        layer on each distinct input shape is built symbolically once), cached by
         spec digest and Keras version. `model_facts` builds the whole model instead; the two
         agree (tested, and checked by `quizgen verify`).
 
@@ -757,12 +750,12 @@ class Oracle:
         return _totals(tuple(layers)) if problem is None else ArchitectureError(problem)
 
     def layer_facts(self, spec: LayerSpec, input_shape: Shape) -> LayerFacts:
-        """Facts of the layer `spec` built by Keras on `input_shape` (batch axis `None`) and
-        executed on a batch of one input, with an empty `name`; cached by layer config, input
+        """Facts of the layer `spec` built by Keras on a symbolic input of `input_shape` (batch
+        axis `None`; see `_build_layer`), with an empty `name`; cached by layer config, input
         shape and Keras version.
 
         Raises:
-            ArchitectureError: Keras cannot build or run the layer on that input.
+            ArchitectureError: Keras cannot build the layer on that input.
         """
         return _raised(self._layer_facts(spec, input_shape))
 

@@ -49,7 +49,7 @@ def without_keras(monkeypatch):
     """From now on, building a layer fails the test: answers must come from the cache."""
     def fail(*_):
         raise AssertionError("Keras was asked again")
-    monkeypatch.setattr(oracle, "_execute_layer", fail)
+    monkeypatch.setattr(oracle, "_build_layer", fail)
 
 
 def entries(folder, kind="*"):
