@@ -187,11 +187,14 @@ def make_variant(source: Source, exam_seed: int, number: int, questions: int,
 
 def _variant_or_failures(source: Source, seed: int, number: int, questions: int,
                          oracle: Oracle) -> Variant | list[str]:
-    """`make_variant`, with its failures returned instead of raised (to cross processes)."""
+    """`make_variant`, with its failures returned instead of raised (to cross processes);
+    the facts it computed are then written to the cache (`FactCache.flush`)."""
     try:
         return make_variant(source, seed, number, questions, oracle)
     except BatchError as error:
         return error.failures
+    finally:
+        oracle.cache.flush()
 
 
 #: The oracle of this worker process, by cache setting: kept for the worker's next variants

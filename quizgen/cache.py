@@ -1,14 +1,19 @@
 """The persistent cache of what Keras computed, content-addressed and shared between runs.
 
 Entries live under `QUIZGEN_CACHE_DIR` (default: `$XDG_CACHE_HOME/quizgen`, else
-`~/.cache/quizgen`), in a folder per Keras version and backend, one JSON file per entry named by
-a SHA-256 of what was computed (e.g. a model spec's digest). Each entry also records the Keras
-version and backend that wrote it and is ignored unless they are the installed ones, so an
-answer never comes from another Keras. Writers write a temporary file and rename it (atomic on
-POSIX), so concurrent runs never see half an entry; an unreadable or corrupt entry, or one
-whose value does not have its kind's shape (`ENTRY_SHAPES`), is recomputed and rewritten,
-never trusted. A folder that cannot be written (not writable, a file in its place, a full
-disk) turns the cache off for the rest of the run, with one `CacheWarning` saying why.
+`~/.cache/quizgen`), in a folder per Keras version and backend, in one SQLite database
+(`DATABASE`): a row per entry, keyed by its kind and a SHA-256 of what was computed (e.g. a
+model spec's digest), whose value is JSON. Each entry also records the Keras version and
+backend that wrote it and is ignored unless they are the installed ones, so an answer never
+comes from another Keras. Entries computed in a process are written together (`flush`: after
+each variant, and every `FLUSH_ENTRIES` entries), in one SQLite transaction, so concurrent runs
+and workers never see half an entry or half a batch, and an interrupted run leaves the
+database as it was (creating a file costs about a millisecond here, as much as building a
+layer: one file per entry made cache writes a sixth of a cold run). An unreadable or corrupt
+entry, or one whose value does not have its kind's shape (`ENTRY_SHAPES`), is recomputed and
+rewritten, never trusted. A folder that cannot be written (not writable, a file in its place,
+a full disk), or a database SQLite cannot read, turns the cache off for the rest of the run,
+with one `CacheWarning` saying why.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -25,11 +31,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quizgen.files import write_atomic
-
 T = TypeVar("T")
 
 CACHE_ENV = "QUIZGEN_CACHE_DIR"
+#: The database file in the cache folder.
+DATABASE = "facts.sqlite"
+#: Entries computed and not yet written that make `cached` write them (`flush`).
+FLUSH_ENTRIES = 1000
+#: Seconds a writer waits for another process's transaction to end.
+BUSY_SECONDS = 60
 
 
 @dataclass
@@ -138,7 +148,7 @@ _LAYER = record(name=of(str), class_name=of(str), input_shape=_SHAPE, output_sha
 
 #: The shape of the value of each kind of entry, as `quizgen.oracle` encodes it: model and
 #: layer facts (or the error Keras raised), by-hand output matrices, layer configs as JSON
-#: text, probes' `(min, max, deviation)`, accepted arguments, defaults (any JSON).
+#: text, probes' `(min, max, deviation)` per layer, accepted arguments, defaults (any JSON).
 ENTRY_SHAPES: dict[str, Check] = {
     "facts": either(record(error=of(str), spec=of(dict)),
                     record(layers=list_of(_LAYER), total_params=of(int), trainable_params=of(int),
@@ -147,22 +157,41 @@ ENTRY_SHAPES: dict[str, Check] = {
     "layer": either(record(error=of(str)), _LAYER),
     "task": list_of(list_of(_NUMBER)),
     "config": of(str),
-    "probe": row(_NUMBER, _NUMBER, _NUMBER),
+    "probe": list_of(row(_NUMBER, _NUMBER, _NUMBER)),
     "accepts": of(bool),
     "default": anything,
 }
 
 
-def _read(path: Path, shape: Check) -> Any:
-    """The entry's value, or raise KeyError when it is missing, corrupt, from another Keras or
-    not of the shape `shape`."""
+def _entry(text: str, shape: Check) -> Any:
+    """The value of the stored entry `text`, or raise KeyError when it is corrupt, from another
+    Keras or not of the shape `shape`."""
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deeply
-        raise KeyError(path) from error
+        entry = json.loads(text)
+    except (ValueError, TypeError, RecursionError) as error:  # RecursionError: nested too deeply
+        raise KeyError(text[:40]) from error
     if not record(keras=anything, value=shape)(entry) or entry["keras"] != list(installed_keras()):
-        raise KeyError(path)
+        raise KeyError(text[:40])
     return entry["value"]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The cache database at `path` (created if missing), in write-ahead-log mode (readers do
+    not wait for a writer).
+
+    Raises:
+        sqlite3.Error: SQLite cannot open, read or set up the database.
+    """
+    connection = sqlite3.connect(path, timeout=BUSY_SECONDS, check_same_thread=False)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("CREATE TABLE IF NOT EXISTS entries (kind TEXT NOT NULL, "
+                           "key TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (kind, key))")
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
 
 
 class CacheWarning(UserWarning):
@@ -193,63 +222,99 @@ class FactCache:
     """The persistent cache in `folder` (None: off, every value is computed), with the
     statistics of what this process read from it and computed. A folder that cannot be
     written, now or later in the run, turns the cache off (`folder` becomes None) with one
-    `CacheWarning`, and `problem` says why (e.g. "/x cannot be written: Permission denied")."""
+    `CacheWarning`, and `problem` says why (e.g. "/x cannot be written: Permission denied").
+    Computed entries wait in memory (`pending`, read from there too) until `flush`."""
 
     folder: Path | None
     stats: CacheStats = field(default_factory=CacheStats)
     problem: str | None = field(default=None, init=False)
+    pending: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    _connection: sqlite3.Connection | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.folder is not None:
             try:
                 _probe(self.folder)
             except OSError as error:
-                self._turn_off(error)
+                self._turn_off(f"{self.folder} cannot be written: {_reason(error)}")
 
-    def _turn_off(self, error: OSError) -> None:
-        """Stop using the folder that `error` kept from being written, with a CacheWarning."""
-        self.problem = f"{self.folder} cannot be written: {_reason(error)}"
+    def _turn_off(self, problem: str) -> None:
+        """Stop using the folder, with a CacheWarning saying `problem`; nothing pending is
+        written."""
+        self.problem = problem
         self.folder = None
+        self.pending.clear()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         warnings.warn(f"fact cache {self.problem}; carrying on without it (every fact is "
                       f"computed, none is saved): set {CACHE_ENV} to a writable folder, or pass "
                       "--no-cache", CacheWarning, stacklevel=1)  # one place: shown once per run
 
+    def _database(self) -> sqlite3.Connection | None:
+        """The open database, opened on first use; None while the cache is off (or once
+        SQLite cannot open it: the cache is turned off)."""
+        if self._connection is None and self.folder is not None:
+            try:
+                self._connection = connect(self.folder / DATABASE)
+            except sqlite3.Error as error:
+                self._turn_off(f"{self.folder / DATABASE} cannot be used: {error}")
+        return self._connection
+
     def cached(self, kind: str, entry_key: str, compute: Callable[[], T],
                encode: Callable[[T], Any], decode: Callable[[Any], T]) -> T:
-        """`compute()`, or its value from the disk cache. `encode`/`decode` convert the value
-        to and from JSON of the shape `ENTRY_SHAPES[kind]`; an entry of another shape, or
-        whose `decode` raises `KeyError`, `TypeError`, `ValueError` or `IndexError`, is corrupt
-        (it is recomputed and rewritten). A cache that cannot be written is turned off.
+        """`compute()`, or its value from the cache. `encode`/`decode` convert the value to and
+        from JSON of the shape `ENTRY_SHAPES[kind]`; an entry of another shape, or whose
+        `decode` raises `KeyError`, `TypeError`, `ValueError` or `IndexError`, is corrupt (it is
+        recomputed and rewritten). A computed value is written with the next `flush`, which
+        comes by itself once `FLUSH_ENTRIES` wait.
 
         Raises:
             KeyError: `kind` is not one of `ENTRY_SHAPES`.
         """
         shape = ENTRY_SHAPES[kind]
-        path = self._path(kind, entry_key)
-        if path is not None:
+        text = self._stored(kind, entry_key)
+        if text is not None:
             try:
-                value = decode(_read(path, shape))
+                value = decode(_entry(text, shape))
                 self.stats.hits += 1
                 return value
             except (KeyError, TypeError, ValueError, IndexError):
-                pass  # missing or corrupt: recomputed and rewritten
+                pass  # corrupt: recomputed and rewritten
         self.stats.misses += 1
         value = compute()
-        path = self._path(kind, entry_key)  # None if a write while computing turned the cache off
-        if path is not None:
-            self._write(path, encode(value))
+        if self.folder is not None:  # None if a write while computing turned the cache off
+            self.pending[kind, entry_key] = json.dumps(
+                {"keras": list(installed_keras()), "value": encode(value)})
+            if len(self.pending) >= FLUSH_ENTRIES:
+                self.flush()
         return value
 
-    def _path(self, kind: str, entry_key: str) -> Path | None:
-        """Where the entry of `kind` and `entry_key` is, or None while the cache is off."""
-        if self.folder is None:
+    def _stored(self, kind: str, entry_key: str) -> str | None:
+        """The stored text of an entry (pending, or in the database), or None."""
+        if (kind, entry_key) in self.pending:
+            return self.pending[kind, entry_key]
+        database = self._database()
+        if database is None:
             return None
-        return self.folder / kind / entry_key[:2] / f"{entry_key}.json"
-
-    def _write(self, path: Path, value: Any) -> None:
-        """Save the entry of JSON value `value` at `path`, or turn the cache off."""
-        entry = {"keras": list(installed_keras()), "value": value}
         try:
-            write_atomic(path, json.dumps(entry).encode("utf-8"))
-        except OSError as error:
-            self._turn_off(error)
+            row = database.execute("SELECT entry FROM entries WHERE kind = ? AND key = ?",
+                                   (kind, entry_key)).fetchone()
+        except sqlite3.Error as error:
+            self._turn_off(f"{self.folder / DATABASE} cannot be read: {error}")
+            return None
+        return row[0] if row and isinstance(row[0], str) else None
+
+    def flush(self) -> None:
+        """Write the pending entries in one transaction (all or none), or turn the cache off
+        when they cannot be written (e.g. a full disk)."""
+        database = self._database() if self.pending else None
+        if database is None:
+            return
+        try:
+            with database:  # one transaction: committed, or rolled back on any exception
+                database.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
+                                     [(kind, key, text) for (kind, key), text in self.pending.items()])
+        except sqlite3.Error as error:
+            self._turn_off(f"{self.folder} cannot be written: {error}")
+        self.pending.clear()

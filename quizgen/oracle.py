@@ -174,7 +174,7 @@ def _created(weights: int) -> None:
 #: about 35 million parameters, the largest model about 2.2 million.
 MAX_PARAMS = 100_000_000
 #: The size budget of one sample's largest tensor (the input or a layer's output), in values
-#: (16 MB of float32; a behaviour probe holds `PROBE_BATCH` samples in float64 at once). The
+#: (16 MB of float32; a behaviour probe holds `PROBE_VALUES` values in float64 at once). The
 #: bank's largest is about 1.6 million values.
 MAX_ACTIVATION = 4_000_000
 
@@ -547,9 +547,9 @@ PROBE_SAMPLES = 64
 #: The probes' input scales: small inputs, and large ones that drive every activation to its
 #: limits (a claim about a layer's outputs must hold for every input, not only small ones).
 PROBE_SCALES = (0.5, 50.0)
-#: Samples run through the layers at once (the activations of large images take memory).
-PROBE_BATCH = 8
-
+#: Values (float64) of one tensor of a probe batch: samples run through the layers at once are
+#: as many as fit (the activations of large images take memory), all of them for most models.
+PROBE_VALUES = 8_000_000
 
 def _with_seeds(config: Any, seed: int) -> Any:
     """`config` with every seedable initializer in it (a `{"class_name", "config": {"seed"}}`
@@ -592,11 +592,13 @@ def _call_layers(layers: list[Any], tensor: Any) -> Any:
     return tensor
 
 
-def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
-    """Execute the first `layer + 1` layers of `spec` with randomly initialised weights (Keras'
-    default initializers, explicitly seeded from `PROBE_SEED`) on `PROBE_SAMPLES` random inputs
-    at each of the `PROBE_SCALES` (standard normal × scale) and return, for the output of layer
-    `layer`: `(min, max, largest |row sum - 1|)`, the row sum taken over the last axis.
+def _probe_outputs(spec: ModelSpec) -> tuple[tuple[float, float, float], ...]:
+    """Execute the layers of `spec` with randomly initialised weights (Keras' default
+    initializers, explicitly seeded from `PROBE_SEED`) on `PROBE_SAMPLES` random inputs at each
+    of the `PROBE_SCALES` (standard normal × scale) and return, for the output of each layer:
+    `(min, max, largest |row sum - 1|)`, the row sum taken over the last axis. One run answers
+    every claim about the model; samples go through in batches of at most `PROBE_VALUES`
+    values per tensor.
 
     Raises:
         ArchitectureError: Keras cannot build the layers, or they exceed the size budget
@@ -604,9 +606,9 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     """
     import numpy as np
 
-    _before_creating(layer + 1)
+    _before_creating(len(spec.layers))
     layers = []
-    for index, current in enumerate(spec.layers[: layer + 1]):
+    for index, current in enumerate(spec.layers):
         try:
             layers.append(_seeded_layer(current, PROBE_SEED + 100 * index))
         except ArchitectureError as error:
@@ -615,15 +617,21 @@ def _probe_outputs(spec: ModelSpec, layer: int) -> tuple[float, float, float]:
     with _within_budget(input_shape) as built:
         _call_layers(layers, keras().KerasTensor(input_shape))
         built += layers
+    _created(sum(created.count_params() for created in layers))
     rng = np.random.default_rng(PROBE_SEED)
     inputs = np.concatenate([rng.standard_normal((PROBE_SAMPLES, *spec.input_shape)) * scale
                              for scale in PROBE_SCALES])
-    values = np.concatenate([
-        keras().ops.convert_to_numpy(_call_layers(layers, inputs[start:start + PROBE_BATCH]))
-        for start in range(0, len(inputs), PROBE_BATCH)])
-    _created(sum(created.count_params() for created in layers))
-    return (float(values.min()), float(values.max()),
-            float(np.abs(values.sum(axis=-1) - 1.0).max()))
+    largest = max([_values(input_shape)] + [_values(layer.output.shape) for layer in layers])
+    batch = max(1, PROBE_VALUES // largest)
+    stats = np.array([[np.inf, -np.inf, 0.0]] * len(layers))
+    for start in range(0, len(inputs), batch):
+        tensor = inputs[start:start + batch]
+        for index, layer in enumerate(layers):
+            tensor = _call_layers([layer], tensor)
+            values = keras().ops.convert_to_numpy(tensor)
+            stats[index] = (min(stats[index][0], values.min()), max(stats[index][1], values.max()),
+                            max(stats[index][2], np.abs(values.sum(axis=-1) - 1.0).max()))
+    return tuple((float(low), float(high), float(deviation)) for low, high, deviation in stats)
 
 
 #: Samples on which two models must agree to compute the same function.
@@ -704,6 +712,17 @@ def _raised(result: T | ArchitectureError) -> T:
     if isinstance(result, ArchitectureError):
         raise result
     return result
+
+
+def _layer_rows(rows: list[list[float]], layers: int) -> tuple[tuple[float, float, float], ...]:
+    """Probe statistics read from the cache: one row per layer.
+
+    Raises:
+        ValueError: not one row per layer (the entry is corrupt).
+    """
+    if len(rows) != layers:
+        raise ValueError(f"{len(rows)} rows of probe statistics for {layers} layers")
+    return tuple((low, high, deviation) for low, high, deviation in rows)
 
 
 class Oracle:
@@ -812,18 +831,22 @@ class Oracle:
         return self.cache.cached("config", cache_key(json.dumps(spec.to_json(), sort_keys=True)),
                                  lambda: _layer_config(spec), lambda text: text, str)
 
-    @_memoized
     def probe_outputs(self, spec: ModelSpec, layer: int) -> tuple[float, float, float]:
         """`(min, max, largest |row sum - 1|)` of layer `layer`'s outputs on random inputs
-        (see `_probe_outputs`), cached.
+        (see `_probe_outputs`: one run per model, cached, answers every layer).
 
         Raises:
             ArchitectureError: Keras cannot build the layers.
         """
+        return self._probes(spec)[layer]
+
+    @_memoized
+    def _probes(self, spec: ModelSpec) -> tuple[tuple[float, float, float], ...]:
         return self.cache.cached(
-            "probe", cache_key(spec.digest(), layer, PROBE_SEED, PROBE_SAMPLES, PROBE_SCALES, PROBE_BATCH,
-                               "seeded initializers, float64"),
-            lambda: _probe_outputs(spec, layer), list, tuple)
+            "probe", cache_key(spec.digest(), PROBE_SEED, PROBE_SAMPLES, PROBE_SCALES,
+                               "seeded initializers, float64, every layer"),
+            lambda: _probe_outputs(spec), lambda stats: [list(row) for row in stats],
+            lambda rows: _layer_rows(rows, len(spec.layers)))
 
     @_memoized
     def same_function(self, first: ModelSpec, second: ModelSpec) -> bool:

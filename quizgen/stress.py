@@ -170,7 +170,11 @@ def stress(templates: list[Template], seeds: int,
     """Stress-test every template; `progress` wraps the template list. Items are made with
     the persistent fact cache, and verified by a fresh oracle without it."""
     generator, verifier = Oracle(FactCache(default_folder())), Oracle()
-    return [stress_template(template, seeds, generator, verifier) for template in progress(templates)]
+    results = []
+    for template in progress(templates):
+        results.append(stress_template(template, seeds, generator, verifier))
+        generator.cache.flush()
+    return results
 
 
 @dataclass

@@ -3,7 +3,7 @@ versions ignored, failed builds remembered, and the same answers as without it.
 
 Against a hostile or broken disk (issue 12, item 11):
 
-- a write that fails (a full disk, an interrupted run) leaves no temporary file behind; a full
+- a write that fails (a full disk, an interrupted run) leaves the database as it was; a full
   disk turns the cache off for the rest of the run, with one `CacheWarning`;
 - a folder that cannot be used (a file in its place or in its path, no write permission) gives
   one `CacheWarning` naming it and why, and the run carries on without the cache;
@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,15 @@ def new_oracle() -> Oracle:
     return Oracle(FactCache(cache.default_folder()))
 
 
+def written(read):
+    """What `read(oracle)` returns from a new oracle, whose entries are then written."""
+    oracle = new_oracle()
+    try:
+        return read(oracle)
+    finally:
+        oracle.cache.flush()
+
+
 def without_keras(monkeypatch):
     """From now on, building a layer fails the test: answers must come from the cache."""
     def fail(*_):
@@ -52,24 +62,50 @@ def without_keras(monkeypatch):
     monkeypatch.setattr(oracle, "_build_layer", fail)
 
 
-def entries(folder, kind="*"):
-    return sorted(folder.rglob(f"{kind}/*/*.json"))
+def database() -> sqlite3.Connection:
+    return sqlite3.connect(cache.default_folder() / cache.DATABASE)
+
+
+def entries(kind: str = "%") -> list[tuple[str, str]]:
+    """The `(kind, key)` of the stored entries of `kind` (default: all)."""
+    with database() as db:
+        return db.execute("SELECT kind, key FROM entries WHERE kind LIKE ? ORDER BY kind, key",
+                          (kind,)).fetchall()
+
+
+def stored(entry: tuple[str, str]) -> str:
+    with database() as db:
+        return db.execute("SELECT entry FROM entries WHERE kind = ? AND key = ?", entry).fetchone()[0]
+
+
+def store(entry: tuple[str, str], text: str) -> None:
+    with database() as db:
+        db.execute("UPDATE entries SET entry = ? WHERE kind = ? AND key = ?", (text, *entry))
+
+
+def remove(entry: tuple[str, str]) -> None:
+    with database() as db:
+        db.execute("DELETE FROM entries WHERE kind = ? AND key = ?", entry)
 
 
 def test_facts_round_trip_through_disk(fresh, monkeypatch):
-    computed = new_oracle().facts(SPEC)
+    unwritten = new_oracle()
+    computed = unwritten.facts(SPEC)
     assert computed.total_params == (2 * 2 * 2 + 1) * 3 + (8 * 8 * 3 + 1) * 4 == 799
-    assert len(entries(fresh, "facts")) == 1 and len(entries(fresh, "layer")) == 3
-    assert entries(fresh)[0].parents[2].name == "keras-{}-{}".format(*cache.installed_keras())
+    assert entries() == [] and len(unwritten.cache.pending) == 4, "written with the next flush"
+    unwritten.cache.flush()
+    assert len(entries("facts")) == 1 and len(entries("layer")) == 3
+    assert unwritten.cache.pending == {}
+    assert cache.default_folder().name == "keras-{}-{}".format(*cache.installed_keras())
     without_keras(monkeypatch)
     second = new_oracle()
     assert second.facts(SPEC) == computed and second.cache.stats == cache.CacheStats(1, 0)
 
 
 def test_layers_are_shared_between_models(fresh, monkeypatch):
-    new_oracle().facts(SPEC)
-    (facts_entry,) = entries(fresh, "facts")
-    facts_entry.unlink()
+    written(lambda oracle: oracle.facts(SPEC))
+    (facts_entry,) = entries("facts")
+    remove(facts_entry)
     without_keras(monkeypatch)  # the three layers are on disk: no Keras needed
     second = new_oracle()
     assert second.facts(SPEC).total_params == 799
@@ -78,20 +114,21 @@ def test_layers_are_shared_between_models(fresh, monkeypatch):
 
 
 def test_corrupt_or_foreign_entries_are_recomputed(fresh):
-    new_oracle().facts(SPEC)
+    written(lambda oracle: oracle.facts(SPEC))
     for broken in ('{"keras": ["0.0.1", "tensorflow"], "value": {}}', "{half an entr"):
-        for path in entries(fresh):
-            path.write_text(broken)
+        for entry in entries():
+            store(entry, broken)
         again = new_oracle()
         assert again.facts(SPEC).total_params == 799
         assert again.cache.stats == cache.CacheStats(0, 4)
-        for path in entries(fresh):
-            assert json.loads(path.read_text())["keras"] == list(cache.installed_keras())
+        again.cache.flush()
+        for entry in entries():
+            assert json.loads(stored(entry))["keras"] == list(cache.installed_keras())
 
 
 def test_failed_builds_are_cached_as_errors(fresh, monkeypatch):
     with pytest.raises(ArchitectureError, match="negative") as first:
-        new_oracle().facts(IMPOSSIBLE)
+        written(lambda oracle: oracle.facts(IMPOSSIBLE))
     without_keras(monkeypatch)
     with pytest.raises(ArchitectureError) as second:
         new_oracle().facts(IMPOSSIBLE)
@@ -103,7 +140,8 @@ def test_no_cache_writes_nothing(fresh):
     off = Oracle()
     assert off.cache.cached("facts", "x", lambda: 5, int, int) == 5
     assert off.facts(SPEC).total_params == 799
-    assert entries(fresh) == [] and off.cache.stats.misses == 5
+    off.cache.flush()
+    assert list(fresh.rglob("*")) == [] and off.cache.stats.misses == 5
 
 
 def test_memo_tables_belong_to_one_oracle(fresh, monkeypatch):
@@ -130,64 +168,99 @@ def cache_warnings(record) -> list[str]:
     return [str(warning.message) for warning in record if issubclass(warning.category, CacheWarning)]
 
 
-# --- 1. a failed write leaves no temporary file ----------------------------------------------
+# --- 1. a failed write leaves the database as it was -----------------------------------------
 
-class FailingStream:
-    """A file opened for writing whose `write` raises `error` (the file itself exists, empty)."""
+class Connection:
+    """The cache's database connection, counting its batch writes; `interrupt` raises
+    `KeyboardInterrupt` right after the rows of a batch went in (before its commit)."""
 
-    def __init__(self, stream, error: BaseException) -> None:
-        self.stream, self.error = stream, error
+    def __init__(self, real: sqlite3.Connection, interrupt: bool = False) -> None:
+        self.real, self.interrupt, self.batches = real, interrupt, 0
 
-    def __enter__(self) -> FailingStream:
-        return self
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
 
-    def __exit__(self, *_) -> None:
-        self.stream.close()
+    def __enter__(self):
+        return self.real.__enter__()
 
-    def write(self, _: bytes) -> int:
-        raise self.error
+    def __exit__(self, *exception):
+        return self.real.__exit__(*exception)
 
-
-def failing_writes(monkeypatch, error: BaseException) -> list[int]:
-    """From now on, writing a file's content (`os.fdopen(...).write`, as `write_atomic` does)
-    raises `error` after the file was created; returns the list of attempts (their fds)."""
-    attempts: list[int] = []
-    real = os.fdopen
-
-    def fdopen(fd: int, *args, **kwargs):
-        attempts.append(fd)
-        return FailingStream(real(fd, *args, **kwargs), error)
-
-    monkeypatch.setattr(os, "fdopen", fdopen)
-    return attempts
+    def executemany(self, sql: str, rows):
+        self.batches += 1
+        result = self.real.executemany(sql, rows)
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return result
 
 
-def test_a_full_disk_leaves_no_temporary_file_and_turns_the_cache_off_with_one_warning(
+def connections(monkeypatch, interrupt: bool = False, full: bool = False) -> list[Connection]:
+    """From now on, the cache's databases are opened as `Connection`s (listed in the list
+    returned); with `full`, SQLite may not add a page to them, as on a full disk (SQLite's own
+    `max_page_count` limit: it fails as it does when the disk is full)."""
+    opened: list[Connection] = []
+    real = cache.connect
+
+    def connect(path):
+        connection = real(path)
+        if full:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            connection.execute(f"PRAGMA max_page_count = {pages}")
+        opened.append(Connection(connection, interrupt))
+        return opened[-1]
+
+    monkeypatch.setattr(cache, "connect", connect)
+    return opened
+
+
+def test_a_full_disk_leaves_the_database_as_it_was_and_turns_the_cache_off_with_one_warning(
         fresh, monkeypatch):
     folder = cache.default_folder()
     facts = FactCache(folder)
-    attempts = failing_writes(monkeypatch, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    opened = connections(monkeypatch, full=True)
 
     with pytest.warns(CacheWarning) as record:
         total = Oracle(facts).facts(SPEC).total_params
+        facts.cached("config", cache.key("large"), lambda: "x" * 20_000, str, str)  # 5 pages
+        facts.flush()
 
     assert total == 799
-    assert files_in(fresh) == [], "no entry, and no temporary file, is left"
-    assert len(attempts) == 1, "after the first failed write the cache is not written again"
+    assert entries() == [], "no entry is written"
+    assert [connection.batches for connection in opened] == [1]
+    problem = f"{folder} cannot be written: database or disk is full"
     assert cache_warnings(record) == [
-        f"fact cache {folder} cannot be written: No space left on device; carrying on without it "
-        f"(every fact is computed, none is saved): set {cache.CACHE_ENV} to a writable folder, or "
-        "pass --no-cache"]
-    assert facts.folder is None and facts.problem == f"{folder} cannot be written: No space left on device"
-    assert facts.stats == CacheStats(0, 4)  # the model and its three layers, all computed
+        f"fact cache {problem}; carrying on without it (every fact is computed, none is saved): "
+        f"set {cache.CACHE_ENV} to a writable folder, or pass --no-cache"]
+    assert facts.folder is None and facts.problem == problem
+    assert facts.stats == CacheStats(0, 5)  # the model, its three layers, the config: computed
+    facts.cached("config", cache.key("y"), lambda: "value", str, str)
+    facts.flush()
+    assert [connection.batches for connection in opened] == [1], "the cache is not written again"
 
 
-def test_an_interrupted_write_leaves_no_temporary_file(fresh, monkeypatch):
+def test_an_interrupted_write_leaves_the_database_as_it_was(fresh, monkeypatch):
     facts = FactCache(cache.default_folder())
-    failing_writes(monkeypatch, KeyboardInterrupt())
+    connections(monkeypatch, interrupt=True)
+    facts.cached("config", cache.key("x"), lambda: "value", str, str)
     with pytest.raises(KeyboardInterrupt):
-        facts.cached("config", cache.key("x"), lambda: "value", str, str)
-    assert files_in(fresh) == []
+        facts.flush()
+    assert entries() == []
+    assert {path.name for path in files_in(fresh)} <= {
+        cache.DATABASE, f"{cache.DATABASE}-wal", f"{cache.DATABASE}-shm"}
+
+
+def test_a_database_sqlite_cannot_read_turns_the_cache_off_with_one_warning(fresh):
+    folder = cache.default_folder()
+    folder.mkdir(parents=True)
+    (folder / cache.DATABASE).write_text("not a database " * 100)
+    facts = FactCache(folder)
+    with pytest.warns(CacheWarning) as record:
+        assert Oracle(facts).facts(SPEC).total_params == 799
+    assert cache_warnings(record) == [
+        f"fact cache {folder / cache.DATABASE} cannot be used: file is not a database; carrying "
+        f"on without it (every fact is computed, none is saved): set {cache.CACHE_ENV} to a "
+        "writable folder, or pass --no-cache"]
+    assert (folder / cache.DATABASE).read_text() == "not a database " * 100, "left as it was"
 
 
 # --- 2. an unusable folder: one warning, no cache ---------------------------------------------
@@ -287,8 +360,10 @@ WRONG_SHAPES = [
     ("task", lambda _: {"0": [1, 2]}),
     ("task", lambda _: [[2, "2", 3]]),
     ("config", lambda _: {"class_name": "Dense"}),
-    ("probe", lambda value: value[:2]),                                 # a pair for a triple
-    ("probe", lambda value: [value[0], True, value[2]]),
+    ("probe", lambda value: [row[:2] for row in value]),                # pairs for triples
+    ("probe", lambda value: [value[0], [value[1][0], True, value[1][2]], *value[2:]]),
+    ("probe", lambda value: value[:2]),                                 # too few layers
+    ("probe", lambda value: value[0]),                                  # a triple, not a list
     ("accepts", lambda value: int(not value)),                          # an int for a bool
 ]
 
@@ -297,35 +372,37 @@ WRONG_SHAPES = [
                          ids=[f"{kind}-{index}" for index, (kind, _) in enumerate(WRONG_SHAPES)])
 def test_an_entry_of_the_wrong_shape_is_recomputed_and_overwritten(fresh, kind, wrong):
     read = READERS[kind]
-    expected = read(new_oracle())
-    (path,) = entries(fresh, kind)
-    entry = json.loads(path.read_text())
-    path.write_text(json.dumps(entry | {"value": wrong(entry["value"])}))
+    expected = written(read)
+    (name,) = entries(kind)
+    entry = json.loads(stored(name))
+    store(name, json.dumps(entry | {"value": wrong(entry["value"])}))
 
     again = new_oracle()
     assert read(again) == expected
     assert again.cache.stats.misses == 1 and again.cache.stats.hits == (3 if kind == "facts" else 0)
-    assert json.loads(path.read_text()) == entry, "the entry is overwritten with the right value"
+    again.cache.flush()
+    assert json.loads(stored(name)) == entry, "the entry is overwritten with the right value"
 
 
 def test_an_entry_nested_too_deeply_is_recomputed(fresh):
-    expected = READERS["config"](new_oracle())
-    (path,) = entries(fresh, "config")
+    expected = written(READERS["config"])
+    (name,) = entries("config")
     keras = json.dumps(list(cache.installed_keras()))
-    path.write_text(f'{{"keras": {keras}, "value": {"[" * 100_000}{"]" * 100_000}}}')
+    store(name, f'{{"keras": {keras}, "value": {"[" * 100_000}{"]" * 100_000}}}')
     again = new_oracle()
     assert READERS["config"](again) == expected  # unchecked: RecursionError
-    assert again.cache.stats == CacheStats(0, 1) and json.loads(path.read_text())["value"] == expected
+    again.cache.flush()
+    assert again.cache.stats == CacheStats(0, 1) and json.loads(stored(name))["value"] == expected
 
 
 def test_layers_of_the_wrong_shape_give_the_models_facts_not_a_traceback(fresh):
-    computed = new_oracle().facts(SPEC)
-    for path in entries(fresh, "facts"):
-        path.unlink()
-    for path in entries(fresh, "layer"):
-        entry = json.loads(path.read_text())
+    computed = written(lambda oracle: oracle.facts(SPEC))
+    for name in entries("facts"):
+        remove(name)
+    for name in entries("layer"):
+        entry = json.loads(stored(name))
         value = entry["value"] | {"params": str(entry["value"]["params"])}
-        path.write_text(json.dumps(entry | {"value": value}))
+        store(name, json.dumps(entry | {"value": value}))
     again = new_oracle()
     assert again.facts(SPEC) == computed  # unchecked: TypeError: ... for +: 'int' and 'str'
     assert again.cache.stats == CacheStats(0, 4)
@@ -336,7 +413,8 @@ def test_every_kind_of_entry_is_read_back(fresh, monkeypatch):
     first = new_oracle()
     expected = {kind: read(first) for kind, read in READERS.items()} | {
         "default": first.default_argument("Dense", "activation")}
-    assert {path.parents[1].name for path in entries(fresh)} == set(cache.ENTRY_SHAPES)
+    first.cache.flush()
+    assert {kind for kind, _ in entries()} == set(cache.ENTRY_SHAPES)
     monkeypatch.setattr("quizgen.oracle.keras", lambda: pytest.fail("Keras was imported"))
     second = new_oracle()
     assert {kind: read(second) for kind, read in READERS.items()} | {

@@ -2,14 +2,14 @@
 outputs are byte-identical to a serial run's, the workers follow the parent's cache setting,
 and misuse gives a clear error."""
 
-import os
+import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 from distributed import LocalCluster
 
-from quizgen import assemble
+from quizgen import assemble, cache
 
 from .conftest import run_cli
 
@@ -27,8 +27,13 @@ def files(folder: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
 
 
-def cache_entries() -> set[Path]:
-    return set(Path(os.environ["QUIZGEN_CACHE_DIR"]).rglob("*.json"))
+def cache_entries() -> set[tuple[str, str]]:
+    """The `(kind, key)` of every entry in the test session's cache (`QUIZGEN_CACHE_DIR`)."""
+    path = cache.default_folder() / cache.DATABASE
+    if not path.exists():
+        return set()
+    with sqlite3.connect(path) as database:
+        return set(database.execute("SELECT kind, key FROM entries"))
 
 
 # "statements" print the outputs of randomly initialised models: their weights must not depend
