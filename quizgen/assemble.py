@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
-from quizgen.blueprint import DEFAULT_POINTS, Blueprint, Slot
+from quizgen.blueprint import DEFAULT_POINTS, Blueprint, Candidate, Slot, Unfilled, assign
 from quizgen.cache import CacheStats, FactCache, default_folder
 from quizgen.errors import BatchError, QuizgenError
 from quizgen.family import CHOICES, Question
@@ -125,42 +125,38 @@ def _mixed_items(templates: list[Template], seed: int, rng: random.Random, quest
     return items, failures
 
 
-def _slot_item(slot: Slot, seed: int, used: set[tuple], oracle: Oracle) -> Item:
-    """The item of one slot: its candidates in an order drawn from `seed`, skipping those
-    asking a fact in `used`, the first that makes an item within the slot's band.
-
-    Raises:
-        QuizgenError: no candidate is left or none makes an item (the message says why).
-    """
-    candidates = [candidate for candidate in slot.candidates if not candidate.facts & used]
-    if not candidates:
-        raise QuizgenError(f"slot {slot.name}: every template of its pool asks a fact that an "
-                           "earlier slot of the variant asks; widen the pool")
-    random.Random(seed).shuffle(candidates)
-    errors = []
-    for candidate in candidates:
-        try:
-            item = make_item(candidate.template, seed, oracle, slot.band)
-        except QuizgenError as error:
-            errors.append(str(error))
-            continue
-        used |= candidate.facts
-        return item
-    raise QuizgenError(f"slot {slot.name}: no template of its pool made a question: {errors[0]}")
-
-
 def _slot_items(blueprint: Blueprint, seed: int, oracle: Oracle) -> tuple[list[Item], list[str]]:
     """The items of a variant drawn from a blueprint, one per slot in the slots' order, and
     the failures. The slots are filled most constrained first (fewest candidates, so that a
-    summary table's blanks take their facts before a slot that has others to choose from)."""
-    filled, failures, used = {}, [], set()
-    slots = list(enumerate(blueprint.slots))
-    for index, slot in sorted(slots, key=lambda pair: len(pair[1].candidates)):
-        try:
-            filled[index] = _slot_item(slot, derive_seed(seed, "slot", index), used, oracle)
-        except QuizgenError as error:
-            failures.append(str(error))
-    return [filled[index] for index in sorted(filled)], failures
+    summary table's blanks take their facts before a slot that has others to choose from),
+    each with the first of its candidates (in an order drawn from the slot's seed) that asks
+    no fact an earlier slot asks and makes an item within the slot's band; when a later slot
+    is left with none, an earlier slot takes its next candidate (`quizgen.blueprint.assign`)."""
+    slots = sorted(enumerate(blueprint.slots), key=lambda pair: len(pair[1].candidates))
+    seeds = [derive_seed(seed, "slot", index) for index, _ in slots]
+    made: dict[tuple[int, int], Item | QuizgenError] = {}
+
+    def order(position: int, free: list[Candidate]) -> list[Candidate]:
+        random.Random(seeds[position]).shuffle(free)
+        return free
+
+    def make(position: int, candidate: Candidate) -> Item:
+        key = (position, slots[position][1].candidates.index(candidate))
+        if key not in made:
+            try:
+                made[key] = make_item(candidate.template, seeds[position], oracle,
+                                      slots[position][1].band)
+            except QuizgenError as error:
+                made[key] = error
+        if isinstance(made[key], QuizgenError):
+            raise made[key]
+        return made[key]
+
+    try:
+        items = assign([slot.candidates for _, slot in slots], make, order)
+    except Unfilled as error:
+        return [], [f"slot {slots[error.slot][1].name}: {error.reason}"]
+    return [item for _, item in sorted(zip((index for index, _ in slots), items, strict=True))], []
 
 
 def make_variant(source: Source, exam_seed: int, number: int, questions: int,

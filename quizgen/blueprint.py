@@ -19,15 +19,16 @@ from __future__ import annotations
 import datetime
 import json
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from quizgen import families
 from quizgen.bank import check_schema, read_yaml_file, strict_validator
 from quizgen.difficulty import BAND_SAMPLE, Band, default_band, sample_rng
-from quizgen.errors import TemplateError
+from quizgen.errors import QuizgenError, TemplateError
 from quizgen.questions import draw
 from quizgen.resources import data_dir
 from quizgen.template import Ask, Template
@@ -37,6 +38,11 @@ FORMS = ("single_choice", "multiple_choice", "free")
 
 #: The points of a question of an implicit blueprint (the CLI's options make one).
 DEFAULT_POINTS = 1
+
+#: Candidates `assign` accepts at most, over all its backtracking, before giving up.
+SEARCH_STEPS = 2000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,66 @@ class Blueprint:
 @cache
 def _validator():
     return strict_validator()(json.loads((data_dir("schemas") / "exam.schema.json").read_text()))
+
+
+class Unfilled(QuizgenError):
+    """No choice of candidates fills every slot: `slot` (an index into `assign`'s list) is
+    the one that could not be filled, `reason` says why."""
+
+    def __init__(self, slot: int, reason: str) -> None:
+        super().__init__(reason)
+        self.slot, self.reason = slot, reason
+
+
+def assign(slots: Sequence[Sequence[Candidate]], make: Callable[[int, Candidate], T],
+           order: Callable[[int, list[Candidate]], list[Candidate]] = lambda _, free: free,
+           steps: int = SEARCH_STEPS) -> list[T]:
+    """One made candidate per slot, no two asking a fact in common. Slot `i` tries its
+    candidates whose facts no earlier slot's choice asks, in the order `order(i, those)`
+    gives, and takes the first that `make(i, candidate)` accepts (it raises `QuizgenError`
+    to refuse). When a later slot has no candidate left, the search goes back to try an
+    earlier slot's next candidate (depth first), so the result is the greedy one whenever
+    that succeeds. `make` should remember what it made: the search may ask again.
+
+    Raises:
+        Unfilled: a slot none of whose candidates `make` accepts (whatever the other slots
+            take), or no choice fills every slot within `steps` accepted candidates.
+    """
+    chosen: list[T] = []
+    used: set[tuple] = set()
+    left = [steps]
+    deepest = [Unfilled(0, "every template of its pool asks a fact that another slot of the "
+                           "variant asks; widen the pool")]
+
+    def fill(index: int) -> bool:
+        if index == len(slots):
+            return True
+        free = [candidate for candidate in slots[index] if not candidate.facts & used]
+        errors = []
+        for candidate in order(index, free):
+            try:
+                made = make(index, candidate)
+            except QuizgenError as error:
+                errors.append(str(error))
+                continue
+            left[0] -= 1
+            if left[0] < 0:
+                return False
+            used.update(candidate.facts)
+            chosen.append(made)
+            if fill(index + 1):
+                return True
+            chosen.pop()
+            used.difference_update(candidate.facts)
+        if len(errors) == len(slots[index]):
+            raise Unfilled(index, f"no template of its pool made a question: {errors[0]}")
+        if len(free) < len(slots[index]) and index >= deepest[0].slot:
+            deepest[0] = Unfilled(index, deepest[0].reason)
+        return False
+
+    if not fill(0):
+        raise deepest[0]
+    return chosen
 
 
 def fact_id(ask: Ask) -> tuple:
@@ -242,11 +308,29 @@ def capacity(templates: list[Template]) -> int:
     return sum(_room(group) * _group_size(group) for group in _groups(templates).values())
 
 
+def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
+    """Whether every seat can ask facts of its group that no other seat asks: a seat of a
+    template asked together asks all its facts, any other seat one of its group's (whatever
+    the response form drawn for it: `assign` on the facts alone). Groups share facts (the
+    total parameter count of a summary table's blanks and of a parameters question)."""
+    slots = []
+    for name, count in seats.items():
+        group = groups[name]
+        if families.asks_together(group[0]):
+            options = [Candidate(group[0], frozenset(map(fact_id, group[0].asks)))]
+        else:
+            facts = dict.fromkeys(fact_id(ask) for template in group for ask in template.asks)
+            options = [Candidate(group[0], frozenset({fact})) for fact in facts]
+        slots += [options] * count
+    return _disjoint(slots)
+
+
 def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random) -> list[str]:
     """The group of each slot: `questions` questions shared among the groups in proportion
     to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest
     templates / (2 · slots + 1), ties in an order drawn from `rng`), none above its `_room`
-    nor past the total; the slots in an order drawn from `rng`.
+    nor past the total, and only while every slot can ask a fact no other asks (`_fillable`);
+    the slots in an order drawn from `rng`.
 
     Raises:
         TemplateError: the groups cannot fill `questions` questions.
@@ -258,34 +342,54 @@ def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random
     while count < questions:
         open_groups = [name for name in order if seats[name] < _room(groups[name])
                        and count + _group_size(groups[name]) <= questions]
+        while open_groups:
+            name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
+            seats[name] += 1
+            if _fillable(groups, seats):
+                break
+            seats[name] -= 1
+            open_groups.remove(name)
         if not open_groups:
             raise TemplateError(f"--questions {questions}: the chosen templates can ask only "
                                 f"{count} questions without asking a fact twice in a variant; "
                                 "ask fewer or choose more templates")
-        name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
-        seats[name] += 1
         count += _group_size(groups[name])
     slots = [name for name in order for _ in range(seats[name])]
     rng.shuffle(slots)
     return slots
 
 
-def _group_slot(name: str, group: list[Template], rng: random.Random) -> Slot:
+def _group_slot(name: str, group: list[Template], rng: random.Random,
+                fits: Callable[[Slot], bool]) -> Slot:
     """A slot of an implicit blueprint that a group of templates fills, its response forms
     drawn once for the exam: one question of a form drawn from those the group's asks offer
-    (each as likely as the asks offering it), or all the questions of a template whose asks
-    are made together, each in a form drawn for it."""
+    (each as likely as the asks offering it; if the slot would not `fit` beside the slots
+    before it, the first other form with which it does), or all the questions of a template
+    whose asks are made together, each in a form drawn for it."""
     if families.asks_together(group[0]):
         template = group[0]
         asks = tuple(families.in_form(template, ask, rng.choice(families.forms(template, ask)))
                      for ask in template.asks)
         candidates = (Candidate(replace(template, asks=asks), frozenset(map(fact_id, asks))),)
-        form = "free"
-    else:
-        form = rng.choice(sorted(form for template in group for ask in template.asks
-                                 for form in families.forms(template, ask)))
-        candidates = _candidates(group, form, None)
-    return Slot(name, form, DEFAULT_POINTS, candidates, _band(None, candidates, name))
+        return Slot(name, "free", DEFAULT_POINTS, candidates, _band(None, candidates, name))
+    forms = sorted(form for template in group for ask in template.asks
+                   for form in families.forms(template, ask))
+    drawn = rng.choice(forms)
+    slots = [Slot(name, form, DEFAULT_POINTS, candidates, None)
+             for form in [drawn, *sorted(set(forms) - {drawn})]
+             for candidates in [_candidates(group, form, None)]]
+    slot = next((slot for slot in slots if fits(slot)), slots[0])
+    return replace(slot, band=_band(None, slot.candidates, name))
+
+
+def _disjoint(slots: list[Sequence[Candidate]]) -> bool:
+    """Whether one candidate of each slot can be chosen, no two asking a fact in common
+    (`assign` on the facts alone, most constrained slot first)."""
+    try:
+        assign(sorted(slots, key=len), lambda _, candidate: candidate)
+    except Unfilled:
+        return False
+    return True
 
 
 def implicit_blueprint(templates: list[Template], questions: int, seed: int,
@@ -307,6 +411,11 @@ def implicit_blueprint(templates: list[Template], questions: int, seed: int,
     slots, named = [], dict.fromkeys(groups, 0)
     for name in _seats(groups, questions, rng):
         named[name] += 1
-        slots.append(_group_slot(f"{name}-{named[name]}" if named[name] > 1 else name,
-                                 groups[name], rng))
+        slots.append(_group_slot(
+            f"{name}-{named[name]}" if named[name] > 1 else name, groups[name], rng,
+            lambda slot: _disjoint([other.candidates for other in (*slots, slot)])))
+    if not _disjoint([slot.candidates for slot in slots]):
+        raise TemplateError(f"--questions {questions}: the chosen templates cannot ask "
+                            f"{questions} questions in these response forms without asking a "
+                            "fact twice in a variant; ask fewer or choose more templates")
     return Blueprint(title, tuple(slots))

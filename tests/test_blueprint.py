@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from quizgen.bank import load_template, select
-from quizgen.blueprint import fact_id, implicit_blueprint, load_blueprint
+from quizgen.blueprint import Candidate, Unfilled, assign, fact_id, implicit_blueprint, load_blueprint
 from quizgen.difficulty import default_band, measure
-from quizgen.errors import TemplateError
+from quizgen.errors import QuizgenError, TemplateError
 from quizgen.resources import data_dir
 from quizgen.spec import ModelSpec, Task
 
@@ -177,7 +177,7 @@ def test_a_fact_is_not_asked_twice_even_when_the_pool_repeats(tmp_path):
     result = run_cli("generate", "--bank", str(bank), "--exam", str(blueprint), "--out",
                      str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert "slot again: every template of its pool asks a fact that an earlier slot" in result.output
+    assert "slot again: every template of its pool asks a fact that another slot" in result.output
 
 
 def test_every_slot_keeps_its_difficulty_band(midterm, bank):
@@ -293,12 +293,13 @@ def test_grade_scores_with_the_points_of_the_key(midterm, tmp_path):
     assert "<h2>Slots</h2>" in (tmp_path / "grades" / "report.html").read_text()
 
 
-@pytest.mark.parametrize("questions", [5, 10, 20, 30])
+@pytest.mark.parametrize("questions", [5, 10, 20, 25])
 def test_the_implicit_blueprint_gives_each_topic_its_share(bank, questions):
     """Without --exam, the CLI's selection makes a blueprint: slots in proportion to each
     topic's templates (never above ⌈questions · templates of the topic / templates⌉; a summary
     table, whose blanks are asked together, one slot), each topic no more slots than it has
-    facts to ask, and `questions` questions in all."""
+    facts to ask, `questions` questions in all, and some choice of candidates that asks no
+    fact twice (topics share facts: the summary table's total and a parameters question's)."""
     templates = select(bank, [], [], [], [])
     by_topic = defaultdict(list)
     for template in templates:
@@ -318,6 +319,46 @@ def test_the_implicit_blueprint_gives_each_topic_its_share(bank, questions):
             facts = {fact_id(ask) for template in by_topic[topic] for ask in template.asks}
             assert count <= len(facts), (seed, topic)
         assert implicit_blueprint(templates, questions, seed, "T") == blueprint
+        chosen = assign([slot.candidates for slot in blueprint.slots], lambda _, c: c)
+        facts = [fact for candidate in chosen for fact in candidate.facts]
+        assert len(facts) == len(set(facts)) == questions
+
+
+def test_assign_goes_back_to_an_earlier_slot_when_a_later_one_is_left_with_none():
+    template = load_template(data_dir("question_bank") / "total-params.yaml")
+    x, y, z = (Candidate(template, frozenset({fact})) for fact in "xyz")
+    made = []
+
+    def make(slot, candidate):
+        made.append((slot, candidate))
+        return candidate
+
+    assert assign([[x, y], [x]], make) == [y, x]  # the greedy x would leave the second none
+    assert made == [(0, x), (0, y), (1, x)]
+    assert assign([[x, y], [z]], make) == [x, z]  # the greedy choice, when it succeeds
+    with pytest.raises(Unfilled) as unfilled:
+        assign([[x], [y], [x]], make)
+    assert unfilled.value.slot == 2 and "asks a fact that another slot" in unfilled.value.reason
+
+    def refuse(slot, candidate):
+        raise QuizgenError(f"no {candidate.facts}")
+
+    with pytest.raises(Unfilled, match="no template of its pool made a question: no") as unfilled:
+        assign([[x], [y]], refuse)
+    assert unfilled.value.slot == 0
+
+
+def test_twenty_questions_of_the_bundled_bank(tmp_path):
+    """A summary table and a parameters question both ask the total parameter count: twenty
+    questions used to seat both, and every variant failed."""
+    out = tmp_path / "out"
+    result = run_cli("generate", "--variants", "2", "--questions", "20", "--seed", "1",
+                     "--format", "md", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for entries in by_variant(out).values():
+        assert len(entries) == 20
+        asked = [(e["fact"], e.get("quantity")) for e in entries if e["fact"] == "total_params"]
+        assert len(asked) <= 1
 
 
 def test_default_variants_are_parallel_forms_without_a_fact_twice(tmp_path):
