@@ -140,7 +140,9 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
     In exam mode every variant is written twice: as a student handout without any answer
     (OUT/handouts/) and with its answers (OUT/solutions/).
 
-    Every answer comes from building and executing the Keras model of its question. All files
+    Every answer comes from Keras building the model of its question (shapes and parameter
+    counts from its symbolic build; a forward pass where a value is asked: by-hand outputs,
+    statement probes); `quizgen verify` executes every key's models on data. All files
     are rendered in memory first and then written as one set: the files of the previous run
     in OUT (listed in OUT/.quizgen-generate.json) are replaced or removed; a file quizgen did
     not write, or one changed since, is never touched (the run stops with a message).
@@ -167,7 +169,7 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
     chosen = tuple(_split(formats)) if formats is not None else DEFAULT_FORMATS[mode]
     exam = generate_exam(selection, seed, variants, questions, chosen, mode, title,
                          cache=not no_cache, jobs=jobs, scheduler=scheduler,
-                         progress=_progress("Building and executing models", length=variants,
+                         progress=_progress("Building models", length=variants,
                                             show_pos=True)
                          if variants > 1 else iter,
                          rendering=_progress("Rendering documents", show_pos=True) if PDF in chosen
