@@ -14,6 +14,7 @@ the key and judges it again, on the layer rebuilt by Keras.
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -64,11 +65,17 @@ FORMULA_SYMBOLS = {str(symbol): symbol for symbol in (W, K, S, K_H, K_W, C_IN, F
 
 def parse_formula(text: str) -> sp.Expr:
     """A formula from its `str()` form as stored in the key (e.g. `floor((W - K)/S) + 1`),
-    parsed without evaluating any code (`quizgen.formulas.parse_formula`).
+    parsed without evaluating any code (`quizgen.formulas.parse_formula`); the last 1,024
+    texts are remembered (sympy expressions are immutable).
 
     Raises:
-        QuestionError: not a formula of the known symbols.
+        QuestionError: not a formula of the known symbols (or not a string).
     """
+    return _parsed(text) if isinstance(text, str) else formulas.parse_formula(text, FORMULA_SYMBOLS)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> sp.Expr:
     return formulas.parse_formula(text, FORMULA_SYMBOLS)
 
 
