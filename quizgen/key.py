@@ -120,7 +120,7 @@ class KeyEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> KeyEntry:
-        """An entry of a key that `entry_problems` accepted.
+        """An entry of a key that `validate` (or `entry_problems`) accepted.
 
         Raises:
             KeyError: a required field is missing (the key was not validated).
@@ -174,7 +174,7 @@ def _problem(error: jsonschema.ValidationError, whole: str = "") -> str:
 
 
 def read_entries(key: dict[str, Any]) -> list[KeyEntry]:
-    """The entries of a key (parsed JSON whose entries `entry_problems` accepted), in its order.
+    """The entries of a key (parsed JSON that `validate` accepted), in its order.
 
     Raises:
         QuizgenError: an entry lacks a required field (the key was not validated); the
@@ -217,8 +217,8 @@ def _choice_entry(choice: Choice) -> KeyChoice:
 def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
     """The whole key as a JSON-ready dict, of the schema's shape by construction (typed
     `KeyEntry` values; the tests validate generated keys against the schema, and `quizgen
-    verify` checks every key it reads: `validate_envelope`, `entry_problems`). Not validated
-    here: jsonschema took about 3 ms per entry, a minute for a 20,000-question exam."""
+    verify` and `quizgen grade` check every key they read: `validate`, `entry_problems`). Not
+    validated here: jsonschema took about 3 ms per entry, a minute for a 20,000-question exam."""
     keras_version, backend = versions()
     key = {
         "schema_version": SCHEMA_VERSION,
@@ -231,6 +231,16 @@ def build_key(variants: list[Variant], seed: int) -> dict[str, Any]:
                       for variant in variants for position, item, question in variant.numbered()],
     }
     return key
+
+
+def validate(key: Any, where: str) -> None:
+    """Check a key read from a file (untrusted: `quizgen grade`) against the schema: its
+    envelope and every entry.
+
+    Raises:
+        QuizgenError: the first schema violation, naming `where` and the field.
+    """
+    _raise_first(_validator("key"), key, where)
 
 
 def validate_envelope(key: Any, where: str) -> None:
@@ -254,13 +264,13 @@ def _raise_first(validator: jsonschema.Draft202012Validator, key: Any, where: st
 
 @cache
 def _validator(part: str) -> jsonschema.Draft202012Validator:
-    """A validator of one part of the schema: the key's `envelope` (each entry only an item of
-    the `questions` list) or one `question` (`$defs/question`)."""
+    """A validator of one part of the schema: the whole `key`, its `envelope` (each entry only
+    an item of the `questions` list) or one `question` (`$defs/question`)."""
     whole = schema()
     if part == "envelope":
         questions = whole["properties"]["questions"] | {"items": {}}
         whole = whole | {"properties": whole["properties"] | {"questions": questions}}
-    else:
+    elif part == "question":
         whole = {"$schema": whole["$schema"], "$defs": whole["$defs"], "$ref": "#/$defs/question"}
     return jsonschema.Draft202012Validator(whole)
 
