@@ -6,7 +6,10 @@ import random
 import numpy as np
 import pytest
 
+from quizgen.bank import load_template
+from quizgen.errors import QuestionError
 from quizgen.families import by_hand
+from quizgen.questions import make_item
 from quizgen.spec import LayerSpec, Task
 
 LAB = ((1, 0, 1, 0), (0, 1, 1, 1), (0, 1, 0, 0), (1, 0, 0, 0))
@@ -85,3 +88,46 @@ def test_same_padding_symmetric_mistake(oracle):
     mistaken = next(m for m in by_hand.MISCONCEPTIONS if m.label == "same_padded_symmetrically").mutate(task)
     assert mistaken is not None and mistaken.input[0] == (0, 0, 0, 0, 0)  # padded on top
     assert by_hand.run(oracle, mistaken) != by_hand.run(oracle, task)
+
+
+VERTICAL_LINE = """\
+title: A vertical line
+topic: convolution
+difficulty: 1
+tags: [by_hand]
+task:
+  layer: {class_name: Conv2D, config: {filters: 1, kernel_size: [2, 2]}}
+  input: %s
+  kernel: [[-1, 1], [-1, 1]]
+  bias: 0
+stem: "A vertical-edge filter slides over an 8×8 image of a vertical line:"
+asks:
+  - fact: conv_output
+    text: What is the output of the convolution?
+%s"""
+
+
+def vertical_line(tmp_path, response: str = ""):
+    image = [[1 if column in (3, 4) else 0 for column in range(8)] for _ in range(8)]
+    path = tmp_path / "vertical-line.yaml"
+    path.write_text(VERTICAL_LINE % (image, response))
+    return load_template(path)
+
+
+def test_fixed_task_without_three_mistakes_falls_back_to_free_response(tmp_path, oracle):
+    template = vertical_line(tmp_path)
+    # its mistakes give a single wrong matrix of the answer's size: no single choice is possible
+    task = template.fixed
+    assert len(by_hand.wrong_answers(oracle, task, random.Random(0), 1)) == 1
+    with pytest.raises(QuestionError, match="only 1 distinct"):
+        by_hand.wrong_answers(oracle, task, random.Random(0), 3)
+    items = [make_item(template, seed, oracle) for seed in range(8)]
+    assert {item.questions[0].kind for item in items} == {"matrix"}
+    row = (0, 0, 2, 0, -2, 0, 0)  # the edges on either side of the line, as Keras computes
+    assert all(item.questions[0].answer == (row,) * 7 for item in items)
+
+
+def test_fixed_task_asked_only_as_single_choice_still_fails(tmp_path, oracle):
+    template = vertical_line(tmp_path, "    response: [single_choice]\n")
+    with pytest.raises(QuestionError, match="vertical-line.yaml: its fixed model cannot carry"):
+        make_item(template, 0, oracle)

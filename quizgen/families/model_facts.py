@@ -682,16 +682,25 @@ def value_question(subject: Subject, rng: random.Random, layer: int | None, answ
                    misconceptions: dict[str, str]) -> Question:
     """A question whose answer is a value (a count, a shape, a matrix): single choice among the
     answer and the `wrong` answers with their labels, or free response, as the ask's
-    `response` forms allow (one drawn by `rng`); `worked` is the worked explanation."""
+    `response` forms allow (one drawn by `rng`); `worked` is the worked explanation. A fixed
+    subject (a classic's model or task: it cannot be redrawn) whose mistakes give too few
+    distinct wrong answers for single choice is asked as free response when its ask allows it.
+
+    Raises:
+        QuestionError: too few distinct wrong answers for single choice, and free response is
+            not an option (a sampled subject is redrawn instead; a slot's form is kept).
+    """
     ref = subject.ask.ref(layer)
     response = rng.choice(subject.ask.response)
     choices: tuple[Choice, ...] = ()
     if response == "single_choice":
-        kind = "single_choice"
-        choices = (Choice(format_answer(answer), answer, True),) + tuple(
-            Choice(format_answer(value), value, False, label) for value, label in wrong(rng))
-    else:
-        kind = ref.free_kind
+        try:
+            choices = (Choice(format_answer(answer), answer, True),) + tuple(
+                Choice(format_answer(value), value, False, label) for value, label in wrong(rng))
+        except QuestionError:
+            if subject.template.fixed is None or "free" not in subject.ask.response:
+                raise
+    kind = "single_choice" if choices else ref.free_kind
     text = subject.text(layer_variables(subject, layer) | {"axis": ref.axis, "weight": ref.weight})
     explanation = "\n\n".join(part for part in (worked, mistakes(choices, misconceptions)) if part)
     return Question(ref, kind, text, answer, choices, explanation, reading(subject, layer))
