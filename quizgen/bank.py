@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,12 @@ import yaml
 
 from quizgen import families
 from quizgen.difficulty import DEFAULT_FEATURES, FEATURES
-from quizgen.errors import ArchitectureError, BatchError, TemplateError
+from quizgen.errors import ArchitectureError, BatchError, QuestionError, TemplateError
 from quizgen.formulas import unbuildable
 from quizgen.resources import data_dir
 from quizgen.sample import clip, quote, sample
 from quizgen.spec import CODE_STYLES, ModelSpec, Task, freeze
+from quizgen.family import resolve_layer
 from quizgen.template import Ask, Template, check_text
 
 #: The largest template file read, in bytes (the bundled ones are below 3 KB; PyYAML's pure
@@ -330,6 +332,49 @@ def _check_buildable(name: str, fixed: ModelSpec | Task) -> None:
         raise ImpossibleModelError(f"{name}: its fixed {what}: {clip(str(error), MESSAGE_LIMIT)}")
 
 
+#: The largest model file read (the instructor's Python file defining `model`), in bytes.
+MAX_MODEL_FILE_BYTES = 256 * 1024
+
+
+def _trusted(path: Path) -> bool:
+    """Whether a template file is one of the bundled bank's (whose model files quizgen may
+    run without being told)."""
+    return path.resolve().is_relative_to(data_dir("question_bank").resolve())
+
+
+def read_model_file(file: Path, where: str) -> tuple[str, ModelSpec, bytes]:
+    """The text (shown verbatim as the question's code, final newlines left out), the spec
+    of the model (`quizgen.oracle.load_user_model`, then `model_spec`) and the bytes of an
+    instructor's Python file that defines `model`; it is RUN as Python.
+
+    Raises:
+        TemplateError: the file cannot be read, is too large, or does not define a model
+            quizgen can ask about; the message starts with `where` and names the file.
+    """
+    try:
+        raw = file.read_bytes()
+        text = raw.decode("utf-8").rstrip("\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TemplateError(f"{where}: {file} cannot be read: "
+                            f"{getattr(error, 'strerror', None) or error}") from None
+    if len(raw) > MAX_MODEL_FILE_BYTES:
+        raise TemplateError(f"{where}: {file} has {len(raw):,} bytes, more than "
+                            f"{MAX_MODEL_FILE_BYTES:,}")
+    try:
+        return text, _run_model_file(str(file), raw), raw
+    except ArchitectureError as error:
+        raise TemplateError(f"{where}: {clip(str(error), MESSAGE_LIMIT)}") from None
+
+
+@cache
+def _run_model_file(path: str, raw: bytes) -> ModelSpec:
+    """The spec of the model the file at `path` (of content `raw`) defines, run once per
+    process and content (several templates may ask about one file)."""
+    from quizgen import oracle
+
+    return oracle.model_spec(oracle.load_user_model(path), path)
+
+
 def _features(name: str, field: str, declared: list[str] | None) -> tuple[str, ...]:
     """A template's difficulty features: those it declares, else its kind's default.
 
@@ -345,13 +390,16 @@ def _features(name: str, field: str, declared: list[str] | None) -> tuple[str, .
     return tuple(declared)
 
 
-def load_template(path: Path) -> Template:
+def load_template(path: Path, run_model_files: bool = False, model_file: Path | None = None,
+                  ) -> Template:
     """Load and validate one template file: its size and YAML (`MAX_TEMPLATE_BYTES`,
     `MAX_EXPANDED`, `MAX_NESTING`), its schema (`schemas/template.schema.json`, whose defaults
     fill in what the file leaves out), its sampler and code style, its sampler's options (their
     schema, and one draw), its texts (in the Jinja2 sandbox they render in), each ask against
     the family that makes its questions (`quizgen.families.check_ask`), and a fixed model
-    against the closed forms.
+    against the closed forms. A model given as a Python file (`model: {file: ...}`, or
+    `model_file` instead of the one it names) is run (`read_model_file`) when the template is
+    one of the bundled bank's or `run_model_files` is set.
 
     Raises:
         TemplateError: unreadable or too large file, invalid or refused YAML, a schema
@@ -367,7 +415,16 @@ def load_template(path: Path) -> Template:
     subject = data.get("model") or data["task"]
     field = "model" if "model" in data else "task"
     _check_names(name, data, subject)
-    if "layers" in subject:
+    source = source_file = None
+    if "file" in subject:
+        file = model_file or path.parent / subject["file"]
+        if not (run_model_files or _trusted(path)):
+            raise TemplateError(f"{name}: model.file: {file.name} would be run as Python; "
+                                "quizgen runs the model files of a bank only with "
+                                "--run-model-files (pass it for a bank you trust)")
+        source, fixed, file_bytes = read_model_file(file, f"{name}: model.file")
+        source_file, raw = file.name, raw + file_bytes
+    elif "layers" in subject:
         fixed = ModelSpec.from_json(subject, f"{name}: model")
     elif "input" in subject:
         fixed = Task.from_json(subject, f"{name}: task")
@@ -385,7 +442,8 @@ def load_template(path: Path) -> Template:
         asks=tuple(_ask(ask) for ask in data["asks"]),
         reading=tuple((item["title"], item["url"]) for item in data.get("reading", ())),
         content_hash=hashlib.sha256(raw).hexdigest(),
-        features=_features(name, field, data.get("features")),
+        features=_features(name, field, data.get("features")), source=source,
+        source_file=source_file,
     )
     for index, ask in enumerate(template.asks):
         for ask_field, message in families.check_ask(template, ask):
@@ -395,9 +453,10 @@ def load_template(path: Path) -> Template:
     return template
 
 
-def load_bank(folder: Path | None = None) -> list[Template]:
+def load_bank(folder: Path | None = None, run_model_files: bool = False) -> list[Template]:
     """Load every `*.yaml` template of `folder` (default: the bundled `question_bank/`),
-    sorted by id. All files are checked; their errors are reported together.
+    sorted by id; with `run_model_files`, a template's model given as a Python file is run
+    (`load_template`). All files are checked; their errors are reported together.
 
     Raises:
         TemplateError: the folder does not exist or holds no template.
@@ -409,13 +468,51 @@ def load_bank(folder: Path | None = None) -> list[Template]:
     templates, failures = [], []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            templates.append(load_template(path))
+            templates.append(load_template(path, run_model_files))
         except TemplateError as error:
             failures.append(str(error))
     if failures:
         raise BatchError("template(s)", failures)
     if not templates:
         raise TemplateError(f"{folder}: no *.yaml question templates")
+    return templates
+
+
+#: The bundled templates asked about an instructor's own model (`own_model_templates`).
+OWN_MODEL = "own-model"
+
+
+def _applies(template: Template) -> bool:
+    """Whether every ask of a template with a fixed model finds a layer of its kind there."""
+    try:
+        for ask in template.asks:
+            resolve_layer(ask, template.fixed, random.Random(0))
+    except QuestionError:
+        return False
+    return True
+
+
+def own_model_templates(files: list[Path]) -> list[Template]:
+    """The questions about an instructor's own models (`quizgen generate --model`): for each
+    Python file that defines `model` (run as Python: the instructor's code), each bundled
+    template of `question_bank/own-model/` that applies to its layers (an ask about a kind of
+    layer the model lacks leaves its template out), with the file's model as its fixed model
+    and the file, verbatim, as its code; its id is `<template id>@<file name>`.
+
+    Raises:
+        TemplateError: a file cannot be read or run, does not define a model quizgen can ask
+            about, or no template applies to its model; the message names the file.
+    """
+    paths = sorted((data_dir("question_bank") / OWN_MODEL).glob("*.yaml"))
+    templates = []
+    for file in files:
+        made = [load_template(path, run_model_files=True, model_file=file) for path in paths]
+        applying = [replace(template, id=f"{template.id}@{file.name}")
+                    for template in made if _applies(template)]
+        if not applying:
+            raise TemplateError(f"{file}: none of the questions of {OWN_MODEL}/ applies to its "
+                                "model's layers")
+        templates += applying
     return templates
 
 

@@ -126,10 +126,22 @@ def main() -> None:
               help="Address of the Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the persistent fact cache "
               f"(${CACHE_ENV}, default ~/.cache/quizgen).")
+@click.option("--model", "models", metavar="FILE.py", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Ask about your own model instead of the bank: a Python file that defines "
+              "`model` (a keras.Sequential, or a functional chain of layers), as for `quizgen "
+              "inspect`. The file is RUN as Python (it is your code) and shown verbatim as the "
+              "question's code; layers are named as model.summary() prints them. Repeat for "
+              "several files. Replaces --bank, --tags, --template, --topic and --difficulty.")
+@click.option("--run-model-files", is_flag=True,
+              help="Let the bank's templates take their model from a Python file "
+              "(`model: {file: model.py}`), which is RUN as Python: only for a bank you trust "
+              "(the bundled bank's files always run).")
 def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
              template_ids: str | None, topics: str | None, difficulties: str | None,
              formats: str | None, mode: str, title: str, out: Path, jobs: int, executor: str,
-             scheduler: str | None, no_cache: bool) -> None:
+             scheduler: str | None, no_cache: bool, models: tuple[Path, ...],
+             run_model_files: bool) -> None:
     """Write exam variants (.qmd, .md, .html) and the answer key (key.json) to OUT.
 
     Without --exam, the selection (the bank, --topic, --difficulty) makes an implicit
@@ -162,9 +174,12 @@ def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int
     except ValueError:
         raise click.BadParameter("whole numbers from 1 to 3", param_hint="--difficulty") from None
     selection = Selection(bank, blueprint, tuple(_split(tags)), tuple(_split(template_ids)),
-                          tuple(_split(topics)), levels)
-    if blueprint is not None and (selection.narrowed or questions is not None):
+                          tuple(_split(topics)), levels, models, run_model_files)
+    if blueprint is not None and (selection.narrowed or questions is not None or models):
         raise click.UsageError("--exam gives the questions: leave out --questions, --tags, "
+                               "--template, --topic, --difficulty and --model")
+    if models and (selection.narrowed or bank is not None):
+        raise click.UsageError("--model asks about your files: leave out --bank, --tags, "
                                "--template, --topic and --difficulty")
     chosen = tuple(_split(formats)) if formats is not None else DEFAULT_FORMATS[mode]
     exam = generate_exam(selection, seed, variants, questions, chosen, mode, title,
@@ -307,21 +322,33 @@ def _load_key(path: Path, entries: bool = True) -> dict:
 @click.option("--against", "old_file", metavar="OLD.json",
               type=click.Path(path_type=Path, dir_okay=False),
               help="An earlier key of the same exam: list the questions whose answer changed.")
-def verify(key_file: Path, old_file: Path | None) -> None:
+@click.option("--model", "models", metavar="FILE.py", multiple=True,
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="An instructor's model file the key's questions show (generate --model): "
+              "RUN as Python (your code) to check that it is the code shown and builds the "
+              "key's model. Repeat for several files.")
+def verify(key_file: Path, old_file: Path | None, models: tuple[Path, ...]) -> None:
     """Re-derive every answer of KEY.json with Keras and the closed forms.
 
     Rebuilds each recorded model (bypassing the fact cache), recomputes the asked fact, and
     checks the choices (one correct, equal to the answer; distractors distinct and wrong).
     Prints one line per failing entry and exits 1 if any; with --against, also prints the
-    regrade list.
+    regrade list. The code of a question about an instructor's own model is that file: a key
+    is never run, so it is checked only against the files given with --model.
     """
+    from quizgen.bank import read_model_file
     from quizgen.verify import regrade, verify_key
 
     key = _load_key(key_file, entries=False)
     old = _load_key(old_file, entries=False) if old_file else None
-    report = verify_key(key, _progress("Re-executing models"))
+    files = {path.name: read_model_file(path, "--model")[:2] for path in models}
+    report = verify_key(key, _progress("Re-executing models"), files)
     for finding in report.findings:
         click.echo(f"FAIL {finding}")
+    if report.unrun:
+        click.echo(f"note: the code of some questions is an instructor's file "
+                   f"({', '.join(report.unrun)}), not run (a key is untrusted); its model, as "
+                   "the key records it, was verified; pass --model FILE.py to check the file")
     if report.drift:
         click.echo(f"note: key written with Keras {report.recorded_keras}; verified with "
                    f"Keras {report.installed_keras}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from quizgen.assemble import Source, Variant, assemble
-from quizgen.bank import load_bank, select
+from quizgen.bank import load_bank, own_model_templates, select
 from quizgen.blueprint import Blueprint, capacity, implicit_blueprint, load_blueprint
 from quizgen.cache import FactCache, default_folder
 from quizgen.errors import QuizgenError
@@ -36,8 +36,10 @@ QUESTIONS = 10
 
 @dataclass(frozen=True)
 class Selection:
-    """What an exam draws from: the slots of a `blueprint` file (`quizgen.blueprint`), or the
-    templates `quizgen.bank.select` picks (all but the classics by default)."""
+    """What an exam draws from: the slots of a `blueprint` file (`quizgen.blueprint`), the
+    templates `quizgen.bank.select` picks (all but the classics by default), or the questions
+    about instructors' own `models` (Python files, `quizgen.bank.own_model_templates`). With
+    `run_model_files`, the bank's templates may take their model from a Python file."""
 
     bank: Path | None = None
     blueprint: Path | None = None
@@ -45,6 +47,8 @@ class Selection:
     template_ids: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     difficulties: tuple[int, ...] = ()
+    models: tuple[Path, ...] = ()
+    run_model_files: bool = False
 
     @property
     def narrowed(self) -> bool:
@@ -53,9 +57,10 @@ class Selection:
 
     @property
     def named(self) -> bool:
-        """Whether the templates are named (by id or tag): the exam asks each of their
-        questions, as the templates group them, instead of an implicit blueprint's slots."""
-        return bool(self.tags or self.template_ids)
+        """Whether the templates are named (by id or tag, or as those about instructors' own
+        models): the exam asks each of their questions, as the templates group them, instead
+        of an implicit blueprint's slots."""
+        return bool(self.tags or self.template_ids or self.models)
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,10 @@ def _source(selection: Selection) -> tuple[Source, int]:
     Raises:
         TemplateError: a bank, blueprint or selection error.
     """
-    bank = load_bank(selection.bank)
+    if selection.models:
+        templates = own_model_templates(list(selection.models))
+        return templates, len(templates)
+    bank = load_bank(selection.bank, selection.run_model_files)
     if selection.blueprint is not None:
         blueprint = load_blueprint(selection.blueprint, bank)
         used = {candidate.template.id for slot in blueprint.slots for candidate in slot.candidates}

@@ -66,7 +66,8 @@ class KeyEntry:
     every field is documented): who it is (`id`, `variant`, `position`, the blueprint's `slot`
     and the question's `points`, `template`,
     `template_hash`, `seed`), what it asks (`kind`, `fact` and its `layer`, `axis`, `weight`,
-    `quantity`), about which `model` or by-hand `task` (JSON), as printed (`stem`, `code`,
+    `quantity`, and the asked layer's `layer_name`), about which `model` or by-hand `task`
+    (JSON), as printed (`stem`, `code`, from the instructor's `code_file` if it names one,
     `text`), and its `answer` (JSON), `answer_text`, `tolerance`, `choices` and `explanation`.
     Optional fields are None (or no choices) when the key leaves them out."""
 
@@ -94,6 +95,8 @@ class KeyEntry:
     choices: tuple[KeyChoice, ...] = ()
     slot: str | None = None
     points: float = 1
+    layer_name: str | None = None
+    code_file: str | None = None
 
     @property
     def ref(self) -> FactRef:
@@ -106,11 +109,12 @@ class KeyEntry:
         data |= ({"slot": self.slot} if self.slot is not None else {}) | {"points": self.points}
         data |= {name: getattr(self, name) for name in (
             "template", "template_hash", "seed", "kind", "fact")}
-        data |= {name: getattr(self, name) for name in ("layer", "axis", "weight", "quantity")
-                 if getattr(self, name) is not None}
+        data |= {name: getattr(self, name) for name in (
+            "layer", "layer_name", "axis", "weight", "quantity") if getattr(self, name) is not None}
         data |= {"task": self.task} if self.task is not None else {"model": self.model}
-        data |= {"stem": self.stem, "code": self.code, "text": self.text, "answer": self.answer,
-                 "answer_text": self.answer_text}
+        data |= {"stem": self.stem, "code": self.code}
+        data |= {"code_file": self.code_file} if self.code_file is not None else {}
+        data |= {"text": self.text, "answer": self.answer, "answer_text": self.answer_text}
         if self.tolerance is not None:
             data["tolerance"] = self.tolerance
         if self.choices:
@@ -127,7 +131,7 @@ class KeyEntry:
         """
         optional = {name: data.get(name) for name in (
             "answer_text", "layer", "axis", "weight", "quantity", "model", "task", "tolerance",
-            "slot")} | {"points": data.get("points", 1)}
+            "slot", "layer_name", "code_file")} | {"points": data.get("points", 1)}
         return cls(**{name: data[name] for name in REQUIRED}, **optional,
                    choices=tuple(KeyChoice.from_json(choice) for choice in data.get("choices", ())))
 
@@ -200,6 +204,8 @@ def question_entry(variant: int, position: int, item: Item, question: Question,
         template=item.template.id, template_hash=item.template.content_hash, seed=item.seed,
         kind=question.kind, fact=ref.fact, layer=ref.layer, axis=ref.axis, weight=ref.weight,
         quantity=ref.quantity,
+        layer_name=item.facts.layers[ref.layer].name if ref.layer is not None else None,
+        code_file=item.template.source_file,
         task=item.task.to_json() if item.task is not None else None,
         model=item.spec.to_json() if item.task is None else None,
         stem=item.stem, code=item.code, text=question.text, answer=to_json(question.answer),

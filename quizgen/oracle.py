@@ -169,10 +169,11 @@ def _created(weights: int) -> None:
 
 
 #: The size budget of what an oracle builds, checked before Keras allocates a weight: at most
-#: this many parameters (scalars; 400 MB of float32) in one model or layer. The bank's models
-#: stay far below it: the largest layer generation builds (a distractor's mutated Dense) has
-#: about 35 million parameters, the largest model about 2.2 million.
-MAX_PARAMS = 100_000_000
+#: this many parameters (scalars; 600 MB of float32) in one model or layer. The largest
+#: published models asked about fit (Keras Applications' VGG16: 138,357,544); the bank's stay far
+#: below it: the largest layer generation builds (a distractor's mutated Dense) has about 35
+#: million parameters, the largest model about 2.2 million.
+MAX_PARAMS = 150_000_000
 #: The size budget of one sample's largest tensor (the input or a layer's output), in values
 #: (16 MB of float32; a behaviour probe holds `PROBE_VALUES` values in float64 at once). The
 #: bank's largest is about 1.6 million values.
@@ -450,7 +451,8 @@ def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) 
 
 def load_user_model(path: str) -> Any:
     """Run an instructor's Python file and return the Keras model it binds to `model`: a
-    `keras.Sequential` or functional model, built (its layer graph is what `summary` reads).
+    `keras.Sequential` or functional model, built (its layer graph is what `summary` reads),
+    its layers named as in a fresh Python process (the Keras session is cleared first).
 
     Raises:
         ArchitectureError: the file cannot be read or run, exits (`sys.exit`), defines no
@@ -459,7 +461,7 @@ def load_user_model(path: str) -> Any:
     """
     import runpy
 
-    keras()
+    keras().backend.clear_session()  # layers get the names a fresh Python gives them
     try:
         namespace = runpy.run_path(path, run_name="__quizgen_inspect__")
     except FileNotFoundError as error:
@@ -485,6 +487,92 @@ def load_user_model(path: str) -> Any:
                                 "e.g. keras.Input(shape=(28, 28, 1)) as its first layer, or build "
                                 "it by calling it on an input")
     return model
+
+
+def _chain(model: Any, path: str) -> list[Any]:
+    """The layers of a model that `load_user_model` accepts, in order, when it is a chain: one
+    input, one output, every layer called once on the output of the one before (a
+    `keras.Sequential`, or a functional model such as VGG16).
+
+    Raises:
+        ArchitectureError: the model has several inputs or outputs, branches (a layer fed by
+            several tensors, or by another than the one before), a layer called more than once,
+            a nested model, or a layer class that is not Keras' own; the message names the file
+            and the layer.
+    """
+    k = keras()
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ArchitectureError(f"{path}: `model` has {len(model.inputs)} input(s) and "
+                                f"{len(model.outputs)} output(s); quizgen asks about models "
+                                "with one input and one output, a chain of layers")
+    layers = [layer for layer in model.layers if not isinstance(layer, k.layers.InputLayer)]
+    previous = model.inputs[0]
+    for layer in layers:
+        where = f"{path}: layer {layer.name!r} ({type(layer).__name__})"
+        if isinstance(layer, k.Model) or getattr(k.layers, type(layer).__name__, None) is not type(layer):
+            raise ArchitectureError(f"{where} is not one of Keras' own layer classes (a nested "
+                                    "model or a custom layer); quizgen builds keras.layers only")
+        nodes = layer._inbound_nodes
+        inputs = k.tree.flatten(nodes[0].input_tensors) if len(nodes) == 1 else []
+        if len(nodes) != 1 or len(inputs) != 1 or inputs[0] is not previous:
+            raise ArchitectureError(f"{where} is not applied once to the output of the layer "
+                                    "before it: the model branches (a residual add, a "
+                                    "concatenation) or shares a layer; quizgen asks about "
+                                    "chains of layers")
+        previous = k.tree.flatten(nodes[0].output_tensors)[0]
+    if previous is not model.outputs[0]:
+        raise ArchitectureError(f"{path}: the model's output is not its last layer's")
+    return layers
+
+
+def _given_config(layer: Any) -> dict[str, Any]:
+    """The required arguments of a built Keras layer, those that differ from its class's
+    defaults, and its `name`: `Conv2D(32, 3, activation="relu")` gives `{name, filters, kernel_size,
+    activation}`. The defaults are the config of a layer made from the required arguments
+    alone (all of the config where that fails)."""
+    import inspect
+
+    config = layer.get_config()
+    required = {name: config[name] for name, parameter in
+                inspect.signature(type(layer).__init__).parameters.items()
+                if parameter.default is parameter.empty and name in config}
+    try:
+        reference = type(layer).from_config(required).get_config()
+    except (TypeError, ValueError, KeyError):
+        reference = {}
+    missing = object()
+    return {key: value for key, value in config.items()
+            if key == "name" or key in required or reference.get(key, missing) != value}
+
+
+def model_spec(model: Any, path: str) -> ModelSpec:
+    """The `ModelSpec` of an instructor's model (`load_user_model`): its input shape and, per
+    layer, its class and the arguments given (`_given_config`, with the layer's `name`, so
+    facts and keys name layers as `model.summary()` does). Checked against the model itself:
+    the spec's facts (`Oracle.facts`) give every layer the output shape and parameter count
+    Keras reports for the file's model.
+
+    Raises:
+        ArchitectureError: the model is not a chain of Keras layers (`_chain`), its input shape
+            has an unknown size, or the spec would not rebuild it (a layer whose config Keras
+            cannot load back); the message names the file and the layer.
+    """
+    layers = _chain(model, path)
+    input_shape = _shape(model.inputs[0].shape)[1:]
+    if None in input_shape:
+        raise ArchitectureError(f"{path}: the input shape {(None, *input_shape)} has an "
+                                "unknown size; give keras.Input a complete shape")
+    spec = ModelSpec(input_shape, tuple(LayerSpec.make(type(layer).__name__, **_given_config(layer))
+                                        for layer in layers))
+    try:
+        facts = Oracle().facts(spec)
+    except ArchitectureError as error:
+        raise ArchitectureError(f"{path}: quizgen cannot rebuild the model: {error}") from error
+    for layer, known in zip(layers, facts.layers, strict=True):
+        if (_output_shape(layer), int(layer.count_params())) != (list(known.output_shape), known.params):
+            raise ArchitectureError(f"{path}: layer {layer.name!r} rebuilt from its config "
+                                    "differs from the file's; quizgen cannot ask about it")
+    return spec
 
 
 def _has_graph(model: Any) -> bool:

@@ -143,6 +143,8 @@ def _draw(template: Template, seed: int, band: Band | None) -> tuple[ModelSpec |
 
 
 def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
+    if template.source is not None:
+        return template.source
     if task is not None:
         return task.code()
     if template.code_style in families.CODE_STYLES:

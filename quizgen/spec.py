@@ -167,15 +167,22 @@ class ModelSpec:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     def layer_names(self) -> list[str]:
-        """Deterministic layer names as a fresh Keras session would give them:
-        `conv2d`, `conv2d_1`, `max_pooling2d`, ... (numbered per class within this model)."""
+        """Deterministic layer names: a layer's own `name` argument (an instructor's model
+        keeps the names its `model.summary()` prints), else the name a fresh Keras session
+        would give it: `conv2d`, `conv2d_1`, `max_pooling2d`, ... (numbered per class within
+        this model, skipping the names the model's layers take)."""
+        taken = {layer.get("name") for layer in self.layers} - {None}
         seen: dict[str, int] = {}
         names = []
         for layer in self.layers:
+            name = layer.get("name")
             base = snake_case(layer.class_name)
-            count = seen.get(base, 0)
-            seen[base] = count + 1
-            names.append(base if count == 0 else f"{base}_{count}")
+            while name is None:
+                count = seen.get(base, 0)
+                seen[base] = count + 1
+                name = base if count == 0 else f"{base}_{count}"
+                name = None if name in taken else name
+            names.append(name)
         return names
 
     def replace_layer(self, index: int, layer: LayerSpec) -> ModelSpec:

@@ -101,7 +101,10 @@ class Ask:
 class Template:
     """A validated question template. Its subject is drawn by a sampler (`sampler`, `options`)
     or `fixed`: a `ModelSpec`, or a by-hand `Task`; `content_hash` is the SHA-256 of the file's
-    bytes; `features` are the difficulty features of its instances (`quizgen.difficulty`)."""
+    bytes (and of its model file's); `features` are the difficulty features of its instances
+    (`quizgen.difficulty`); `source` is the instructor's Python file its fixed model comes from
+    (`model: {file: ...}`, or `quizgen generate --model`), shown verbatim as its code, and
+    `source_file` that file's name."""
 
     id: str
     path: Path
@@ -118,6 +121,8 @@ class Template:
     reading: tuple[tuple[str, str], ...]
     content_hash: str
     features: tuple[str, ...] = ()
+    source: str | None = None
+    source_file: str | None = None
 
     def __hash__(self) -> int:
         return hash(self.content_hash + self.id)

@@ -54,6 +54,10 @@ VALIDITY = {"ambiguous": ("gives Keras' value", "builds the described model", "e
             "giveaway": ("gives away",), "label": (LABEL,)}
 
 
+#: Instructors' model files given to `verify`: file name → (its text, the spec of its model).
+Files = dict[str, tuple[str, ModelSpec]]
+
+
 def validity(problem: str) -> str | None:
     """The kind of invalid item a problem of `check_entry` or `giveaways` reports
     (`ambiguous`, `label`, `giveaway`), or None for other problems (a wrong key value, a
@@ -217,13 +221,26 @@ def _tolerance(entry: KeyEntry) -> list[str]:
     return []
 
 
-def _printed(entry: KeyEntry) -> list[str]:
+def _printed(entry: KeyEntry, files: Files) -> list[str]:
     """Where what the entry prints disagrees with what it records: its `code` is not its
-    model's (or task's) code, its `answer_text` not its answer as printed, or an option's text
-    not its value as printed (statements are worded by `_worded`, with Keras' facts)."""
-    problems = [] if _shows_subject(entry) else [
-        "code: the printed code is not the code of the entry's "
-        + ("task" if entry.task is not None else f"model in any code style ({', '.join(_styles())})")]
+    model's (or task's) code, its `layer_name` not the name of its layer, its `answer_text` not
+    its answer as printed, or an option's text not its value as printed (statements are worded
+    by `_worded`, with Keras' facts)."""
+    if entry.code_file is not None:
+        given = files.get(entry.code_file)
+        problems = [] if given is None or (entry.code, entry.model) == (
+            given[0], given[1].to_json()) else [
+            f"code: the instructor's file {entry.code_file} given with --model is not the "
+            "entry's code, or does not build the entry's model"]
+    else:
+        problems = [] if _shows_subject(entry) else [
+            "code: the printed code is not the code of the entry's "
+            + ("task" if entry.task is not None else f"model in any code style ({', '.join(_styles())})")]
+    if entry.layer_name is not None and entry.model is not None and entry.layer is not None:
+        names = _subject(entry).layer_names()
+        if entry.layer < len(names) and names[entry.layer] != entry.layer_name:
+            problems.append(f"layer_name {quote(entry.layer_name)} is not the name of layer "
+                            f"{entry.layer}, {quote(names[entry.layer])}")
     shown = _answer_text(entry)
     if shown is None:
         problems.append(f"answer {quote(entry.answer)} is not a {entry.kind} answer")
@@ -311,9 +328,10 @@ def _worded(entry: KeyEntry, oracle: Oracle) -> list[str]:
     return problems
 
 
-def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
+def check_entry(entry: KeyEntry, oracle: Oracle, files: Files | None = None) -> list[str]:
     """Re-derive one key entry (schema-valid) with `oracle` (a fresh one: nothing from
-    generation); return the problems found (empty when it holds).
+    generation); return the problems found (empty when it holds). `files` are the instructors'
+    model files given to check entries whose code is one (`code_file`): name → (text, spec).
 
     Checks: the kind fits the fact and the model or task parses (if not, nothing else is
     checked); the recorded model builds within the oracle's size budget; Keras' value of the
@@ -324,7 +342,7 @@ def check_entry(entry: KeyEntry, oracle: Oracle) -> list[str]:
     problems = _structure(entry)
     if problems:
         return problems
-    consistency = _tolerance(entry) + _printed(entry)
+    consistency = _tolerance(entry) + _printed(entry, files or {})
     try:
         family = families.for_fact(entry.fact)
         keras_answer, closed = family.rederive(entry, oracle)
@@ -386,12 +404,14 @@ def giveaways(entries: list[KeyEntry]) -> list[tuple[KeyEntry, str]]:
 
 @dataclass(frozen=True)
 class Report:
-    """The outcome of verifying a key: findings, entries checked, and the Keras versions."""
+    """The outcome of verifying a key: findings, entries checked, the Keras versions, and the
+    instructors' files that entries show as code but that were not given to check (`unrun`)."""
 
     findings: tuple[Finding, ...]
     checked: int
     recorded_keras: str
     installed_keras: str
+    unrun: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -404,9 +424,13 @@ class Report:
         return self.recorded_keras != self.installed_keras
 
 
-def verify_key(key: Any, progress: Callable[[Iterable], Iterable] = iter) -> Report:
+def verify_key(key: Any, progress: Callable[[Iterable], Iterable] = iter,
+               files: Files | None = None) -> Report:
     """Verify every entry of `key` (parsed JSON) with a fresh `Oracle` without the persistent
-    cache: every model is built and executed again. `progress` wraps the entries.
+    cache: every model is built and executed again. `progress` wraps the entries. An entry
+    whose code is an instructor's file (`code_file`) is checked against `files` (name →
+    (text, spec), the files given with `quizgen verify --model`); the names of those not given
+    are in `Report.unrun` (a key's code is never run).
 
     Each entry gets its findings, whatever the others are: its schema problems
     (`quizgen.key.entry_problems`) if it has any, else what `check_entry` finds (an unexpected
@@ -431,7 +455,7 @@ def verify_key(key: Any, progress: Callable[[Iterable], Iterable] = iter) -> Rep
         problems = entry_problems(data)
         if not problems:
             read.append(KeyEntry.from_json(data))
-            problems = [problem + note for problem in _checked(read[-1], oracle)]
+            problems = [problem + note for problem in _checked(read[-1], oracle, files or {})]
         findings += [Finding(entry_name(data, index), _variant(data), problem) for problem in problems]
     findings += _identities(read)
     items: dict[tuple, list[KeyEntry]] = {}
@@ -439,14 +463,15 @@ def verify_key(key: Any, progress: Callable[[Iterable], Iterable] = iter) -> Rep
         items.setdefault((entry.variant, entry.template, entry.seed), []).append(entry)
     findings += [Finding(entry.id, entry.variant, problem) for group in items.values()
                  for entry, problem in giveaways(group)]
-    return Report(tuple(findings), len(key["questions"]), recorded, installed)
+    unrun = sorted({entry.code_file for entry in read} - {None} - set(files or {}))
+    return Report(tuple(findings), len(key["questions"]), recorded, installed, tuple(unrun))
 
 
-def _checked(entry: KeyEntry, oracle: Oracle) -> list[str]:
+def _checked(entry: KeyEntry, oracle: Oracle, files: Files) -> list[str]:
     """`check_entry`'s problems; an error it did not expect (a key can hold anything) is one
     problem naming the error, so that it stops this entry only."""
     try:
-        return check_entry(entry, oracle)
+        return check_entry(entry, oracle, files)
     except Exception as error:  # an untrusted entry may break anything; it stops only itself
         return [f"cannot check the entry: {type(error).__name__}: {clip(str(error), MESSAGE_LIMIT)}"]
 
