@@ -1,0 +1,168 @@
+"""Questions about an instructor's own model: `quizgen generate --model FILE.py` and
+`model: {file: ...}` in a template. The answers are what Keras reports for the file's model,
+layer by layer under the names `model.summary()` prints; the file is shown verbatim; `verify`
+rebuilds the key's model and, given the file, checks that it is the code shown."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from quizgen import oracle as keras_oracle
+from quizgen.bank import load_bank, load_template, own_model_templates, read_model_file
+from quizgen.cli import main
+from quizgen.errors import TemplateError
+from quizgen.resources import data_dir
+from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.verify import verify_key
+
+EXAMPLE = data_dir("question_bank") / "own-model" / "mnist_convnet.py"
+
+FUNCTIONAL_CHAIN = """\
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(32, 32, 3), name="image")
+x = layers.Conv2D(16, 3, strides=2, padding="same", name="stem")(inputs)
+x = layers.BatchNormalization(name="stem_bn")(x)
+x = layers.SeparableConv2D(24, 3, name="sep")(x)
+x = layers.GlobalAveragePooling2D()(x)
+outputs = layers.Dense(5, name="head")(x)
+model = keras.Model(inputs, outputs)
+"""
+
+RESIDUAL = """\
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(8, 8, 4))
+x = layers.Conv2D(4, 3, padding="same")(inputs)
+outputs = layers.add([inputs, x])
+model = keras.Model(inputs, outputs)
+"""
+
+
+def generate(runner, out: Path, *files: Path, variants: int = 2) -> dict:
+    arguments = ["generate", "--variants", str(variants), "--seed", "3", "--out", str(out),
+                 "--jobs", "1", "--no-cache"]
+    for file in files:
+        arguments += ["--model", str(file)]
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "key.json").read_text())
+
+
+def test_keras_io_mnist_convnet_gives_its_published_totals(tmp_path):
+    from click.testing import CliRunner
+
+    key = generate(CliRunner(), tmp_path, EXAMPLE)
+    entries = key["questions"]
+    assert {entry["template"].split("@")[1] for entry in entries} == {"mnist_convnet.py"}
+    # the published figures of https://keras.io/examples/vision/mnist_convnet/
+    assert {e["answer"] for e in entries if e["fact"] in ("total_params", "trainable_params")} == {34_826}
+    names = ["conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "flatten", "dropout", "dense"]
+    params = [320, 0, 18_496, 0, 0, 0, 16_010]
+    for entry in entries:
+        assert entry["code"] == EXAMPLE.read_text().rstrip("\n")  # the file, verbatim
+        assert entry["code_file"] == "mnist_convnet.py"
+        if entry.get("layer") is not None:
+            assert entry["layer_name"] == names[entry["layer"]]
+            assert f"`{entry['layer_name']}`" in entry["text"]
+            if entry["fact"] == "params":
+                assert entry["answer"] == params[entry["layer"]]
+    assert any(entry.get("layer") is not None for entry in entries)
+    text, spec, _ = read_model_file(EXAMPLE, "test")
+    report = verify_key(key, files={"mnist_convnet.py": (text, spec)})
+    assert report.ok and not report.unrun, report.findings
+    assert verify_key(key).unrun == ("mnist_convnet.py",)
+
+
+def test_functional_chain_keeps_its_layer_names_and_keras_facts(tmp_path, oracle):
+    path = tmp_path / "chain.py"
+    path.write_text(FUNCTIONAL_CHAIN)
+    model = keras_oracle.load_user_model(str(path))
+    spec = keras_oracle.model_spec(model, str(path))
+    assert spec.input_shape == (32, 32, 3)
+    assert spec.layer_names() == ["stem", "stem_bn", "sep", "global_average_pooling2d", "head"]
+    facts = oracle.facts(spec)
+    keras_layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    assert [known.params for known in facts.layers] == [layer.count_params() for layer in keras_layers]
+    assert [known.output_shape for known in facts.layers] == [
+        tuple(layer.output.shape) for layer in keras_layers]
+    assert facts.non_trainable_params == 32  # the moving mean and variance of stem_bn
+    # only the arguments given (and the required ones) are kept
+    assert dict(spec.layers[0].config) == {"name": "stem", "filters": 16, "kernel_size": (3, 3),
+                                           "strides": (2, 2), "padding": "same"}
+    # the key's recipe rebuilds it: a keras.Sequential of the spec's layers, under their names
+    assert [layer.name for layer in keras_oracle.build_model(spec).layers] == spec.layer_names()
+
+
+def test_keras_applications_vgg16_total(tmp_path):
+    path = tmp_path / "vgg16.py"
+    path.write_text("import keras\nmodel = keras.applications.VGG16(weights=None)\n")
+    templates = own_model_templates([path])
+    spec = templates[0].fixed
+    assert keras_oracle.Oracle().facts(spec).total_params == 138_357_544  # Keras Applications' table
+    assert {t.id for t in templates} == {f"{name}@vgg16.py" for name in (
+        "kernel-shape", "layer-output-shape", "layer-params", "total-params")}
+
+
+@pytest.mark.parametrize("source, message", [
+    (RESIDUAL, "layer 'add' (Add) is not applied once to the output of the layer before it"),
+    ("x = 1\n", "the file must define a Keras model named `model`"),
+    ("raise RuntimeError('no data')\n", "running the file failed: RuntimeError: no data"),
+    ("import keras\nmodel = keras.Sequential([keras.Input(shape=(None, 3)), "
+     "keras.layers.LSTM(4)])\n", "has an unknown size; give keras.Input a complete shape"),
+])
+def test_a_model_quizgen_cannot_ask_about_is_a_clear_error(tmp_path, source, message):
+    from click.testing import CliRunner
+
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    result = CliRunner().invoke(main, ["generate", "--model", str(path), "--out",
+                                       str(tmp_path / "out"), "--no-cache", "--jobs", "1"])
+    assert result.exit_code != 0
+    assert message in result.output and str(path) in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_shared_banks_model_file_runs_only_when_trusted(tmp_path):
+    (tmp_path / "model.py").write_text(EXAMPLE.read_text())
+    template = (data_dir("question_bank") / "own-model" / "total-params.yaml").read_text()
+    (tmp_path / "mine.yaml").write_text(template.replace("mnist_convnet.py", "model.py"))
+    with pytest.raises(TemplateError, match=r"mine.yaml: model.file: model.py would be run as "
+                                            r"Python; .* only with --run-model-files"):
+        load_template(tmp_path / "mine.yaml")
+    [trusted] = load_bank(tmp_path, run_model_files=True)
+    assert trusted.source == EXAMPLE.read_text().rstrip("\n") and trusted.source_file == "model.py"
+    assert keras_oracle.Oracle().facts(trusted.fixed).total_params == 34_826
+
+
+def test_verify_finds_a_tampered_file_code_or_layer_name(tmp_path):
+    from click.testing import CliRunner
+
+    key = generate(CliRunner(), tmp_path, EXAMPLE, variants=1)
+    text, spec, _ = read_model_file(EXAMPLE, "test")
+    tampered = copy.deepcopy(key)
+    layered = next(e for e in tampered["questions"] if e.get("layer") is not None)
+    layered["layer_name"] = "dense_7"
+    coded = tampered["questions"][0]
+    coded["code"] = coded["code"].replace("Conv2D(32", "Conv2D(16")
+    problems: dict[str, list[str]] = {}
+    for finding in verify_key(tampered, files={"mnist_convnet.py": (text, spec)}).findings:
+        problems.setdefault(finding.id, []).append(finding.message)
+    assert any(problem.startswith("layer_name 'dense_7' is not the name of layer")
+               for problem in problems[layered["id"]])
+    assert any(problem.startswith("code: the instructor's file mnist_convnet.py given with "
+                                  "--model is not the entry's code") for problem in problems[coded["id"]])
+    assert set(problems) == {layered["id"], coded["id"]}
+
+
+def test_layer_names_keep_given_names_and_skip_them_for_the_others():
+    spec = ModelSpec((4,), (LayerSpec.make("Dense", units=3, name="dense"), LayerSpec.make("Dense", units=2),
+                            LayerSpec.make("Dropout", rate=0.5, name="head")))
+    assert spec.layer_names() == ["dense", "dense_1", "head"]
