@@ -142,7 +142,8 @@ def either(*options: Check) -> Check:
 
 _NUMBER = of(int, float)
 _SHAPE = list_of(of(int, type(None)))
-_LAYER = record(name=of(str), class_name=of(str), input_shape=_SHAPE, output_shape=_SHAPE,
+_LAYER = record(name=of(str), class_name=of(str), input_shape=either(_SHAPE, list_of(_SHAPE)),
+                output_shape=_SHAPE,
                 params=of(int), trainable_params=of(int), non_trainable_params=of(int),
                 weights=list_of(record(name=of(str), shape=list_of(of(int)), trainable=of(bool))))
 

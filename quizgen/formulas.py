@@ -29,7 +29,7 @@ import sympy as sp
 
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
-from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape, Task
+from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape, Task
 
 W, K, S = sp.symbols("W K S", integer=True, positive=True)
 K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E = sp.symbols(
@@ -161,6 +161,8 @@ def _dense(layer: LayerSpec, shape: Shape) -> ClosedForm:
 
 
 def _batch_normalization(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    if not (layer.get("center", True) and layer.get("scale", True)):
+        raise NotImplementedError("BatchNormalization without beta or gamma: left to Keras")
     channels = shape[-1]
     weights = tuple((name, (channels,)) for name in ("gamma", "beta", "moving_mean", "moving_variance"))
     return ClosedForm(shape, evaluate(BATCHNORM_TRAINABLE, {C: channels}),
@@ -264,7 +266,32 @@ def _bidirectional(layer: LayerSpec, shape: Shape) -> ClosedForm:
     return _closed((*one.output_shape[:-1], 2 * one.output_shape[-1]), one.weights * 2)
 
 
+def _merge(layer: LayerSpec, shapes: tuple[Shape, ...]) -> ClosedForm:
+    """`Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`: element-wise over inputs
+    of one shape, which the output keeps; no weights
+    (https://keras.io/api/layers/merging_layers/add/)."""
+    if len(set(shapes)) != 1:
+        raise NotImplementedError("inputs of several shapes (broadcast): left to Keras")
+    return ClosedForm(shapes[0], 0, 0, ())
+
+
+def _concatenate(layer: LayerSpec, shapes: tuple[Shape, ...]) -> ClosedForm:
+    """`Concatenate(axis=-1)`: the inputs side by side along `axis`, whose sizes add up; the
+    other sizes must agree; no weights (https://keras.io/api/layers/merging_layers/concatenate/)."""
+    axis = layer.get("axis", -1) % len(shapes[0])
+    others = {shape[:axis] + shape[axis + 1:] for shape in shapes}
+    if len(others) != 1 or len({len(shape) for shape in shapes}) != 1:
+        raise ArchitectureError(f"Concatenate needs inputs whose sizes agree except along axis "
+                                f"{layer.get('axis', -1)}, got {shapes}")
+    size = sum(shape[axis] for shape in shapes)
+    return ClosedForm((*shapes[0][:axis], size, *shapes[0][axis + 1:]), 0, 0, ())
+
+
+#: Layers that take a list of tensors (several inputs in a functional model).
+MERGE_LAYERS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+
 _RULES = {
+    **dict.fromkeys(MERGE_LAYERS[:-1], _merge), "Concatenate": _concatenate,
     "Conv2D": _conv2d, "MaxPooling2D": _pooling, "AveragePooling2D": _pooling,
     "Dense": _dense, "BatchNormalization": _batch_normalization, "Flatten": _flatten,
     "Dropout": _unchanged, "Activation": _unchanged, "Conv1D": _conv1d,
@@ -303,20 +330,27 @@ def layer_closed_form(layer: LayerSpec, input_shape: Shape) -> ClosedForm:
 
 
 def model_closed_form(spec: ModelSpec) -> list[ClosedForm]:
-    """Closed form of every layer of `spec`, in order.
+    """Closed form of every layer of `spec`, in order, each on the output of the layers it
+    takes tensors from (in a chain, the one before).
 
     Raises:
-        ArchitectureError, NotImplementedError: as `layer_closed_form`.
+        ArchitectureError: as `layer_closed_form`.
+        NotImplementedError: as `layer_closed_form`, or a layer has an argument the closed
+            forms do not model (`exactly_modelled`): Keras alone answers.
     """
-    shape: Shape = (None, *spec.input_shape)
-    forms = []
+    model_input: Shape = (None, *spec.input_shape)
+    forms: list[ClosedForm] = []
     for index, layer in enumerate(spec.layers):
+        if not exactly_modelled(layer):
+            raise NotImplementedError(f"layer {index} ({layer.class_name}) has an argument the "
+                                      "closed forms do not model")
+        shapes = tuple(model_input if source == INPUT else forms[source].output_shape
+                       for source in spec.sources(index))
         try:
-            form = layer_closed_form(layer, shape)
+            form = layer_closed_form(layer, shapes[0] if len(shapes) == 1 else shapes)
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({layer.class_name}): {error}") from error
         forms.append(form)
-        shape = form.output_shape
     return forms
 
 
@@ -371,6 +405,7 @@ SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "Dense": {"units": _positive},
     "BatchNormalization": {"axis": _any},
     "Flatten": {}, "Dropout": {}, "Activation": {},
+    **dict.fromkeys(MERGE_LAYERS[:-1], {}), "Concatenate": {"axis": lambda value: isinstance(value, int)},
     "GlobalAveragePooling2D": {}, "GlobalAveragePooling1D": {}, "GlobalMaxPooling2D": {},
     "Embedding": {"input_dim": _positive, "output_dim": _positive},
     "SimpleRNN": _RECURRENT, "LSTM": _RECURRENT,

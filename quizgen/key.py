@@ -207,11 +207,20 @@ def question_entry(variant: int, position: int, item: Item, question: Question,
         layer_name=item.facts.layers[ref.layer].name if ref.layer is not None else None,
         code_file=item.template.source_file,
         task=item.task.to_json() if item.task is not None else None,
-        model=item.spec.to_json() if item.task is None else None,
+        model=_model_json(item) if item.task is None else None,
         stem=item.stem, code=item.code, text=question.text, answer=to_json(question.answer),
         answer_text=question.answer_text, tolerance=0 if question.kind == "numeric" else None,
         choices=tuple(_choice_entry(choice) for choice in question.choices),
         explanation=question.explanation)
+
+
+def _model_json(item: Item) -> dict[str, Any]:
+    """The model of a key entry: a Sequential's `ModelSpec.to_json`, or a functional model's
+    Keras config (`ModelSpec.functional_config`, with the layers' output shapes), which
+    `keras.Model.from_config` loads."""
+    if item.spec.inbound is None:
+        return item.spec.to_json()
+    return item.spec.functional_config([layer.output_shape for layer in item.facts.layers])
 
 
 def _choice_entry(choice: Choice) -> KeyChoice:

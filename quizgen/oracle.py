@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from quizgen.cache import FactCache, installed_keras
 from quizgen.cache import key as cache_key
 from quizgen.errors import ArchitectureError
-from quizgen.spec import LayerSpec, Matrix, ModelSpec, Shape
+from quizgen.spec import INPUT, LayerSpec, Matrix, ModelSpec, Shape
 
 T = TypeVar("T")
 
@@ -80,13 +80,14 @@ class WeightFacts:
 class LayerFacts:
     """What Keras says about one layer of a model as Keras builds it.
 
-    Shapes have the batch axis as `None`; `weights` are in `get_weights()` order; parameter
-    counts are numbers of scalars.
+    Shapes have the batch axis as `None` (a layer of a functional model that takes several
+    tensors, such as `Add`, has a tuple of input shapes); `weights` are in `get_weights()`
+    order; parameter counts are numbers of scalars.
     """
 
     name: str
     class_name: str
-    input_shape: Shape
+    input_shape: Shape | tuple[Shape, ...]
     output_shape: Shape
     params: int
     trainable_params: int
@@ -296,6 +297,8 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
     """
     _before_creating(len(spec.layers))
     k = keras()
+    if spec.inbound is not None:
+        return _functional_model(spec, fast_initializers)
     layers: list[Any] = [k.Input(shape=spec.input_shape)]
     for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
         try:
@@ -306,6 +309,28 @@ def build_model(spec: ModelSpec, fast_initializers: bool = True) -> Any:
         try:
             model = k.Sequential(layers, name="model")
         except ValueError as error:
+            raise ArchitectureError(f"Keras cannot build the model: {error}") from error
+        built += model.layers
+    _created(model.count_params())
+    return model
+
+
+def _functional_model(spec: ModelSpec, fast_initializers: bool) -> Any:
+    """A functional model loaded the way the key tells anyone to: `keras.Model.from_config`
+    of `spec.functional_config()` (with `fast_initializers`, kernels not initialized explicitly
+    start at zero), within the size budget.
+
+    Raises:
+        ArchitectureError: Keras cannot load or build the model, or it exceeds the budget.
+    """
+    config = spec.functional_config()
+    for layer in config["layers"][1:] if fast_initializers else ():
+        for argument in _initializer_arguments(layer["class_name"]):
+            layer["config"].setdefault(argument, "zeros")
+    with _within_budget((None, *spec.input_shape)) as built:
+        try:
+            model = keras().Model.from_config(config)
+        except (ValueError, TypeError, KeyError) as error:
             raise ArchitectureError(f"Keras cannot build the model: {error}") from error
         built += model.layers
     _created(model.count_params())
@@ -348,10 +373,10 @@ def _checked(layer: Any, symbolic: Shape, executed: Shape) -> Shape:
     return executed
 
 
-def _build_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
+def _build_layer(spec: LayerSpec, input_shape: Shape | tuple[Shape, ...]) -> LayerFacts:
     """Create the layer `spec` describes and call it on a symbolic input of `input_shape`
-    (batch axis `None`): Keras builds it and runs its own `compute_output_spec`, as
-    `keras.Sequential` does. Its weights get shapes, never values (shapes and parameter
+    (batch axis `None`; a tuple of shapes: a list of inputs, as a functional model gives an
+    `Add`): Keras builds it and runs its own `compute_output_spec`, as `keras.Sequential` does. Its weights get shapes, never values (shapes and parameter
     counts do not depend on them), and nothing is executed on data: `quizgen verify` does
     that, for whole models (`Oracle.model_facts`). The facts carry an empty `name`.
 
@@ -362,9 +387,12 @@ def _build_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts:
     """
     _before_creating(1)
     layer = _layer(spec)
+    several = bool(input_shape) and isinstance(input_shape[0], tuple)
+    inputs = [keras().KerasTensor(shape) for shape in input_shape] if several else \
+        keras().KerasTensor(input_shape)
     try:
-        with _within_budget(input_shape, initialize=False) as built:
-            output = layer(keras().KerasTensor(input_shape))
+        with _within_budget(input_shape[0] if several else input_shape, initialize=False) as built:
+            output = layer(inputs)
             built.append(layer)
     except ValueError as error:
         raise ArchitectureError(f"Keras cannot build it on input {input_shape}: {error}") from error
@@ -386,9 +414,14 @@ def _encode(result: ModelFacts | LayerFacts | ArchitectureError) -> Any:
     return asdict(result)
 
 
+def _decode_shape(data: list[Any]) -> Shape | tuple[Shape, ...]:
+    """A shape, or a tuple of shapes (the inputs of a layer that takes several), from JSON."""
+    return tuple(tuple(item) if isinstance(item, list) else item for item in data)
+
+
 def _decode_layer(data: Any) -> LayerFacts:
     return LayerFacts(
-        name=data["name"], class_name=data["class_name"], input_shape=tuple(data["input_shape"]),
+        name=data["name"], class_name=data["class_name"], input_shape=_decode_shape(data["input_shape"]),
         output_shape=tuple(data["output_shape"]), params=data["params"],
         trainable_params=data["trainable_params"],
         non_trainable_params=data["non_trainable_params"],
@@ -489,81 +522,94 @@ def load_user_model(path: str) -> Any:
     return model
 
 
-def _chain(model: Any, path: str) -> list[Any]:
-    """The layers of a model that `load_user_model` accepts, in order, when it is a chain: one
-    input, one output, every layer called once on the output of the one before (a
-    `keras.Sequential`, or a functional model such as VGG16).
+def _graph(model: Any, path: str) -> tuple[list[Any], tuple[tuple[int, ...], ...] | None]:
+    """The layers of a model that `load_user_model` accepts, in order, and where each takes its
+    tensors from (`ModelSpec.inbound`; None for a chain, each layer on the output of the one
+    before: a `keras.Sequential`, or a functional model such as VGG16).
 
     Raises:
-        ArchitectureError: the model has several inputs or outputs, branches (a layer fed by
-            several tensors, or by another than the one before), a layer called more than once,
-            a nested model, or a layer class that is not Keras' own; the message names the file
-            and the layer.
+        ArchitectureError: the model has several inputs or outputs, an output that is not its
+            last layer's, a layer called more than once (shared) or on several arguments (not
+            one tensor or one list of them), a nested model, or a layer class that is not
+            Keras' own; the message names the file and the layer.
     """
     k = keras()
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ArchitectureError(f"{path}: `model` has {len(model.inputs)} input(s) and "
                                 f"{len(model.outputs)} output(s); quizgen asks about models "
-                                "with one input and one output, a chain of layers")
+                                "with one input and one output")
     layers = [layer for layer in model.layers if not isinstance(layer, k.layers.InputLayer)]
-    previous = model.inputs[0]
+    index = {id(layer): position for position, layer in enumerate(layers)}
+    inbound = []
     for layer in layers:
         where = f"{path}: layer {layer.name!r} ({type(layer).__name__})"
         if isinstance(layer, k.Model) or getattr(k.layers, type(layer).__name__, None) is not type(layer):
             raise ArchitectureError(f"{where} is not one of Keras' own layer classes (a nested "
                                     "model or a custom layer); quizgen builds keras.layers only")
         nodes = layer._inbound_nodes
-        inputs = k.tree.flatten(nodes[0].input_tensors) if len(nodes) == 1 else []
-        if len(nodes) != 1 or len(inputs) != 1 or inputs[0] is not previous:
-            raise ArchitectureError(f"{where} is not applied once to the output of the layer "
-                                    "before it: the model branches (a residual add, a "
-                                    "concatenation) or shares a layer; quizgen asks about "
-                                    "chains of layers")
-        previous = k.tree.flatten(nodes[0].output_tensors)[0]
-    if previous is not model.outputs[0]:
+        if len(nodes) != 1:
+            raise ArchitectureError(f"{where} is called {len(nodes)} times (a shared layer); "
+                                    "quizgen asks about layers called once")
+        arguments = nodes[0].arguments
+        if len(arguments.args) != 1 or any(isinstance(value, k.KerasTensor)
+                                           for value in k.tree.flatten(arguments.kwargs)):
+            raise ArchitectureError(f"{where} is called on several arguments; quizgen builds "
+                                    "layers called on one tensor or one list of tensors")
+        inbound.append(tuple(index.get(id(tensor._keras_history.operation), INPUT)
+                             for tensor in k.tree.flatten(arguments.args[0])))
+    if model.outputs[0]._keras_history.operation is not layers[-1]:
         raise ArchitectureError(f"{path}: the model's output is not its last layer's")
-    return layers
+    chain = all(sources == (position - 1 if position else INPUT,)
+                for position, sources in enumerate(inbound))
+    return layers, None if chain else tuple(inbound)
 
 
 def _given_config(layer: Any) -> dict[str, Any]:
     """The required arguments of a built Keras layer, those that differ from its class's
     defaults, and its `name`: `Conv2D(32, 3, activation="relu")` gives `{name, filters, kernel_size,
     activation}`. The defaults are the config of a layer made from the required arguments
-    alone (all of the config where that fails)."""
+    alone (all of the config where that fails); an argument whose default depends on another
+    (`MaxPooling2D(3, strides=2)`: `strides` defaults to `pool_size`) is kept when leaving it
+    out would change the layer."""
     import inspect
 
     config = layer.get_config()
     required = {name: config[name] for name, parameter in
                 inspect.signature(type(layer).__init__).parameters.items()
                 if parameter.default is parameter.empty and name in config}
-    try:
-        reference = type(layer).from_config(required).get_config()
-    except (TypeError, ValueError, KeyError):
-        reference = {}
     missing = object()
-    return {key: value for key, value in config.items()
-            if key == "name" or key in required or reference.get(key, missing) != value}
+
+    def differing(given: dict[str, Any]) -> dict[str, Any]:
+        try:
+            reference = type(layer).from_config(given).get_config()
+        except (TypeError, ValueError, KeyError):
+            reference = {}
+        return {key: value for key, value in config.items()
+                if key in given or reference.get(key, missing) != value}
+
+    return differing(differing(required | {"name": config["name"]}))
 
 
 def model_spec(model: Any, path: str) -> ModelSpec:
     """The `ModelSpec` of an instructor's model (`load_user_model`): its input shape and, per
     layer, its class and the arguments given (`_given_config`, with the layer's `name`, so
-    facts and keys name layers as `model.summary()` does). Checked against the model itself:
+    facts and keys name layers as `model.summary()` does), and for a functional model that
+    branches, where each layer takes its tensors from (`_graph`). Checked against the model itself:
     the spec's facts (`Oracle.facts`) give every layer the output shape and parameter count
     Keras reports for the file's model.
 
     Raises:
-        ArchitectureError: the model is not a chain of Keras layers (`_chain`), its input shape
+        ArchitectureError: the model is not one quizgen can describe (`_graph`), its input shape
             has an unknown size, or the spec would not rebuild it (a layer whose config Keras
             cannot load back); the message names the file and the layer.
     """
-    layers = _chain(model, path)
+    layers, inbound = _graph(model, path)
     input_shape = _shape(model.inputs[0].shape)[1:]
     if None in input_shape:
         raise ArchitectureError(f"{path}: the input shape {(None, *input_shape)} has an "
                                 "unknown size; give keras.Input a complete shape")
     spec = ModelSpec(input_shape, tuple(LayerSpec.make(type(layer).__name__, **_given_config(layer))
-                                        for layer in layers))
+                                        for layer in layers), inbound)
     try:
         facts = Oracle().facts(spec)
     except ArchitectureError as error:
@@ -839,19 +885,21 @@ class Oracle:
                                  _decode_facts)
 
     def _compose_facts(self, spec: ModelSpec) -> ModelFacts | ArchitectureError:
-        """The model's facts layer by layer, as `keras.Sequential` builds it: each layer on the
-        output shape of the one before (`layer_facts`, each within the size budget), totals
+        """The model's facts layer by layer, as `keras.Sequential` (or, for a functional
+        model, `keras.Model`) builds it: each layer on the output shape of the one before (of
+        the layers it takes tensors from; `layer_facts`, each within the size budget), totals
         summed over the layers; the whole model must be within the size budget too, as when
         `model_facts` builds it at once."""
-        shape: Shape = (None, *spec.input_shape)
-        layers = []
+        model_input: Shape = (None, *spec.input_shape)
+        layers: list[LayerFacts] = []
         for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
+            shapes = tuple(model_input if source == INPUT else layers[source].output_shape
+                           for source in spec.sources(index))
             try:
-                built = self.layer_facts(layer, shape)
+                built = self.layer_facts(layer, shapes[0] if len(shapes) == 1 else shapes)
             except ArchitectureError as error:
                 return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
             layers.append(replace(built, name=name))
-            shape = built.output_shape
         problem = budget_problem((None, *spec.input_shape), [
             (layer.class_name, layer.params, layer.output_shape) for layer in layers])
         return _totals(tuple(layers)) if problem is None else ArchitectureError(problem)
@@ -873,22 +921,28 @@ class Oracle:
             lambda: _compute_layer(spec, input_shape), _encode, _decode_layer_result)
 
     def model_facts(self, spec: ModelSpec) -> ModelFacts:
-        """The facts of `spec` from one `keras.Sequential` built and executed on a batch of one
-        input (every layer's symbolic output shape checked against the executed one); never
+        """The facts of `spec` from one `keras.Sequential` (a functional model: `keras.Model.
+        from_config`) built and executed on a batch of one input, layer by layer along the
+        graph (every layer's symbolic output shape checked against the executed one); never
         cached.
 
         Raises:
             ArchitectureError: Keras cannot build or run the model.
         """
         model = build_model(spec)
-        layers = []
-        tensor = keras().ops.ones((1, *spec.input_shape))
-        previous: Shape = (None, *spec.input_shape)
-        for layer in model.layers:
-            tensor = layer(tensor, training=False)
-            executed = _checked(layer, _shape(layer.output.shape), (None, *_shape(tensor.shape)[1:]))
-            layers.append(_read_layer(layer, layer.name, previous, executed))
-            previous = executed
+        by_name = {layer.name: layer for layer in model.layers}
+        layers: list[LayerFacts] = []
+        tensors = {INPUT: keras().ops.ones((1, *spec.input_shape))}
+        for index, name in enumerate(spec.layer_names()):
+            layer, sources = by_name[name], spec.sources(index)
+            inputs = [tensors[source] for source in sources]
+            tensors[index] = layer(inputs[0] if len(inputs) == 1 else inputs, training=False)
+            executed = _checked(layer, _shape(layer.output.shape),
+                                (None, *_shape(tensors[index].shape)[1:]))
+            shapes = tuple((None, *spec.input_shape) if source == INPUT
+                           else layers[source].output_shape for source in sources)
+            layers.append(_read_layer(layer, name, shapes[0] if len(shapes) == 1 else shapes,
+                                      executed))
         return replace(_totals(tuple(layers)), total_params=int(model.count_params()),
                        trainable_params=_count(model.trainable_weights),
                        non_trainable_params=_count(model.non_trainable_weights))

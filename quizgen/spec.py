@@ -118,9 +118,18 @@ class LayerSpec:
         return f"layers.{self.class_name}({', '.join(arguments)})"
 
 
+#: Where a layer of a functional model takes a tensor from: the model's input (`INPUT`), or
+#: the output of an earlier layer (its index).
+INPUT = -1
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """A Sequential Keras model: `input_shape` (no batch axis) and its layers, in order.
+    """A Keras model: `input_shape` (no batch axis) and its layers, in order. Without
+    `inbound` it is a chain, as `keras.Sequential` builds it; with `inbound` a functional model
+    (a graph of one input and one output, the last layer's): `inbound[i]` are the sources of
+    layer `i`'s inputs, each `INPUT` or the index of an earlier layer (a residual
+    `Add` takes two: `(INPUT, 0)`).
 
     Example: `ModelSpec((28, 28, 1), (LayerSpec.make("Conv2D", filters=32, kernel_size=(3, 3)),))`
     describes a model whose input has shape `(None, 28, 28, 1)`.
@@ -128,35 +137,82 @@ class ModelSpec:
 
     input_shape: tuple[int, ...]
     layers: tuple[LayerSpec, ...]
+    inbound: tuple[tuple[int, ...], ...] | None = None
 
     def __iter__(self) -> Iterator[LayerSpec]:
         return iter(self.layers)
 
+    def sources(self, index: int) -> tuple[int, ...]:
+        """Where layer `index` takes its inputs from (`INPUT` or earlier layers' indices)."""
+        return (index - 1 if index else INPUT,) if self.inbound is None else self.inbound[index]
+
     def to_json(self) -> dict[str, Any]:
-        """`{"input_shape": [...], "layers": [{"module", "class_name", "config"}, ...]}`."""
-        return {
-            "input_shape": list(self.input_shape),
-            "layers": [layer.to_json() for layer in self.layers],
-        }
+        """`{"input_shape": [...], "layers": [{"module", "class_name", "config"}, ...]}`, and
+        for a functional model `"inbound": [[source, ...], ...]` (see `functional_config` for
+        the form Keras loads)."""
+        data = {"input_shape": list(self.input_shape),
+                "layers": [layer.to_json() for layer in self.layers]}
+        if self.inbound is not None:
+            data["inbound"] = [list(sources) for sources in self.inbound]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], where: str = "model") -> ModelSpec:
-        """Parse the JSON form (as written by `to_json`, or by hand in a template).
+        """Parse the JSON form (as written by `to_json`, or by hand in a template), or a
+        functional model's Keras config (`functional_config`, `keras.Model.get_config()`).
 
         Raises:
-            TemplateError: a field is missing or has the wrong type; the message names `where`.
+            TemplateError: a field is missing or has the wrong type, or a layer takes a tensor
+                from itself or a later layer; the message names `where`.
         """
+        if isinstance(data, Mapping) and "input_layers" in data:
+            data = _from_functional(data, where)
         try:
             input_shape = tuple(int(size) for size in data["input_shape"])
             layers = tuple(
                 LayerSpec.make(layer["class_name"], **dict(layer.get("config") or {}))
                 for layer in data["layers"]
             )
-        except (KeyError, TypeError, ValueError) as error:
+            inbound = None if data.get("inbound") is None else tuple(
+                tuple(int(source) for source in sources) for sources in data["inbound"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise TemplateError(f"{where}: not a model spec ({error!r})") from error
         if any(size < 1 for size in input_shape):
             raise TemplateError(f"{where}.input_shape: sizes must be >= 1, got {input_shape}")
-        return cls(input_shape, layers)
+        if inbound is not None and (len(inbound) != len(layers) or any(
+                not sources or any(not INPUT <= source < index for source in sources)
+                for index, sources in enumerate(inbound))):
+            raise TemplateError(f"{where}.inbound: each layer takes tensors from the input "
+                                f"({INPUT}) or earlier layers, got {quote_short(inbound)}")
+        return cls(input_shape, layers, inbound)
+
+    def functional_config(self, shapes: list[Shape] | None = None) -> dict[str, Any]:
+        """A functional model's config as Keras writes it (`keras.Model.get_config()`), which
+        `keras.Model.from_config` loads: an `InputLayer` named `input_layer`, then each layer
+        with its `inbound_nodes` naming the layers it takes tensors from. `shapes` are the
+        layers' output shapes (batch axis `None`) recorded in the tensors' configs; Keras reads
+        only their `keras_history` (the shape is a placeholder without them).
+        See https://keras.io/api/models/model/#from_config."""
+        names = self.layer_names()
+
+        def tensor(source: int) -> dict[str, Any]:
+            shape = (None, *self.input_shape) if source == INPUT else (
+                shapes[source] if shapes else (None,))
+            return {"class_name": "__keras_tensor__", "config": {
+                "shape": list(shape), "dtype": "float32",
+                "keras_history": [INPUT_NAME if source == INPUT else names[source], 0, 0]}}
+
+        layers = [{"module": "keras.layers", "class_name": "InputLayer",
+                   "config": {"batch_shape": [None, *self.input_shape], "name": INPUT_NAME},
+                   "name": INPUT_NAME, "inbound_nodes": []}]
+        for index, (layer, name) in enumerate(zip(self.layers, names, strict=True)):
+            sources = [tensor(source) for source in self.sources(index)]
+            serialized = layer.to_json()
+            serialized["config"]["name"] = name
+            layers.append(serialized | {"name": name, "inbound_nodes": [
+                {"args": [sources if len(sources) > 1 else sources[0]], "kwargs": {}}]})
+        return {"name": "model", "layers": layers, "input_layers": [[INPUT_NAME, 0, 0]],
+                "output_layers": [[names[-1], 0, 0]]}
 
     def canonical_json(self) -> str:
         """The spec as compact JSON with sorted keys: the basis of `digest`."""
@@ -192,9 +248,21 @@ class ModelSpec:
         return replace(self, layers=tuple(layers))
 
     def without_layers(self, indices: set[int]) -> ModelSpec:
-        """A copy with the layers at `indices` removed."""
-        kept = tuple(layer for index, layer in enumerate(self.layers) if index not in indices)
-        return replace(self, layers=kept)
+        """A copy with the layers at `indices` removed; in a functional model, a layer that
+        took a removed layer's output takes what the removed layer took (its first input)."""
+        kept = [index for index in range(len(self.layers)) if index not in indices]
+        layers = tuple(self.layers[index] for index in kept)
+        if self.inbound is None:
+            return replace(self, layers=layers)
+        renumbered = {old: new for new, old in enumerate(kept)}
+
+        def source(old: int) -> int:
+            while old != INPUT and old in indices:
+                old = self.inbound[old][0]
+            return INPUT if old == INPUT else renumbered[old]
+
+        return replace(self, layers=layers, inbound=tuple(
+            tuple(source(old) for old in self.inbound[index]) for index in kept))
 
     def code(self, style: str = "sequential") -> str:
         """Python code that builds this model, in one of `CODE_STYLES`:
@@ -208,6 +276,8 @@ class ModelSpec:
             TemplateError: unknown style.
         """
         input_line = f"keras.Input(shape={python_literal(self.input_shape)})"
+        if self.inbound is not None:
+            return self._functional_code(input_line)
         if style == "sequential":
             lines = [f"    {input_line},"] + [f"    {layer.code()}," for layer in self.layers]
             return "model = keras.Sequential([\n" + "\n".join(lines) + "\n])"
@@ -215,6 +285,61 @@ class ModelSpec:
             lines = [f"model.add({input_line})"] + [f"model.add({layer.code()})" for layer in self]
             return "model = keras.Sequential()\n" + "\n".join(lines)
         raise TemplateError(f"code style must be one of {CODE_STYLES}, got {style!r}")
+
+    def _functional_code(self, input_line: str) -> str:
+        """The functional-API code of a functional model (whatever the style): one variable
+        per layer output, named after the layer, e.g. `add = layers.Add()([inputs, conv2d])`."""
+        names = ["inputs"] + [name if name.isidentifier() else f"x{index}"
+                              for index, name in enumerate(self.layer_names())]
+        lines = [f"inputs = {input_line}"]
+        for index, layer in enumerate(self.layers):
+            sources = [names[source + 1] for source in self.sources(index)]
+            argument = sources[0] if len(sources) == 1 else f"[{', '.join(sources)}]"
+            lines.append(f"{names[index + 1]} = {layer.code()}({argument})")
+        return "\n".join(lines + [f"model = keras.Model(inputs, {names[-1]})"])
+
+
+#: The name of a functional model's input in its config (Keras' default for the first one).
+INPUT_NAME = "input_layer"
+
+
+def quote_short(value: Any, limit: int = 80) -> str:
+    """`repr(value)`, cut to `limit` characters (a template or key is untrusted input)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The `to_json` form of a functional model's Keras config (one input, one output: the
+    last layer's; each layer called once).
+
+    Raises:
+        TemplateError: the config is not of that form; the message names `where`.
+    """
+    try:
+        entries = list(config["layers"])
+        first, rest = entries[0], entries[1:]
+        if first["class_name"] != "InputLayer" or [list(x) for x in _triples(config["input_layers"])] \
+                != [[first["name"], 0, 0]] or [list(x) for x in _triples(config["output_layers"])] \
+                != [[rest[-1]["name"], 0, 0]]:
+            raise ValueError("one InputLayer first, its input, and the last layer's output")
+        index = {first["name"]: INPUT} | {entry["name"]: i for i, entry in enumerate(rest)}
+        inbound = []
+        for entry in rest:
+            [node] = entry["inbound_nodes"]
+            tensors = node["args"][0]
+            tensors = tensors if isinstance(tensors, list) else [tensors]
+            inbound.append([index[tensor["config"]["keras_history"][0]] for tensor in tensors])
+        return {"input_shape": list(first["config"]["batch_shape"])[1:],
+                "layers": [{"class_name": entry["class_name"], "config": entry.get("config")}
+                           for entry in rest], "inbound": inbound}
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        raise TemplateError(f"{where}: not a functional model config ({error!r})") from None
+
+
+def _triples(value: Any) -> list[Any]:
+    """Keras writes one input or output as `[name, 0, 0]` and several as a list of them."""
+    return [value] if value and isinstance(value[0], str) else list(value)
 
 
 def snake_case(class_name: str) -> str:

@@ -228,7 +228,7 @@ def _printed(entry: KeyEntry, files: Files) -> list[str]:
     by `_worded`, with Keras' facts)."""
     if entry.code_file is not None:
         given = files.get(entry.code_file)
-        problems = [] if given is None or (entry.code, entry.model) == (
+        problems = [] if given is None or (entry.code, _subject(entry).to_json()) == (
             given[0], given[1].to_json()) else [
             f"code: the instructor's file {entry.code_file} given with --model is not the "
             "entry's code, or does not build the entry's model"]

@@ -38,10 +38,34 @@ RESIDUAL = """\
 import keras
 from keras import layers
 
-inputs = keras.Input(shape=(8, 8, 4))
-x = layers.Conv2D(4, 3, padding="same")(inputs)
-outputs = layers.add([inputs, x])
+inputs = keras.Input(shape=(16, 16, 8))
+x = layers.Conv2D(8, 3, padding="same", use_bias=False)(inputs)
+x = layers.BatchNormalization()(x)
+x = layers.add([x, inputs])
+shortcut = layers.Conv2D(16, 1, strides=2)(x)
+y = layers.Conv2D(16, 3, strides=2, padding="same")(x)
+y = layers.concatenate([y, shortcut])
+y = layers.GlobalAveragePooling2D()(y)
+outputs = layers.Dense(10, activation="softmax")(y)
 model = keras.Model(inputs, outputs)
+"""
+
+TWO_INPUTS = """\
+import keras
+from keras import layers
+
+image, tabular = keras.Input(shape=(8, 8, 1)), keras.Input(shape=(3,))
+features = layers.Flatten()(layers.Conv2D(4, 3)(image))
+model = keras.Model([image, tabular], layers.Dense(1)(layers.concatenate([features, tabular])))
+"""
+
+SHARED = """\
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(4,))
+dense = layers.Dense(4)
+model = keras.Model(inputs, dense(dense(inputs)))
 """
 
 
@@ -111,7 +135,9 @@ def test_keras_applications_vgg16_total(tmp_path):
 
 
 @pytest.mark.parametrize("source, message", [
-    (RESIDUAL, "layer 'add' (Add) is not applied once to the output of the layer before it"),
+    (TWO_INPUTS, "`model` has 2 input(s) and 1 output(s); quizgen asks about models with one "
+                 "input and one output"),
+    (SHARED, "layer 'dense' (Dense) is called 2 times (a shared layer)"),
     ("x = 1\n", "the file must define a Keras model named `model`"),
     ("raise RuntimeError('no data')\n", "running the file failed: RuntimeError: no data"),
     ("import keras\nmodel = keras.Sequential([keras.Input(shape=(None, 3)), "
@@ -166,3 +192,44 @@ def test_layer_names_keep_given_names_and_skip_them_for_the_others():
     spec = ModelSpec((4,), (LayerSpec.make("Dense", units=3, name="dense"), LayerSpec.make("Dense", units=2),
                             LayerSpec.make("Dropout", rate=0.5, name="head")))
     assert spec.layer_names() == ["dense", "dense_1", "head"]
+
+
+def test_functional_model_with_branches(tmp_path, oracle):
+    """A residual add and a two-branch concatenation: every layer's facts are Keras', the key's
+    model is Keras' functional config, which `keras.Model.from_config` loads, and verify
+    rebuilds it that way."""
+    from click.testing import CliRunner
+
+    path = tmp_path / "residual.py"
+    path.write_text(RESIDUAL)
+    model = keras_oracle.load_user_model(str(path))
+    spec = keras_oracle.model_spec(model, str(path))
+    assert spec.inbound == ((-1,), (0,), (1, -1), (2,), (2,), (4, 3), (5,), (6,)) or \
+        spec.inbound == ((-1,), (0,), (1, -1), (2,), (2,), (3, 4), (5,), (6,))
+    facts = oracle.facts(spec)
+    keras_layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    assert [(known.name, known.output_shape, known.params) for known in facts.layers] == [
+        (layer.name, tuple(layer.output.shape), layer.count_params()) for layer in keras_layers]
+    # 3·3·8·8 + 4·8 (BatchNormalization) + (8·16 + 16) + (3·3·8·16 + 16) + (32·10 + 10)
+    assert facts.total_params == model.count_params() == 2_250
+    assert facts.layers[2].input_shape == ((None, 16, 16, 8), (None, 16, 16, 8))  # the Add
+    key = generate(CliRunner(), tmp_path / "out", path)
+    entry = key["questions"][0]
+    rebuilt = keras_oracle.keras().Model.from_config(copy.deepcopy(entry["model"]))
+    assert [layer.name for layer in rebuilt.layers[1:]] == [layer.name for layer in keras_layers]
+    assert rebuilt.count_params() == 2_250
+    assert ModelSpec.from_json(entry["model"]).to_json() == spec.to_json()
+    assert verify_key(key).ok
+    assert "inputs = keras.Input(shape=(16, 16, 8))" in spec.code()  # the functional code
+    assert spec.code().endswith("model = keras.Model(inputs, dense)")
+
+
+@pytest.mark.parametrize("application, total", [
+    ("ResNet50", 25_636_712), ("MobileNetV2", 3_538_984)])
+def test_keras_applications_with_branches(tmp_path, oracle, application, total):
+    path = tmp_path / "application.py"
+    path.write_text(f"import keras\nmodel = keras.applications.{application}(weights=None)\n")
+    spec = keras_oracle.model_spec(keras_oracle.load_user_model(str(path)), str(path))
+    assert spec.inbound is not None
+    assert oracle.facts(spec).total_params == total  # Keras Applications' table
+    assert oracle.model_facts(spec).total_params == total

@@ -171,7 +171,7 @@ def _append_to_embedding(class_name: str):
     about that new last layer: what a student who pictures the output that way computes."""
 
     def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
-        if ref.layer is None or spec.layers[ref.layer].class_name != "Embedding":
+        if ref.layer is None or spec.layers[ref.layer].class_name != "Embedding" or spec.inbound:
             return None
         layers = spec.layers[: ref.layer + 1] + (LayerSpec.make(class_name),)
         return ModelSpec(spec.input_shape, layers), ref.at(ref.layer + 1)
@@ -351,8 +351,8 @@ def _bias_in_kernel(facts: ModelFacts, ref: FactRef) -> Answer | None:
 
 
 def _earlier_layers_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
-    """The asked layer applied straight to the model's input."""
-    if not ref.layer or spec.layers[ref.layer].class_name not in WEIGHTED:
+    """The asked layer applied straight to the model's input (of a chain)."""
+    if not ref.layer or spec.layers[ref.layer].class_name not in WEIGHTED or spec.inbound:
         return None
     return ModelSpec(spec.input_shape, spec.layers[ref.layer:]), ref.at(0)
 
@@ -532,6 +532,8 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
     layer, known = spec.layers[index], facts.layers[index]
     before, after = known.input_shape, known.output_shape
     intro = f"`{known.name}` receives a tensor of shape {format_answer(before)}."
+    if _closed_form(layer, known) is None:
+        return _unchanged_or_built(intro, layer, before, after)
     if layer.class_name in POOLING + ("Conv2D",):
         kernel, strides, padding = formulas.window(layer)
         sizes = [
@@ -549,7 +551,14 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
         return f"{intro} Flatten multiplies the non-batch sizes: {product} = {after[1]:,}."
     if layer.class_name in SHAPE_SENTENCES:
         return f"{intro} {SHAPE_SENTENCES[layer.class_name](layer, before, after)}"
-    return f"{intro} A {layer.class_name} layer does not change the shape."
+    return _unchanged_or_built(intro, layer, before, after)
+
+
+def _unchanged_or_built(intro: str, layer: LayerSpec, before: Any, after: Shape) -> str:
+    """The shape sentence of a layer without a worked formula."""
+    if before == after:
+        return f"{intro} A {layer.class_name} layer does not change the shape."
+    return f"{intro} Keras builds `{layer.code()}` on it and reports its output shape."
 
 
 def _transposed(layer, before, after) -> str:
@@ -637,6 +646,33 @@ def _per(layer: LayerSpec) -> str:
     return "filter" if layer.get("filters") is not None else "channel"
 
 
+#: A model of more layers has its total worked out as the column's sum, not term by term.
+SUMMED_LAYERS = 30
+
+
+def _closed_form(layer: LayerSpec, known: LayerFacts) -> formulas.ClosedForm | None:
+    """The closed form of a layer, when there is one and it gives what Keras reports (a
+    layer with an argument the formulas leave out, such as `groups`, has its explanation from
+    Keras' weights instead)."""
+    try:
+        form = formulas.layer_closed_form(layer, known.input_shape)
+    except (NotImplementedError, ArchitectureError, TypeError, ValueError, KeyError, IndexError):
+        return None
+    return form if (form.output_shape, form.params) == (known.output_shape, known.params) else None
+
+
+def _params_derivation(layer: LayerSpec, known: LayerFacts) -> str:
+    """The worked parameter count (`quizgen.formulas.params_derivation`), or, without a closed
+    form that gives Keras' count, the sum of the sizes of the weights Keras creates."""
+    if _closed_form(layer, known) is not None:
+        return formulas.params_derivation(layer, known.input_shape)
+    if not known.weights:
+        return f"{known.params} (a {layer.class_name} layer has no weights)"
+    sizes = " + ".join(" · ".join(map(str, weight.shape)) for weight in known.weights)
+    names = ", ".join(f"`{weight.name}` {format_answer(weight.shape)}" for weight in known.weights)
+    return f"Keras creates {names}: {sizes} = {known.params:,}"
+
+
 def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
     """The worked explanation (Markdown with `$...$` math) of the answer to `ref`."""
     answer = format_answer(read_fact(facts, ref))
@@ -646,12 +682,14 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
         note = ("BatchNormalization's gamma and beta are trainable; its moving mean and moving "
                 "variance are updated during training but not by gradient descent, so Keras counts "
                 "them as non-trainable. " if ref.fact != "total_params" else "")
+        total = f"{terms} = {answer}" if len(facts.layers) <= SUMMED_LAYERS else (
+            f"The {'Param #' if column == 'params' else 'Trainable'} column adds up to {answer}")
         return (f"Add up the parameters of every layer, as `model.summary()` does:\n\n"
-                f"{summary_table(facts, column)}\n\n{note}{terms} = {answer}.")
+                f"{summary_table(facts, column)}\n\n{note}{total}.")
     layer, known = spec.layers[ref.layer], facts.layers[ref.layer]
     if ref.fact == "params":
         return (f"`{known.name}` receives {format_answer(known.input_shape)}. Its parameters: "
-                f"{formulas.params_derivation(layer, known.input_shape)}.{_gru_biases(layer)}")
+                f"{_params_derivation(layer, known)}.{_gru_biases(layer)}")
     if ref.fact == "weight_shape":
         layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
                    "Conv1D": "(kernel size, input channels, filters)",
