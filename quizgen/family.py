@@ -32,6 +32,9 @@ CHOICES = 4
 
 #: Keras API pages, the recommended reading for a question about a layer of that class.
 KERAS_DOCS = {
+    "Add": ("Keras API: Add layer", "https://keras.io/api/layers/merging_layers/add/"),
+    "Concatenate": ("Keras API: Concatenate layer",
+                    "https://keras.io/api/layers/merging_layers/concatenate/"),
     "Conv2D": ("Keras API: Conv2D layer",
                "https://keras.io/api/layers/convolution_layers/convolution2d/"),
     "MaxPooling2D": ("Keras API: MaxPooling2D layer",
@@ -66,6 +69,7 @@ KERAS_DOCS = {
                       "https://keras.io/api/layers/recurrent_layers/bidirectional/"),
 }
 MODEL_DOCS = ("Keras guide: The Sequential model", "https://keras.io/guides/sequential_model/")
+FUNCTIONAL_DOCS = ("Keras guide: The Functional API", "https://keras.io/guides/functional_api/")
 
 
 @dataclass(frozen=True)
@@ -252,8 +256,10 @@ def mistakes(choices: tuple[Choice, ...], misconceptions: Mapping[str, str]) -> 
 
 def reading(subject: Subject, layer: int | None) -> tuple[tuple[str, str], ...]:
     """The template's recommended reading, then the Keras page of the asked layer's class
-    (the Sequential model guide for whole-model facts)."""
-    extra = KERAS_DOCS.get(subject.spec.layers[layer].class_name) if layer is not None else MODEL_DOCS
+    (the Sequential model guide for whole-model facts; the functional API's for a functional
+    model)."""
+    whole = MODEL_DOCS if subject.spec.inbound is None else FUNCTIONAL_DOCS
+    extra = KERAS_DOCS.get(subject.spec.layers[layer].class_name) if layer is not None else whole
     items = list(subject.template.reading)
     if extra and extra not in items:
         items.append(extra)

@@ -10,6 +10,7 @@ forms of `quizgen.formulas`.
 
 from __future__ import annotations
 
+import math
 import random
 import reprlib
 from collections.abc import Callable, Mapping
@@ -17,7 +18,7 @@ from typing import Any
 
 from quizgen.errors import TemplateError
 from quizgen.formulas import layer_closed_form, output_size, padding_amounts, window
-from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape
+from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape
 
 MIN_SIZE = 2
 MAX_FLATTEN = 6400
@@ -298,9 +299,92 @@ def modern_cnn(rng: random.Random) -> ModelSpec:
     return ModelSpec(input_shape, tuple(layers))
 
 
+class _Graph:
+    """A functional model being sampled: its layers, where each takes its tensors from, and
+    each output's shape (by the closed forms)."""
+
+    def __init__(self, input_shape: tuple[int, ...]) -> None:
+        self.input_shape = input_shape
+        self.layers: list[LayerSpec] = []
+        self.inbound: list[tuple[int, ...]] = []
+        self.shapes: dict[int, Shape] = {INPUT: (None, *input_shape)}
+
+    def add(self, layer: LayerSpec, *sources: int) -> int:
+        """Append `layer`, fed by `sources` (`INPUT` or earlier layers' indices); its index."""
+        taken = tuple(self.shapes[source] for source in sources)
+        self.shapes[len(self.layers)] = layer_closed_form(
+            layer, taken[0] if len(taken) == 1 else taken).output_shape
+        self.layers.append(layer)
+        self.inbound.append(sources)
+        return len(self.layers) - 1
+
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.input_shape, tuple(self.layers), tuple(self.inbound))
+
+
+def residual(rng: random.Random, projection: Any = None) -> ModelSpec:
+    """A ResNet-style residual block in the functional API (He et al., 2016): a Conv2D stem,
+    then Conv2D–BatchNormalization–ReLU–Conv2D–BatchNormalization added (`Add`) to its
+    shortcut, ReLU, GlobalAveragePooling2D and a Dense output layer. With `projection`
+    (default: one time in two) the block doubles the depth (and, one time in two, halves the
+    size with strides 2), so its shortcut is a 1×1 Conv2D projection, as in ResNet's
+    downsampling blocks; otherwise the shortcut is the stem's output itself (identity).
+    Input `(H, W, C)` from `IMAGE_INPUTS`."""
+    projected = rng.random() < 0.5 if projection is None else bool(projection)
+    graph = _Graph(rng.choice(IMAGE_INPUTS[:6]))
+    channels = rng.choice((8, 16, 32))
+    stem = graph.add(LayerSpec.make("Conv2D", filters=channels, kernel_size=3, padding="same",
+                                    activation="relu"), INPUT)
+    filters = channels * 2 if projected else channels
+    strides = 2 if projected and rng.random() < 0.5 else None
+    body = graph.add(LayerSpec.make("Conv2D", filters=filters, kernel_size=3, strides=strides,
+                                    padding="same", use_bias=False), stem)
+    body = graph.add(LayerSpec.make("BatchNormalization"), body)
+    body = graph.add(LayerSpec.make("Activation", activation="relu"), body)
+    body = graph.add(LayerSpec.make("Conv2D", filters=filters, kernel_size=3, padding="same",
+                                    use_bias=False), body)
+    body = graph.add(LayerSpec.make("BatchNormalization"), body)
+    shortcut = graph.add(LayerSpec.make("Conv2D", filters=filters, kernel_size=1,
+                                        strides=strides), stem) if projected else stem
+    added = graph.add(LayerSpec.make("Add"), body, shortcut)
+    added = graph.add(LayerSpec.make("Activation", activation="relu"), added)
+    pooled = graph.add(LayerSpec.make("GlobalAveragePooling2D"), added)
+    graph.add(LayerSpec.make("Dense", units=rng.choice((2, 10, 100)), activation="softmax"), pooled)
+    return graph.spec()
+
+
+def branches(rng: random.Random) -> ModelSpec:
+    """An Inception-style two-branch model in the functional API (Szegedy et al., 2015): a
+    Conv2D stem, a 1×1 Conv2D branch and a 3×3 or 5×5 Conv2D branch side by side (of as many
+    filters one time in two), `Concatenate`d along the channels, then GlobalAveragePooling2D,
+    or MaxPooling2D and Flatten, and a Dense output layer. Input `(H, W, C)` from
+    `IMAGE_INPUTS`."""
+    graph = _Graph(rng.choice(IMAGE_INPUTS[:6]))
+    stem = graph.add(LayerSpec.make("Conv2D", filters=rng.choice((8, 16)), kernel_size=3,
+                                    strides=2, padding="same", activation="relu"), INPUT)
+    narrow_filters = rng.choice((4, 8, 16))
+    wide_filters = narrow_filters if rng.random() < 0.5 else rng.choice((8, 16, 32))
+    narrow = graph.add(LayerSpec.make("Conv2D", filters=narrow_filters, kernel_size=1,
+                                      activation="relu"), stem)
+    wide = graph.add(LayerSpec.make("Conv2D", filters=wide_filters,
+                                    kernel_size=rng.choice((3, 5)), padding="same",
+                                    activation="relu"), stem)
+    joined = graph.add(LayerSpec.make("Concatenate"), narrow, wide)
+    if rng.random() < 0.5:
+        joined = graph.add(LayerSpec.make("GlobalAveragePooling2D"), joined)
+    else:
+        joined = graph.add(LayerSpec.make("MaxPooling2D", pool_size=(2, 2)), joined)
+        while math.prod(graph.shapes[joined][1:]) > MAX_FLATTEN:
+            joined = graph.add(LayerSpec.make("MaxPooling2D", pool_size=(2, 2)), joined)
+        joined = graph.add(LayerSpec.make("Flatten"), joined)
+    graph.add(LayerSpec.make("Dense", units=rng.choice((2, 10)), activation="softmax"), joined)
+    return graph.spec()
+
+
 #: The architecture samplers by name (families add their own subjects: `quizgen.families`).
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
+    "residual": residual, "branches": branches,
 }
 
 

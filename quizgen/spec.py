@@ -247,6 +247,20 @@ class ModelSpec:
         layers[index] = layer
         return replace(self, layers=tuple(layers))
 
+    def with_layer_before(self, index: int, layer: LayerSpec, source: int) -> ModelSpec:
+        """A functional copy with `layer`, fed by `source`, inserted just before layer `index`,
+        which takes the new layer's output where it took `source`'s (a shortcut given a
+        convolution of its own)."""
+        def moved(old: int) -> int:
+            return old + 1 if old >= index else old
+
+        inbound = [tuple(moved(old) for old in self.sources(position))
+                   for position in range(len(self.layers))]
+        inbound[index] = tuple(index if old == moved(source) else old for old in inbound[index])
+        inbound.insert(index, (source,))
+        layers = self.layers[:index] + (layer,) + self.layers[index:]
+        return replace(self, layers=layers, inbound=tuple(inbound))
+
     def without_layers(self, indices: set[int]) -> ModelSpec:
         """A copy with the layers at `indices` removed; in a functional model, a layer that
         took a removed layer's output takes what the removed layer took (its first input)."""
@@ -311,7 +325,8 @@ def quote_short(value: Any, limit: int = 80) -> str:
 
 def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
     """The `to_json` form of a functional model's Keras config (one input, one output: the
-    last layer's; each layer called once).
+    last layer's; each layer called once); the layers' names are left out when they are the
+    ones `ModelSpec.layer_names` gives anyway.
 
     Raises:
         TemplateError: the config is not of that form; the message names `where`.
@@ -330,9 +345,15 @@ def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
             tensors = node["args"][0]
             tensors = tensors if isinstance(tensors, list) else [tensors]
             inbound.append([index[tensor["config"]["keras_history"][0]] for tensor in tensors])
-        return {"input_shape": list(first["config"]["batch_shape"])[1:],
-                "layers": [{"class_name": entry["class_name"], "config": entry.get("config")}
-                           for entry in rest], "inbound": inbound}
+        layers = [{"class_name": entry["class_name"], "config": dict(entry["config"])}
+                  for entry in rest]
+        unnamed = [{**layer, "config": {k: v for k, v in layer["config"].items() if k != "name"}}
+                   for layer in layers]
+        if ModelSpec.from_json({"input_shape": [1], "layers": unnamed}).layer_names() == [
+                layer["config"].get("name") for layer in layers]:
+            layers = unnamed  # the names Keras would give anyway: the spec names none
+        return {"input_shape": list(first["config"]["batch_shape"])[1:], "layers": layers,
+                "inbound": inbound}
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise TemplateError(f"{where}: not a functional model config ({error!r})") from None
 

@@ -50,7 +50,6 @@ from quizgen.verify import regrade, verify_key
 
 from .conftest import entry_json, run_cli
 
-
 #: Templates whose questions hold every kind of key entry (code, formula, statements, by-hand
 #: matrices, counts and shapes, as single choices and free responses): with `--template` each
 #: variant asks all their questions.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ from quizgen.family import (
     resolve_layer,
 )
 from quizgen.oracle import LayerFacts, ModelFacts, Oracle
-from quizgen.spec import POOLING, LayerSpec, ModelSpec
+from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape
 from quizgen.template import Ask
 
 if TYPE_CHECKING:
@@ -268,6 +269,8 @@ def _previous_layer_shape(facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact != "output_shape" or ref.layer is None:
         return None
     shape = facts.layers[ref.layer].input_shape
+    if isinstance(shape[0], tuple):
+        return None  # the inputs of a merge: no one shape to mistake for the output's
     if ref.axis is None:
         return shape
     return shape[AXES[ref.axis]] if len(shape) == 4 else None
@@ -333,6 +336,26 @@ def _neurons_counted(facts: ModelFacts, ref: FactRef) -> Answer | None:
         return None
     layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
     return sum(known.output_shape[-1] for known in layers if known.class_name in WEIGHTED) or None
+
+
+def _identity_shortcuts(spec: ModelSpec) -> list[tuple[int, int]]:
+    """`(add, source)` for each identity shortcut of a functional model: an input of an `Add`
+    that other layers take too (a residual block's input, which its body also takes)."""
+    if spec.inbound is None:
+        return []
+    uses = Counter(source for sources in spec.inbound for source in sources)
+    return [(index, source) for index, layer in enumerate(spec.layers) if layer.class_name == "Add"
+            for source in spec.sources(index) if uses[source] > 1]
+
+
+def _shortcut_convolved(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """Each identity shortcut given a 1×1 Conv2D of as many filters as it has channels."""
+    mutated = spec
+    for add, source in reversed(_identity_shortcuts(spec)):  # a later add first: no index moves
+        channels = (spec.input_shape if source == INPUT else facts.layers[source].output_shape)[-1]
+        mutated = mutated.with_layer_before(add, LayerSpec.make("Conv2D", filters=channels,
+                                                                kernel_size=1), source)
+    return (mutated, ref) if mutated != spec else None
 
 
 def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
@@ -507,6 +530,12 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "as non-trainable", facts=SPLIT, misread=_all_counted_non_trainable),
     Misconception("bias_non_trainable", "thought biases are fixed, not learned",
                   facts=SPLIT, misread=_bias_non_trainable),
+    Misconception("concatenation_as_add", "thought Concatenate adds its inputs element-wise, "
+                  "like Add; it puts them side by side, so their channels add up",
+                  facts=SIZES, mutate=_rewrite(("Concatenate",), _to_class("Add", "axis"))),
+    Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
+                  "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
+                  facts=TOTALS, mutate=_shortcut_convolved),
 )
 
 #: Every label of this family and what it means (the feedback a student gets).
@@ -532,6 +561,9 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
     layer, known = spec.layers[index], facts.layers[index]
     before, after = known.input_shape, known.output_shape
     intro = f"`{known.name}` receives a tensor of shape {format_answer(before)}."
+    if isinstance(before[0], tuple):
+        shapes = " and ".join(format_answer(shape) for shape in before)
+        intro = f"`{known.name}` receives {len(before)} tensors, of shapes {shapes}."
     if _closed_form(layer, known) is None:
         return _unchanged_or_built(intro, layer, before, after)
     if layer.class_name in POOLING + ("Conv2D",):
@@ -581,6 +613,13 @@ def _recurrent(layer, before, after) -> str:
 
 
 SHAPE_SENTENCES = {
+    "Add": lambda layer, before, after: (
+        "Add sums them element-wise, so the output keeps their shape."),
+    "Concatenate": lambda layer, before, after: (
+        f"Concatenate puts them side by side along axis {layer.get('axis', -1)}"
+        + (" (the channels)" if layer.get("axis", -1) in (-1, len(after) - 1) else "") + ": "
+        f"{' + '.join(str(shape[layer.get('axis', -1)]) for shape in before)} = "
+        f"{after[layer.get('axis', -1)]}."),
     "Dense": lambda layer, before, after: (
         f"Dense replaces the last axis by its {count_of(after[-1], 'unit')}."),
     "Conv2DTranspose": _transposed,
