@@ -32,6 +32,14 @@ CHOICES = 4
 
 #: Keras API pages, the recommended reading for a question about a layer of that class.
 KERAS_DOCS = {
+    "ZeroPadding2D": ("Keras API: ZeroPadding2D layer",
+                      "https://keras.io/api/layers/reshaping_layers/zero_padding2d/"),
+    "Cropping2D": ("Keras API: Cropping2D layer",
+                   "https://keras.io/api/layers/reshaping_layers/cropping2d/"),
+    "UpSampling2D": ("Keras API: UpSampling2D layer",
+                     "https://keras.io/api/layers/reshaping_layers/up_sampling2d/"),
+    "LayerNormalization": ("Keras API: LayerNormalization layer",
+                           "https://keras.io/api/layers/normalization_layers/layer_normalization/"),
     "Add": ("Keras API: Add layer", "https://keras.io/api/layers/merging_layers/add/"),
     "Concatenate": ("Keras API: Concatenate layer",
                     "https://keras.io/api/layers/merging_layers/concatenate/"),

@@ -32,8 +32,8 @@ from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
 from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape, Task
 
 W, K, S = sp.symbols("W K S", integer=True, positive=True)
-K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E = sp.symbols(
-    "k_h k_w C_in F b n_in u C G V E", integer=True, nonnegative=True
+K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E, D = sp.symbols(
+    "k_h k_w C_in F b n_in u C G V E d", integer=True, nonnegative=True
 )
 
 # Built unevaluated, so that the worked solutions print them in the textbook order.
@@ -56,6 +56,13 @@ with sp.evaluate(False):
     RNN_PARAMS = G * U * sp.Add(N_IN, U, B, evaluate=False)
     #: Embedding: one vector of output_dim values per token of the vocabulary.
     EMBEDDING_PARAMS = V * E
+    #: The span of a kernel `K` wide dilated by `d` (`dilation_rate`): the window it covers
+    #: (https://keras.io/api/layers/convolution_layers/convolution2d/).
+    DILATED_KERNEL = D * (K - 1) + 1
+    #: A Conv2D of `groups` G: each filter sees C_in / G of the input channels.
+    GROUPED_CONV2D_PARAMS = (K_H * K_W * C_IN / G + B) * F
+    #: LayerNormalization over the last axis: a trainable gamma and beta per feature.
+    LAYERNORM_PARAMS = 2 * C
 
 
 @cache
@@ -132,16 +139,93 @@ class ClosedForm:
         return self.trainable_params + self.non_trainable_params
 
 
+def dilated_window(layer: LayerSpec) -> tuple[int, int]:
+    """The spans (height, width) a Conv2D's kernel covers: `kernel_size` dilated by
+    `dilation_rate` (`DILATED_KERNEL`; the kernel itself without dilation)."""
+    (k_h, k_w), _, _ = window(layer)
+    d_h, d_w = pair(layer.get("dilation_rate"), 1)
+    return evaluate(DILATED_KERNEL, {D: d_h, K: k_h}), evaluate(DILATED_KERNEL, {D: d_w, K: k_w})
+
+
 def _conv2d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """Conv2D, its window dilated by `dilation_rate` and its channels split into `groups`
+    (https://keras.io/api/layers/convolution_layers/convolution2d/)."""
     _, height, width, channels = shape
     (k_h, k_w), (s_h, s_w), padding = window(layer)
-    filters = int(layer.get("filters"))
+    span_h, span_w = dilated_window(layer)
+    filters, groups = int(layer.get("filters")), int(layer.get("groups", 1))
+    if channels % groups or filters % groups:
+        raise ArchitectureError(f"groups={groups} must divide the {channels} input channels and "
+                                f"the {filters} filters")
     bias = bool(layer.get("use_bias", True))
-    out = (None, output_size(height, k_h, s_h, padding), output_size(width, k_w, s_w, padding),
-           filters)
-    params = evaluate(CONV2D_PARAMS, {K_H: k_h, K_W: k_w, C_IN: channels, B: int(bias), F: filters})
-    weights = (("kernel", (k_h, k_w, channels, filters)),) + ((("bias", (filters,)),) if bias else ())
+    out = (None, output_size(height, span_h, s_h, padding),
+           output_size(width, span_w, s_w, padding), filters)
+    values = {K_H: k_h, K_W: k_w, C_IN: channels, B: int(bias), F: filters}
+    params = evaluate(CONV2D_PARAMS, values) if groups == 1 else evaluate(
+        GROUPED_CONV2D_PARAMS, values | {G: groups})
+    weights = (("kernel", (k_h, k_w, channels // groups, filters)),) + (
+        (("bias", (filters,)),) if bias else ())
     return ClosedForm(out, params, 0, weights)
+
+
+def sides(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Keras' reading of ZeroPadding2D's `padding` and Cropping2D's `cropping`: an int (every
+    side), `(rows, columns)` (each on both sides) or `((top, bottom), (left, right))`."""
+    if isinstance(value, int):
+        return (value, value), (value, value)
+    rows, columns = value
+    return pair(rows, 0), pair(columns, 0)
+
+
+def _zero_padding(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """ZeroPadding2D: rows of zeros on top and bottom, columns left and right
+    (https://keras.io/api/layers/reshaping_layers/zero_padding2d/)."""
+    (top, bottom), (left, right) = sides(layer.get("padding", 1))
+    _, height, width, channels = shape
+    return ClosedForm((None, height + top + bottom, width + left + right, channels), 0, 0, ())
+
+
+def _cropping(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """Cropping2D: rows cut from top and bottom, columns from left and right
+    (https://keras.io/api/layers/reshaping_layers/cropping2d/)."""
+    (top, bottom), (left, right) = sides(layer.get("cropping", 0))
+    _, height, width, channels = shape
+    out = (None, height - top - bottom, width - left - right, channels)
+    if min(out[1:3]) < 1:
+        raise ArchitectureError(f"cropping {((top, bottom), (left, right))} leaves nothing of a "
+                                f"{height}×{width} input")
+    return ClosedForm(out, 0, 0, ())
+
+
+def _upsampling(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """UpSampling2D: every row repeated size[0] times, every column size[1] times
+    (https://keras.io/api/layers/reshaping_layers/up_sampling2d/)."""
+    rows, columns = pair(layer.get("size"), 2)
+    _, height, width, channels = shape
+    return ClosedForm((None, height * rows, width * columns, channels), 0, 0, ())
+
+
+def _reshape(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """Reshape: the same values laid out as `target_shape`, where one size may be -1 (what is
+    left; https://keras.io/api/layers/reshaping_layers/reshape/)."""
+    target = tuple(int(size) for size in layer.get("target_shape"))
+    values, known = math.prod(shape[1:]), math.prod(size for size in target if size != -1)
+    if target.count(-1) == 1 and known and values % known == 0:
+        target = tuple(values // known if size == -1 else size for size in target)
+    if math.prod(target) != values:
+        raise ArchitectureError(f"Reshape to {target} needs {math.prod(target)} values per sample; "
+                                f"the input has {values}")
+    return ClosedForm((None, *target), 0, 0, ())
+
+
+def _layer_normalization(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """LayerNormalization over the last axis: a gamma and a beta per feature, both trainable
+    (https://keras.io/api/layers/normalization_layers/layer_normalization/)."""
+    if not (layer.get("center", True) and layer.get("scale", True)):
+        raise NotImplementedError("LayerNormalization without beta or gamma: left to Keras")
+    features = shape[-1]
+    return ClosedForm(shape, evaluate(LAYERNORM_PARAMS, {C: features}), 0,
+                      (("gamma", (features,)), ("beta", (features,))))
 
 
 def _pooling(layer: LayerSpec, shape: Shape) -> ClosedForm:
@@ -299,12 +383,14 @@ _RULES = {
     "DepthwiseConv2D": _depthwise_conv2d, "GlobalAveragePooling2D": _global_pooling,
     "GlobalAveragePooling1D": _global_pooling, "GlobalMaxPooling2D": _global_pooling,
     "Embedding": _embedding, "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent,
-    "Bidirectional": _bidirectional,
+    "Bidirectional": _bidirectional, "ZeroPadding2D": _zero_padding, "Cropping2D": _cropping,
+    "UpSampling2D": _upsampling, "Reshape": _reshape, "LayerNormalization": _layer_normalization,
 }
 
 #: Layers that need an input of shape (None, height, width, channels).
 IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Conv2DTranspose",
-                "SeparableConv2D", "DepthwiseConv2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D")
+                "SeparableConv2D", "DepthwiseConv2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                "ZeroPadding2D", "Cropping2D", "UpSampling2D")
 #: Layers that need an input of shape (None, steps, features).
 SEQUENCE_LAYERS = ("Conv1D", "GlobalAveragePooling1D", "SimpleRNN", "GRU", "LSTM", "Bidirectional")
 
@@ -373,6 +459,19 @@ def _any(value: Any) -> bool:
 
 
 _WINDOW_1D, _WINDOW_2D = _window_argument(1), _window_argument(2)
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _sides_argument(value: Any) -> bool:
+    """A `padding` or `cropping` the closed forms read (`sides`): an int, two, or two pairs."""
+    if _is_size(value):
+        return True
+    return isinstance(value, list | tuple) and len(value) == 2 and all(
+        _is_size(part) or (isinstance(part, list | tuple) and len(part) == 2
+                           and all(map(_is_size, part))) for part in value)
+
+
 _PADDING = {"padding": lambda value: isinstance(value, str) and value in ("valid", "same")}
 _RECURRENT = {"units": _positive, "return_sequences": lambda value: isinstance(value, bool)}
 
@@ -392,7 +491,8 @@ SHAPE_NEUTRAL = frozenset({
 #: values the closed forms model exactly (anything else, e.g. `data_format`, `dilation_rate`
 #: or `padding="causal"`, is left to Keras).
 SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
-    "Conv2D": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
+    "Conv2D": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
+               "dilation_rate": _WINDOW_2D, "groups": _positive, **_PADDING},
     "Conv2DTranspose": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
                         **_PADDING},
     "SeparableConv2D": {"filters": _positive, "kernel_size": _WINDOW_2D, "strides": _WINDOW_2D,
@@ -405,6 +505,11 @@ SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "Dense": {"units": _positive},
     "BatchNormalization": {"axis": _any},
     "Flatten": {}, "Dropout": {}, "Activation": {},
+    "ZeroPadding2D": {"padding": _sides_argument}, "Cropping2D": {"cropping": _sides_argument},
+    "UpSampling2D": {"size": _WINDOW_2D, "interpolation": _any},
+    "Reshape": {"target_shape": lambda value: isinstance(value, list | tuple) and all(
+        _is_size(size) or size == -1 for size in value)},
+    "LayerNormalization": {"axis": lambda value: value in (-1, [-1], (-1,))},
     **dict.fromkeys(MERGE_LAYERS[:-1], {}), "Concatenate": {"axis": lambda value: isinstance(value, int)},
     "GlobalAveragePooling2D": {}, "GlobalAveragePooling1D": {}, "GlobalMaxPooling2D": {},
     "Embedding": {"input_dim": _positive, "output_dim": _positive},
@@ -488,6 +593,8 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
         (k_h, k_w), _, _ = window(layer)
         values = {K_H: k_h, K_W: k_w, C_IN: input_shape[-1], B: bias, F: layer.get("filters")}
         expression = CONV2D_PARAMS
+        if layer.get("groups", 1) != 1:
+            values[G], expression = layer.get("groups"), GROUPED_CONV2D_PARAMS
     elif layer.class_name == "Dense":
         values = {N_IN: input_shape[-1], B: bias, U: layer.get("units")}
         expression = DENSE_PARAMS
@@ -504,6 +611,9 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     elif layer.class_name == "Embedding":
         values = {V: layer.get("input_dim"), E: layer.get("output_dim")}
         expression = EMBEDDING_PARAMS
+    elif layer.class_name == "LayerNormalization":
+        values = {C: input_shape[-1]}
+        expression = LAYERNORM_PARAMS
     elif form.weights:
         sizes = " + ".join(r" \cdot ".join(map(str, shape)) for _, shape in form.weights)
         names = " + ".join(name.replace("_", r"\_") for name, _ in form.weights)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import logging
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -63,6 +64,9 @@ def keras() -> Any:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    # TensorFlow's Python warnings about retracing (a grouped convolution's XLA kernel, traced
+    # once per shape) say nothing about an answer
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     gc.freeze()  # the imports' objects: collections (see SESSION_LAYERS) need not scan them
     return keras_module
 

@@ -299,6 +299,32 @@ def modern_cnn(rng: random.Random) -> ModelSpec:
     return ModelSpec(input_shape, tuple(layers))
 
 
+def reshaping(rng: random.Random) -> ModelSpec:
+    """A convnet of today's layers: a Conv2D (dilated one time in three: `dilation_rate` 2,
+    as in seeds/001's argument list), a ZeroPadding2D, Cropping2D or UpSampling2D, a Conv2D
+    whose channels are split into `groups` 2 one time in two, LayerNormalization,
+    GlobalMaxPooling2D and a Dense output layer. Input `(H, W, C)` from `IMAGE_INPUTS`."""
+    input_shape = rng.choice(IMAGE_INPUTS[:6])
+    shape: Shape = (None, *input_shape)
+    layers: list[LayerSpec] = []
+    dilation = 2 if rng.random() < 1 / 3 else None
+    shape = _append(layers, shape, LayerSpec.make(
+        "Conv2D", filters=rng.choice((8, 16, 32)), kernel_size=3, dilation_rate=dilation,
+        padding=rng.choice(("valid", "same")), activation="relu"))
+    amount = rng.choice((1, 2, 3))
+    resize = rng.choice((LayerSpec.make("ZeroPadding2D", padding=amount),
+                         LayerSpec.make("Cropping2D", cropping=amount),
+                         LayerSpec.make("UpSampling2D", size=rng.choice((2, 3)))))
+    shape = _append(layers, shape, resize)
+    groups = 2 if rng.random() < 0.5 else None
+    shape = _append(layers, shape, LayerSpec.make(
+        "Conv2D", filters=rng.choice((16, 32)), kernel_size=3, groups=groups, padding="same",
+        activation="relu"))
+    layers += [LayerSpec.make("LayerNormalization"), LayerSpec.make("GlobalMaxPooling2D"),
+               LayerSpec.make("Dense", units=rng.choice((2, 10)), activation="softmax")]
+    return ModelSpec(input_shape, tuple(layers))
+
+
 class _Graph:
     """A functional model being sampled: its layers, where each takes its tensors from, and
     each output's shape (by the closed forms)."""
@@ -384,7 +410,7 @@ def branches(rng: random.Random) -> ModelSpec:
 #: The architecture samplers by name (families add their own subjects: `quizgen.families`).
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
-    "residual": residual, "branches": branches,
+    "residual": residual, "branches": branches, "reshaping": reshaping,
 }
 
 

@@ -125,6 +125,27 @@ def pool_stride_one(layer: LayerSpec) -> LayerSpec | None:
     return None if layer.get("strides") is not None else layer.with_config(strides=(1, 1))
 
 
+def _undilated(layer: LayerSpec) -> LayerSpec | None:
+    return layer.with_config(dilation_rate=None) if layer.get("dilation_rate", 1) not in (
+        1, (1, 1)) else None
+
+
+def _ungrouped(layer: LayerSpec) -> LayerSpec | None:
+    return layer.with_config(groups=None) if layer.get("groups", 1) != 1 else None
+
+
+def _one_side(argument: str, default: int) -> Callable[[LayerSpec], LayerSpec | None]:
+    """ZeroPadding2D's `padding` (or Cropping2D's `cropping`) applied on top and left only."""
+
+    def change(layer: LayerSpec) -> LayerSpec | None:
+        (top, bottom), (left, right) = formulas.sides(layer.get(argument, default))
+        if bottom == right == 0:
+            return None
+        return layer.with_config(**{argument: ((top, 0), (left, 0))})
+
+    return change
+
+
 def _forget_bias(layer: LayerSpec) -> LayerSpec | None:
     return layer.with_config(use_bias=False) if layer.get("use_bias", True) else None
 
@@ -530,6 +551,20 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "as non-trainable", facts=SPLIT, misread=_all_counted_non_trainable),
     Misconception("bias_non_trainable", "thought biases are fixed, not learned",
                   facts=SPLIT, misread=_bias_non_trainable),
+    Misconception("dilation_ignored", "ignored the dilation_rate: a 3×3 kernel dilated by 2 "
+                  "spans 5×5", facts=SHAPE, mutate=_rewrite(CONV, _undilated)),
+    Misconception("groups_ignored", "ignored groups: with groups=G each filter sees only C_in / G "
+                  "of the input channels", facts=COUNTS + WEIGHTS, mutate=_rewrite(CONV, _ungrouped)),
+    Misconception("padding_one_side", "added ZeroPadding2D's rows and columns on one side only; "
+                  "padding=p adds p on each side", facts=SIZES,
+                  mutate=_rewrite(("ZeroPadding2D",), _one_side("padding", 1))),
+    Misconception("cropping_one_side", "cropped on one side only; cropping=c cuts c rows and "
+                  "columns from each side", facts=SIZES,
+                  mutate=_rewrite(("Cropping2D",), _one_side("cropping", 0))),
+    Misconception("layernorm_as_batchnorm", "counted LayerNormalization like BatchNormalization, "
+                  "with a moving mean and variance; it normalizes each sample and keeps only "
+                  "gamma and beta", facts=COUNTS + SPLIT,
+                  mutate=_rewrite(("LayerNormalization",), _to_class("BatchNormalization", "axis"))),
     Misconception("concatenation_as_add", "thought Concatenate adds its inputs element-wise, "
                   "like Add; it puts them side by side, so their channels add up",
                   facts=SIZES, mutate=_rewrite(("Concatenate",), _to_class("Add", "axis"))),
@@ -568,6 +603,10 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
         return _unchanged_or_built(intro, layer, before, after)
     if layer.class_name in POOLING + ("Conv2D",):
         kernel, strides, padding = formulas.window(layer)
+        span = formulas.dilated_window(layer) if layer.class_name == "Conv2D" else kernel
+        dilated = "" if span == kernel else (
+            f" (dilated by {layer.get('dilation_rate')}: it spans {span[0]}×{span[1]}, the K below)")
+        kernel = span
         sizes = [
             f"{axis} {formulas.size_derivation(size, k, s, padding)}"
             for axis, size, k, s in zip(("height", "width"), before[1:3], kernel, strides,
@@ -575,8 +614,9 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
         ]
         depth = (f"the depth is the number of filters, {after[-1]}"
                  if layer.class_name == "Conv2D" else f"pooling keeps the {after[-1]} channels")
-        return (f"{intro} Its window is {kernel[0]}×{kernel[1]} with strides {strides} and "
-                f"padding \"{padding}\", so each spatial size is "
+        window = formulas.window(layer)[0]
+        return (f"{intro} Its window is {window[0]}×{window[1]}{dilated} with strides {strides} "
+                f"and padding \"{padding}\", so each spatial size is "
                 f"{' and '.join(sizes)}; {depth}.")
     if layer.class_name == "Flatten":
         product = " × ".join(str(size) for size in before[1:])
@@ -612,7 +652,25 @@ def _recurrent(layer, before, after) -> str:
     return f"It returns {what}.{twice}"
 
 
+def _sides_sentence(verb: str, argument: str, default: int):
+    """The shape sentence of ZeroPadding2D (`verb` "adds") or Cropping2D ("cuts")."""
+
+    def sentence(layer: LayerSpec, before: Shape, after: Shape) -> str:
+        (top, bottom), (left, right) = formulas.sides(layer.get(argument, default))
+        return (f"It {verb} {top} + {bottom} = {count_of(top + bottom, 'row')} and {left} + "
+                f"{right} = {count_of(left + right, 'column')}: {after[1]}×{after[2]}, the "
+                f"{after[3]} channels unchanged.")
+
+    return sentence
+
+
 SHAPE_SENTENCES = {
+    "ZeroPadding2D": _sides_sentence("adds", "padding", 1),
+    "Cropping2D": _sides_sentence("cuts", "cropping", 0),
+    "UpSampling2D": lambda layer, before, after: (
+        f"It repeats each row {after[1] // before[1]} and each column {after[2] // before[2]} "
+        f"times: {before[1]}·{after[1] // before[1]} × {before[2]}·{after[2] // before[2]} = "
+        f"{after[1]}×{after[2]}, the {after[3]} channels unchanged."),
     "Add": lambda layer, before, after: (
         "Add sums them element-wise, so the output keeps their shape."),
     "Concatenate": lambda layer, before, after: (
