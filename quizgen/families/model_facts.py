@@ -146,6 +146,17 @@ def _one_side(argument: str, default: int) -> Callable[[LayerSpec], LayerSpec | 
     return change
 
 
+def _normalized_everywhere(layer: LayerSpec) -> LayerSpec:
+    """LayerNormalization over every axis of a sample (Keras' `axis=[1, 2, 3]` on images)."""
+    return layer.with_config(axis=(1, 2, 3))
+
+
+def _upsampling_added(layer: LayerSpec) -> LayerSpec:
+    """UpSampling2D(size) read as size more rows and columns: the ZeroPadding2D adding them."""
+    rows, columns = formulas.pair(layer.get("size"), 2)
+    return LayerSpec.make("ZeroPadding2D", padding=((0, rows), (0, columns)))
+
+
 def _forget_bias(layer: LayerSpec) -> LayerSpec | None:
     return layer.with_config(use_bias=False) if layer.get("use_bias", True) else None
 
@@ -561,6 +572,16 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("cropping_one_side", "cropped on one side only; cropping=c cuts c rows and "
                   "columns from each side", facts=SIZES,
                   mutate=_rewrite(("Cropping2D",), _one_side("cropping", 0))),
+    Misconception("upsampling_adds", "added `size` rows and columns; UpSampling2D repeats each "
+                  "row and column `size` times", facts=SIZES,
+                  mutate=_rewrite(("UpSampling2D",), _upsampling_added)),
+    Misconception("layernorm_all_axes", "gave LayerNormalization a gamma and a beta per value of "
+                  "the sample; it has one per feature (its last axis)", facts=COUNTS + WEIGHTS,
+                  mutate=_rewrite(("LayerNormalization",), _normalized_everywhere)),
+    Misconception("layernorm_without_parameters", "thought LayerNormalization has no "
+                  "parameters; it learns a gamma and a beta per feature", facts=COUNTS,
+                  mutate=_rewrite(("LayerNormalization",),
+                                  lambda layer: layer.with_config(center=False, scale=False))),
     Misconception("layernorm_as_batchnorm", "counted LayerNormalization like BatchNormalization, "
                   "with a moving mean and variance; it normalizes each sample and keeps only "
                   "gamma and beta", facts=COUNTS + SPLIT,
