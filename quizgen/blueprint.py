@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -328,9 +329,10 @@ def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
 def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random) -> list[str]:
     """The group of each slot: `questions` questions shared among the groups in proportion
     to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest
-    templates / (2 · slots + 1), ties in an order drawn from `rng`), none above its `_room`
-    nor past the total, and only while every slot can ask a fact no other asks (`_fillable`);
-    the slots in an order drawn from `rng`.
+    templates / (2 · slots + 1), ties in an order drawn from `rng`; `_next_seat`), none above
+    its quota while another can take the slot, nor above its `_room`, nor past the total, and
+    only while every slot can ask a fact no other asks (`_fillable`); the slots in an order
+    drawn from `rng`.
 
     Raises:
         TemplateError: the groups cannot fill `questions` questions.
@@ -338,18 +340,12 @@ def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random
     order = sorted(groups)
     rng.shuffle(order)
     seats = dict.fromkeys(order, 0)
+    templates = sum(len(group) for group in groups.values())
+    quota = {name: math.ceil(questions * len(groups[name]) / templates) for name in order}
     count = 0
     while count < questions:
-        open_groups = [name for name in order if seats[name] < _room(groups[name])
-                       and count + _group_size(groups[name]) <= questions]
-        while open_groups:
-            name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
-            seats[name] += 1
-            if _fillable(groups, seats):
-                break
-            seats[name] -= 1
-            open_groups.remove(name)
-        if not open_groups:
+        name = _next_seat(groups, seats, order, quota, questions - count)
+        if name is None:
             raise TemplateError(f"--questions {questions}: the chosen templates can ask only "
                                 f"{count} questions without asking a fact twice in a variant; "
                                 "ask fewer or choose more templates")
@@ -357,6 +353,26 @@ def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random
     slots = [name for name in order for _ in range(seats[name])]
     rng.shuffle(slots)
     return slots
+
+
+def _next_seat(groups: dict[str, list[Template]], seats: dict[str, int], order: list[str],
+               quota: dict[str, int], left: int) -> str | None:
+    """The group that takes the next slot (its seat counted in `seats`), by Sainte-Laguë among
+    the groups with room for it (`_room`, `left` questions, `_fillable`): first among those
+    below their quota (⌈questions · templates of the group / templates⌉, which a divisor
+    method alone may pass), else among all; None when no group can take it."""
+    for within_quota in (True, False):
+        open_groups = [name for name in order if seats[name] < _room(groups[name])
+                       and _group_size(groups[name]) <= left
+                       and (not within_quota or seats[name] < quota[name])]
+        while open_groups:
+            name = max(open_groups, key=lambda name: len(groups[name]) / (2 * seats[name] + 1))
+            seats[name] += 1
+            if _fillable(groups, seats):
+                return name
+            seats[name] -= 1
+            open_groups.remove(name)
+    return None
 
 
 def _group_slot(name: str, group: list[Template], rng: random.Random,

@@ -3,6 +3,7 @@ naming the file and the field, quickly, at load time where that is certain."""
 
 import inspect
 import json
+import re
 import random
 import signal
 import textwrap
@@ -311,17 +312,28 @@ def test_impossible_fixed_task_is_reported_at_load(tmp_path):
     [("Conv9D", {"filters": 2})],
     [("Conv9D", {"filters": 2}), ("Conv2D", {"filters": 2, "kernel_size": 7})],
     [("Conv2D", {"filters": 2, "kernel_size": 7, "data_format": "channels_first"})],
-    [("Conv2D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2}),
+    [("Conv2D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "data_format": "channels_first"}),
      ("Conv2D", {"filters": 1, "kernel_size": 2})],
     [("Conv2D", {"filters": 2, "kernel_size": 7, "padding": "SAME"})],
     [("Conv2D", {"filters": 2, "kernel_size": 7, "padding": "same"})],
     [("GlobalAveragePooling2D", {"keepdims": True}), ("Conv2D", {"filters": 1, "kernel_size": 2})],
     [("Conv2D", {"filters": 2, "kernel_size": "7"})],
-    [("Reshape", {"target_shape": [2, 2, 4]}), ("Conv2D", {"filters": 2, "kernel_size": 7})],
+    [("Permute", {"dims": [2, 1, 3]}), ("Conv2D", {"filters": 2, "kernel_size": 7})],
 ])
 def test_what_the_closed_forms_cannot_decide_is_left_to_keras(tmp_path, layers):
     template = load_template(write(tmp_path, "uncertain.yaml", fixed([4, 4, 1], *layers)))
     assert template.fixed is not None
+
+
+@pytest.mark.parametrize("layers, message", [
+    ([("Conv2D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2})],
+     "layer 0 (Conv2D): a 5-wide window"),  # 3×3 dilated by 2 spans 5×5
+    ([("Reshape", {"target_shape": [2, 2, 4]}), ("Conv2D", {"filters": 2, "kernel_size": 7})],
+     "layer 1 (Conv2D): a 7-wide window"),
+])
+def test_dilation_and_reshape_are_decided_at_load(tmp_path, layers, message):
+    with pytest.raises(ImpossibleModelError, match=re.escape(message)):
+        load_template(write(tmp_path, "impossible.yaml", fixed([4, 4, 1], *layers)))
 
 
 def test_unknown_layer_class_fails_later_with_a_clear_error(tmp_path):

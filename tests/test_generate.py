@@ -1,6 +1,7 @@
 """`quizgen generate` end to end: 30 variants, a key that Keras confirms, pandoc-readable Quarto,
 byte-identical reruns, balanced answer positions."""
 
+import copy
 import json
 import re
 import subprocess
@@ -23,7 +24,10 @@ from .test_statements import independent_truth
 
 
 def rebuild(model_json):
-    """The recorded model, rebuilt with keras.layers.deserialize (independent of quizgen)."""
+    """The recorded model, rebuilt with keras.layers.deserialize, or a functional one with
+    keras.Model.from_config (the key's recipes; independent of quizgen)."""
+    if "input_layers" in model_json:
+        return keras.Model.from_config(copy.deepcopy(model_json))
     return keras.Sequential([keras.Input(shape=model_json["input_shape"])] +
                             [keras.layers.deserialize(layer) for layer in model_json["layers"]])
 
@@ -37,7 +41,9 @@ def keras_answer(model, entry):
         return count(model.trainable_weights)
     if fact == "non_trainable_params":
         return count(model.non_trainable_weights)
-    layer = model.layers[entry["layer"]]
+    # a functional model's layers by the names its config (and model.summary()) gives them
+    layer = (model.get_layer(entry["layer_name"]) if "input_layers" in entry["model"]
+             else model.layers[entry["layer"]])
     if fact == "params":
         return layer.count_params()
     if fact == "weight_shape":
