@@ -3,8 +3,8 @@ naming the file and the field, quickly, at load time where that is certain."""
 
 import inspect
 import json
-import re
 import random
+import re
 import signal
 import textwrap
 import time
