@@ -182,8 +182,10 @@ class ModelSpec:
         if inbound is not None and (len(inbound) != len(layers) or any(
                 not sources or any(not INPUT <= source < index for source in sources)
                 for index, sources in enumerate(inbound))):
+            from quizgen.sample import quote  # sample imports this module
+
             raise TemplateError(f"{where}.inbound: each layer takes tensors from the input "
-                                f"({INPUT}) or earlier layers, got {quote_short(inbound)}")
+                                f"({INPUT}) or earlier layers, got {quote(inbound)}")
         return cls(input_shape, layers, inbound)
 
     def functional_config(self, shapes: list[Shape] | None = None) -> dict[str, Any]:
@@ -315,12 +317,6 @@ class ModelSpec:
 
 #: The name of a functional model's input in its config (Keras' default for the first one).
 INPUT_NAME = "input_layer"
-
-
-def quote_short(value: Any, limit: int = 80) -> str:
-    """`repr(value)`, cut to `limit` characters (a template or key is untrusted input)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
