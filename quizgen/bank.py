@@ -30,11 +30,11 @@ import yaml
 
 from quizgen import families
 from quizgen.difficulty import DEFAULT_FEATURES, FEATURES
-from quizgen.errors import ArchitectureError, BatchError, QuestionError, TemplateError
+from quizgen.errors import ArchitectureError, BatchError, QuestionError, TemplateError, clip, quote
 from quizgen.family import resolve_layer
 from quizgen.formulas import unbuildable
 from quizgen.resources import data_dir
-from quizgen.sample import clip, quote, sample
+from quizgen.sample import sample
 from quizgen.spec import CODE_STYLES, ModelSpec, Task, freeze
 from quizgen.template import Ask, Template, check_text
 

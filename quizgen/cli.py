@@ -102,7 +102,8 @@ def main() -> None:
               help="Comma-separated output formats: qmd, md, html, pdf (one file per variant; html is a "
               "standalone page: the interactive self-check page, or a plain page for handouts; "
               "pdf is typeset offline by Typst, and in exam mode every handout is also in "
-              "OUT/print/handouts.pdf); gift, moodle, qti (LMS imports under OUT/lms/).  [default: qmd,md; with --mode "
+              "OUT/print/handouts.pdf); gift, moodle, qti (LMS imports under OUT/lms/).  "
+              "[default: qmd,md; with --mode "
               "exam: qmd,md,html]")
 @click.option("--mode", type=click.Choice(["selfcheck", "exam"]), default="selfcheck",
               show_default=True,
@@ -138,7 +139,8 @@ def main() -> None:
               help="Let the bank's templates take their model from a Python file "
               "(`model: {file: model.py}`), which is RUN as Python: only for a bank you trust "
               "(the bundled bank's files always run).")
-def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int, questions: int | None, tags: str | None,
+def generate(bank: Path | None, blueprint: Path | None, seed: int, variants: int,
+             questions: int | None, tags: str | None,
              template_ids: str | None, topics: str | None, difficulties: str | None,
              formats: str | None, mode: str, title: str, out: Path, jobs: int, executor: str,
              scheduler: str | None, no_cache: bool, models: tuple[Path, ...],

@@ -3,6 +3,9 @@
 The CLI prints a `QuizgenError` as one message, without a traceback, and exits non-zero.
 """
 
+import reprlib
+from typing import Any
+
 
 class QuizgenError(Exception):
     """Root of quizgen's errors; the message names the file, template and field at fault."""
@@ -27,3 +30,27 @@ class BatchError(QuizgenError):
         self.failures = failures
         lines = "\n".join(f"  - {failure}" for failure in failures)
         super().__init__(f"{len(failures)} {what} failed:\n{lines}")
+
+
+#: How many characters of a value an error message quotes.
+QUOTE_LIMIT = 80
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxdict = 3, 6, 6, 4
+_REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = _REPR.maxarray = 6
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = QUOTE_LIMIT, 40, QUOTE_LIMIT
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A short `repr` of `value` for an error message: at most `limit` characters, and bounded
+    work however large or deeply nested the value is (a YAML alias bomb is never expanded)."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an integer too long to print
+        text = f"<{type(value).__name__}>"
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """`text` cut to at most `limit` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -16,13 +16,12 @@ import jsonschema
 
 from quizgen import __version__, families
 from quizgen.assemble import Variant
-from quizgen.errors import QuizgenError
+from quizgen.errors import QuizgenError, clip, quote
 from quizgen.facts import FactRef, to_json
 from quizgen.family import Choice, Question
 from quizgen.oracle import versions
 from quizgen.questions import Item
 from quizgen.resources import data_dir
-from quizgen.sample import clip, quote
 
 SCHEMA_VERSION = 1
 

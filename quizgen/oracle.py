@@ -380,8 +380,9 @@ def _checked(layer: Any, symbolic: Shape, executed: Shape) -> Shape:
 def _build_layer(spec: LayerSpec, input_shape: Shape | tuple[Shape, ...]) -> LayerFacts:
     """Create the layer `spec` describes and call it on a symbolic input of `input_shape`
     (batch axis `None`; a tuple of shapes: a list of inputs, as a functional model gives an
-    `Add`): Keras builds it and runs its own `compute_output_spec`, as `keras.Sequential` does. Its weights get shapes, never values (shapes and parameter
-    counts do not depend on them), and nothing is executed on data: `quizgen verify` does
+    `Add`): Keras builds it and runs its own `compute_output_spec`, as `keras.Sequential`
+    does. Its weights get shapes, never values (shapes and parameter counts do not depend on
+    them), and nothing is executed on data: `quizgen verify` does
     that, for whole models (`Oracle.model_facts`). The facts carry an empty `name`.
 
     Raises:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 import random
-import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from quizgen.errors import TemplateError
+from quizgen.errors import TemplateError, clip, quote
 from quizgen.formulas import layer_closed_form, output_size, padding_amounts, window
 from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape
 
@@ -120,30 +119,6 @@ def dense_head(rng: random.Random, shape: Shape, hidden: int, dropout: bool,
             shape = _append(layers, shape, LayerSpec.make("Dropout", rate=rng.choice(DROPOUT_RATES)))
     layers.append(LayerSpec.make("Dense", units=classes, activation="sigmoid" if binary else "softmax"))
     return layers
-
-
-#: How many characters of a value an error message quotes.
-QUOTE_LIMIT = 80
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxdict = 3, 6, 6, 4
-_REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = _REPR.maxarray = 6
-_REPR.maxstring, _REPR.maxlong, _REPR.maxother = QUOTE_LIMIT, 40, QUOTE_LIMIT
-
-
-def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
-    """A short `repr` of `value` for an error message: at most `limit` characters, and bounded
-    work however large or deeply nested the value is (a YAML alias bomb is never expanded)."""
-    try:
-        text = _REPR.repr(value)
-    except ValueError:  # an integer too long to print
-        text = f"<{type(value).__name__}>"
-    return clip(text, limit)
-
-
-def clip(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
-    """`text` cut to at most `limit` characters (an ellipsis marks the cut)."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _is_int(value: Any) -> bool:

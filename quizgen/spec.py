@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from quizgen.errors import TemplateError
+from quizgen.errors import TemplateError, quote
 
 #: Arguments passed positionally in the rendered code, as in the Keras examples.
 POSITIONAL_ARGUMENTS = ("layer", "filters", "units", "rate")
@@ -182,8 +182,6 @@ class ModelSpec:
         if inbound is not None and (len(inbound) != len(layers) or any(
                 not sources or any(not INPUT <= source < index for source in sources)
                 for index, sources in enumerate(inbound))):
-            from quizgen.sample import quote  # sample imports this module
-
             raise TemplateError(f"{where}.inbound: each layer takes tensors from the input "
                                 f"({INPUT}) or earlier layers, got {quote(inbound)}")
         return cls(input_shape, layers, inbound)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quizgen import families, formulas
-from quizgen.errors import QuizgenError
+from quizgen.errors import QuizgenError, clip, quote
 from quizgen.facts import CHOICE_KINDS, TASK_FACTS, FactRef, format_answer, from_json, same_response
 from quizgen.families import statements, which_formula
 from quizgen.family import Family, Question, count_of
@@ -42,7 +42,6 @@ from quizgen.key import (
     validate_envelope,
 )
 from quizgen.oracle import Oracle, versions
-from quizgen.sample import clip, quote
 from quizgen.spec import CODE_STYLES, ModelSpec, Task
 
 #: How a problem with a distractor's misconception label starts.

@@ -14,12 +14,12 @@ import pytest
 
 from quizgen import families
 from quizgen.bank import MAX_NESTING, MAX_TEMPLATE_BYTES, ImpossibleModelError, load_bank, load_template
-from quizgen.errors import ArchitectureError, BatchError, QuizgenError, TemplateError
+from quizgen.errors import ArchitectureError, BatchError, QuizgenError, TemplateError, quote
 from quizgen.families.by_hand import by_hand
 from quizgen.oracle import Oracle
 from quizgen.questions import make_item
 from quizgen.resources import data_dir
-from quizgen.sample import option_range, quote, sample
+from quizgen.sample import option_range, sample
 
 from .conftest import run_cli
 

@@ -196,7 +196,8 @@ def test_exam_mode_is_byte_identical_and_honours_formats(tmp_path, exams):
     only_md = tmp_path / "md"
     generate(only_md, "--variants", "2", "--seed", "4", "--format", "md,html")
     names = sorted(str(path.relative_to(only_md)) for path in only_md.rglob("*") if path.is_file())
-    assert names == [".quizgen-generate.json", "handouts/variant-1.html", "handouts/variant-1.md", "handouts/variant-2.html",
+    assert names == [".quizgen-generate.json", "handouts/variant-1.html", "handouts/variant-1.md",
+                     "handouts/variant-2.html",
                      "handouts/variant-2.md", "key.json", "solutions/variant-1.html",
                      "solutions/variant-1.md", "solutions/variant-2.html", "solutions/variant-2.md"]
     handout = "handouts/variant-1.md"

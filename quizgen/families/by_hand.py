@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from quizgen import formulas
 from quizgen.distractors import check_label, pick
-from quizgen.errors import ArchitectureError, QuestionError, TemplateError
+from quizgen.errors import ArchitectureError, QuestionError, TemplateError, quote
 from quizgen.facts import Answer, format_answer, from_json, to_json
 from quizgen.families import model_facts
 from quizgen.family import CHOICES, Family, Question, Subject, count_of, prove_choices
@@ -59,8 +59,6 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
             `size` (no output side of 2–5 values) in `_MAX_TASK_DRAWS` draws. The message names
             the option and quotes its value briefly.
     """
-    from quizgen.sample import quote  # only the sampler quotes option values
-
     low, high = option_range(size, (4, 6), "size")
     kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
              "pooling": ("MaxPooling2D", "AveragePooling2D")}
