@@ -14,6 +14,9 @@ Sources (Keras 3 API docs):
   axis, bias `(units,)`.
 - BatchNormalization: https://keras.io/api/layers/normalization_layers/batch_normalization/ —
   `gamma`, `beta` (trainable) and `moving_mean`, `moving_variance` (non-trainable), each `(C,)`.
+- MultiHeadAttention: https://keras.io/api/layers/attention_layers/multi_head_attention/ —
+  query, key and value projections per head (`key_dim`, `value_dim`), then an output
+  projection back to the query's features (or `output_shape`), each with a bias.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ W, K, S = sp.symbols("W K S", integer=True, positive=True)
 K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E, D = sp.symbols(
     "k_h k_w C_in F b n_in u C G V E d", integer=True, nonnegative=True
 )
+#: MultiHeadAttention: h heads of key_dim d_k and value_dim d_v; n_q, n_k, n_v the features
+#: of the query, key and value inputs, n_o those of the output.
+H, D_K, D_V, N_Q, N_K, N_V, N_O = sp.symbols("h d_k d_v n_q n_k n_v n_o", integer=True,
+                                             nonnegative=True)
 
 # Built unevaluated, so that the worked solutions print them in the textbook order.
 with sp.evaluate(False):
@@ -63,6 +70,10 @@ with sp.evaluate(False):
     GROUPED_CONV2D_PARAMS = (K_H * K_W * C_IN / G + B) * F
     #: LayerNormalization over the last axis: a trainable gamma and beta per feature.
     LAYERNORM_PARAMS = 2 * C
+    #: MultiHeadAttention: the query, key and value projections (a kernel of n × h × d and a
+    #: bias of h × d each), then the output projection (h × d_v × n_o, and n_o biases).
+    ATTENTION_PARAMS = sp.Add((N_Q + B) * H * D_K, (N_K + B) * H * D_K, (N_V + B) * H * D_V,
+                              H * D_V * N_O, B * N_O, evaluate=False)
 
 
 @cache
@@ -345,9 +356,11 @@ def _recurrent(layer: LayerSpec, shape: Shape) -> ClosedForm:
 
 def _bidirectional(layer: LayerSpec, shape: Shape) -> ClosedForm:
     """Forward and backward copies of the inner layer, outputs concatenated (merge_mode
-    "concat", Keras' default)."""
+    "concat", Keras' default): weights `forward/kernel` … `backward/bias`."""
     one = _recurrent(layer.wrapped(), shape)
-    return _closed((*one.output_shape[:-1], 2 * one.output_shape[-1]), one.weights * 2)
+    return _closed((*one.output_shape[:-1], 2 * one.output_shape[-1]), tuple(
+        (f"{direction}/{weight}", size) for direction in ("forward", "backward")
+        for weight, size in one.weights))
 
 
 def _merge(layer: LayerSpec, shapes: tuple[Shape, ...]) -> ClosedForm:
@@ -371,6 +384,42 @@ def _concatenate(layer: LayerSpec, shapes: tuple[Shape, ...]) -> ClosedForm:
     return ClosedForm((*shapes[0][:axis], size, *shapes[0][axis + 1:]), 0, 0, ())
 
 
+def _attention(layer: LayerSpec, shapes: tuple[Shape, ...]) -> ClosedForm:
+    """MultiHeadAttention called on `(query, value)` or `(query, value, key)`: each input
+    projected per head (`EinsumDense` sublayers `query`, `key`, `value`), the heads' values
+    projected back (`attention_output`) to the query's features or `output_shape`; the output
+    has the query's shape but for that last axis
+    (https://keras.io/api/layers/attention_layers/multi_head_attention/)."""
+    values = attention_values(layer, shapes)
+    heads, out, bias = values[H], values[N_O], values[B]
+    weights = []
+    for name, features, size in (("query", N_Q, D_K), ("key", N_K, D_K), ("value", N_V, D_V)):
+        weights += [(f"{name}/kernel", (values[features], heads, values[size]))] + (
+            [(f"{name}/bias", (heads, values[size]))] if bias else [])
+    weights += [("attention_output/kernel", (heads, values[D_V], out))] + (
+        [("attention_output/bias", (out,))] if bias else [])
+    return ClosedForm((*shapes[0][:-1], out), evaluate(ATTENTION_PARAMS, values), 0,
+                      tuple(weights))
+
+
+def attention_values(layer: LayerSpec, shapes: tuple[Shape, ...]) -> dict[sp.Symbol, int]:
+    """The values of `ATTENTION_PARAMS`' symbols for a MultiHeadAttention on `shapes`: the
+    query's, value's and key's (the value's when none is given) shapes, batch axis `None`.
+
+    Raises:
+        ArchitectureError: not two or three input shapes.
+    """
+    if not shapes or not isinstance(shapes[0], tuple) or len(shapes) not in (2, 3):
+        raise ArchitectureError("MultiHeadAttention is called on a query and a value (and "
+                                f"optionally a key), got inputs {shapes}")
+    query, value, key = shapes[0], shapes[1], shapes[-1]
+    key_dim = int(layer.get("key_dim"))
+    return {N_Q: query[-1], N_K: key[-1], N_V: value[-1],
+            N_O: int(layer.get("output_shape") or query[-1]), H: int(layer.get("num_heads")),
+            D_K: key_dim, D_V: int(layer.get("value_dim") or key_dim),
+            B: int(bool(layer.get("use_bias", True)))}
+
+
 #: Layers that take a list of tensors (several inputs in a functional model).
 MERGE_LAYERS = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
 
@@ -385,6 +434,7 @@ _RULES = {
     "Embedding": _embedding, "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent,
     "Bidirectional": _bidirectional, "ZeroPadding2D": _zero_padding, "Cropping2D": _cropping,
     "UpSampling2D": _upsampling, "Reshape": _reshape, "LayerNormalization": _layer_normalization,
+    "MultiHeadAttention": _attention,
 }
 
 #: Layers that need an input of shape (None, height, width, channels).
@@ -510,6 +560,11 @@ SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "Reshape": {"target_shape": lambda value: isinstance(value, list | tuple) and all(
         _is_size(size) or size == -1 for size in value)},
     "LayerNormalization": {"axis": lambda value: value in (-1, [-1], (-1,))},
+    "MultiHeadAttention": {"num_heads": _positive, "key_dim": _positive,
+                           "value_dim": lambda value: value is None or _positive(value),
+                           "output_shape": lambda value: value is None or _positive(value),
+                           "use_gate": lambda value: value is False,
+                           "attention_axes": _any, "sliding_window": _any},
     **dict.fromkeys(MERGE_LAYERS[:-1], {}), "Concatenate": {"axis": lambda value: isinstance(value, int)},
     "GlobalAveragePooling2D": {}, "GlobalAveragePooling1D": {}, "GlobalMaxPooling2D": {},
     "Embedding": {"input_dim": _positive, "output_dim": _positive},
@@ -546,17 +601,12 @@ def unbuildable(spec: ModelSpec) -> ArchitectureError | None:
     Only what is certain is reported: a layer without a closed form, or with an argument the
     closed forms do not model exactly (`exactly_modelled`), at or before the failing one makes
     the answer None (Keras decides). Never imports Keras."""
-    shape: Shape = (None, *spec.input_shape)
-    for index, layer in enumerate(spec.layers):
-        if not exactly_modelled(layer):
-            return None
-        try:
-            form = layer_closed_form(layer, shape)
-        except ArchitectureError as error:
-            return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
-        except (NotImplementedError, TypeError, ValueError, KeyError, IndexError, ArithmeticError):
-            return None
-        shape = form.output_shape
+    try:
+        model_closed_form(spec)
+    except ArchitectureError as error:
+        return error
+    except (NotImplementedError, TypeError, ValueError, KeyError, IndexError, ArithmeticError):
+        return None
     return None
 
 
@@ -589,6 +639,7 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     """
     form = layer_closed_form(layer, input_shape)
     bias = int(bool(layer.get("use_bias", True)))
+    legend = ""
     if layer.class_name == "Conv2D":
         (k_h, k_w), _, _ = window(layer)
         values = {K_H: k_h, K_W: k_w, C_IN: input_shape[-1], B: bias, F: layer.get("filters")}
@@ -614,13 +665,18 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     elif layer.class_name == "LayerNormalization":
         values = {C: input_shape[-1]}
         expression = LAYERNORM_PARAMS
+    elif layer.class_name == "MultiHeadAttention":
+        values, expression = attention_values(layer, input_shape), ATTENTION_PARAMS
+        legend = (r", with $h$ = num_heads, $d_k$ = key_dim, $d_v$ = value_dim, $n_q$, $n_k$, "
+                  r"$n_v$ the features of the query, key and value, $n_o$ those of the output, "
+                  r"$b = 1$ with biases")
     elif form.weights:
         sizes = " + ".join(r" \cdot ".join(map(str, shape)) for _, shape in form.weights)
         names = " + ".join(name.replace("_", r"\_") for name, _ in form.weights)
         return f"$\\text{{{names}}} = {sizes} = {form.params}$"
     else:
         return f"${form.params}$ (a {layer.class_name} layer has no weights)"
-    return f"${latex(expression)} = {latex(expression, values)} = {form.params}$"
+    return f"${latex(expression)} = {latex(expression, values)} = {form.params}${legend}"
 
 
 def closed_form_fact(spec: ModelSpec, ref: FactRef) -> Answer:

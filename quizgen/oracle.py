@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 from quizgen.cache import FactCache, installed_keras
 from quizgen.cache import key as cache_key
 from quizgen.errors import ArchitectureError
-from quizgen.spec import INPUT, LayerSpec, Matrix, ModelSpec, Shape
+from quizgen.spec import INPUT, POSITIONAL_INPUTS, LayerSpec, Matrix, ModelSpec, Shape, call_arguments
 
 T = TypeVar("T")
 
@@ -355,6 +355,30 @@ def _count(weights: list[Any]) -> int:
     return total
 
 
+#: The form of the cache's layer entries, part of their keys: raised when what an entry holds
+#: changes (2: weights named by `weight_names`), so that no entry of an older form is read.
+LAYER_ENTRIES = 2
+
+
+def weight_names(layer: Any) -> list[str]:
+    """The names of a built layer's weights, in `layer.weights` order: each weight's own name
+    (`kernel`, `bias`), prefixed by the sublayer that holds it where the layer has several of
+    that name (the part after the layer's name in the path Keras gives it, `…/layer/sublayer/…/name`):
+    `query/kernel` … `attention_output/kernel` in a `MultiHeadAttention`; `forward/kernel` and
+    `backward/kernel` in a `Bidirectional` (whose copies Keras names `forward_<inner name>`,
+    the inner name numbered by the session's counter: only the direction is kept)."""
+    names = [weight.name for weight in layer.weights]
+
+    def sublayer(weight: Any) -> str:
+        parts = weight.path.split("/")
+        part = parts[parts.index(layer.name) + 1]
+        return next((d for d in ("forward", "backward") if part.startswith(f"{d}_")), part) \
+            if isinstance(layer, keras().layers.Bidirectional) else part
+
+    return [f"{sublayer(weight)}/{name}" if names.count(name) > 1 else name
+            for weight, name in zip(layer.weights, names, strict=True)]
+
+
 def _read_layer(layer: Any, name: str, input_shape: Shape, output_shape: Shape) -> LayerFacts:
     """The facts of a built Keras layer: class, shapes, parameter counts and weight shapes."""
     return LayerFacts(
@@ -365,8 +389,9 @@ def _read_layer(layer: Any, name: str, input_shape: Shape, output_shape: Shape) 
         params=int(layer.count_params()),
         trainable_params=_count(layer.trainable_weights),
         non_trainable_params=_count(layer.non_trainable_weights),
-        weights=tuple(WeightFacts(weight.name, tuple(int(d) for d in weight.shape),
-                                  bool(weight.trainable)) for weight in layer.weights),
+        weights=tuple(WeightFacts(weight_name, tuple(int(d) for d in weight.shape),
+                                  bool(weight.trainable))
+                      for weight_name, weight in zip(weight_names(layer), layer.weights, strict=True)),
     )
 
 
@@ -393,13 +418,12 @@ def _build_layer(spec: LayerSpec, input_shape: Shape | tuple[Shape, ...]) -> Lay
     _before_creating(1)
     layer = _layer(spec)
     several = bool(input_shape) and isinstance(input_shape[0], tuple)
-    inputs = [keras().KerasTensor(shape) for shape in input_shape] if several else \
-        keras().KerasTensor(input_shape)
+    inputs = [keras().KerasTensor(shape) for shape in (input_shape if several else [input_shape])]
     try:
-        with _within_budget(input_shape[0] if several else input_shape, initialize=False) as built:
-            output = layer(inputs)
+        with _within_budget(inputs[0].shape, initialize=False) as built:
+            output = layer(*call_arguments(spec.class_name, inputs))
             built.append(layer)
-    except ValueError as error:
+    except (ValueError, IndexError) as error:  # IndexError: e.g. an axis the input lacks
         raise ArchitectureError(f"Keras cannot build it on input {input_shape}: {error}") from error
     return _read_layer(layer, "", input_shape, _shape(output.shape))
 
@@ -556,12 +580,14 @@ def _graph(model: Any, path: str) -> tuple[list[Any], tuple[tuple[int, ...], ...
             raise ArchitectureError(f"{where} is called {len(nodes)} times (a shared layer); "
                                     "quizgen asks about layers called once")
         arguments = nodes[0].arguments
-        if len(arguments.args) != 1 or any(isinstance(value, k.KerasTensor)
-                                           for value in k.tree.flatten(arguments.kwargs)):
-            raise ArchitectureError(f"{where} is called on several arguments; quizgen builds "
-                                    "layers called on one tensor or one list of tensors")
+        positional = type(layer).__name__ in POSITIONAL_INPUTS
+        if not (len(arguments.args) == 1 or positional) or any(
+                isinstance(value, k.KerasTensor) for value in k.tree.flatten(arguments.kwargs)):
+            raise ArchitectureError(f"{where} is called on several arguments or on tensors "
+                                    "passed by keyword; quizgen builds layers called on one "
+                                    "tensor or one list of tensors (attention: query, value)")
         inbound.append(tuple(index.get(id(tensor._keras_history.operation), INPUT)
-                             for tensor in k.tree.flatten(arguments.args[0])))
+                             for tensor in k.tree.flatten(list(arguments.args))))
     if model.outputs[0]._keras_history.operation is not layers[-1]:
         raise ArchitectureError(f"{path}: the model's output is not its last layer's")
     chain = all(sources == (position - 1 if position else INPUT,)
@@ -922,7 +948,7 @@ class Oracle:
     @_memoized
     def _layer_facts(self, spec: LayerSpec, input_shape: Shape) -> LayerFacts | ArchitectureError:
         return self.cache.cached(
-            "layer", cache_key(json.dumps(spec.to_json(), sort_keys=True), input_shape),
+            "layer", cache_key(LAYER_ENTRIES, json.dumps(spec.to_json(), sort_keys=True), input_shape),
             lambda: _compute_layer(spec, input_shape), _encode, _decode_layer_result)
 
     def model_facts(self, spec: ModelSpec) -> ModelFacts:
@@ -941,7 +967,8 @@ class Oracle:
         for index, name in enumerate(spec.layer_names()):
             layer, sources = by_name[name], spec.sources(index)
             inputs = [tensors[source] for source in sources]
-            tensors[index] = layer(inputs[0] if len(inputs) == 1 else inputs, training=False)
+            tensors[index] = layer(*call_arguments(spec.layers[index].class_name, inputs),
+                                   training=False)
             executed = _checked(layer, _shape(layer.output.shape),
                                 (None, *_shape(tensors[index].shape)[1:]))
             shapes = tuple((None, *spec.input_shape) if source == INPUT

@@ -382,10 +382,39 @@ def branches(rng: random.Random) -> ModelSpec:
     return graph.spec()
 
 
+def transformer(rng: random.Random) -> ModelSpec:
+    """A Transformer encoder block in the functional API (Vaswani et al., 2017; the block of
+    keras.io's "Text classification with Transformer"): MultiHeadAttention of the sequence on
+    itself (2, 4 or 8 heads; `key_dim` the model's width or its share per head; one time in
+    four a `value_dim` of its own), added to its input and LayerNormalization'd, then a
+    feed-forward Dense pair (ReLU, back to the width) added and normalized the same way,
+    GlobalAveragePooling1D and a Dense output layer. One time in two the input is a sequence
+    of tokens through an Embedding, else a sequence of feature vectors `(steps, width)`."""
+    steps, width = rng.choice((10, 16, 20, 32, 50, 64)), rng.choice((16, 32, 64, 128))
+    graph = _Graph((steps,) if rng.random() < 0.5 else (steps, width))
+    inputs = INPUT if len(graph.input_shape) == 2 else graph.add(LayerSpec.make(
+        "Embedding", input_dim=rng.choice((1000, 5000, 20000)), output_dim=width), INPUT)
+    heads = rng.choice((2, 4, 8))
+    key_dim = rng.choice((width, width // heads))
+    value_dim = rng.choice((8, 16, 32)) if rng.random() < 0.25 else None
+    attention = graph.add(LayerSpec.make("MultiHeadAttention", num_heads=heads, key_dim=key_dim,
+                                         value_dim=value_dim), inputs, inputs)
+    normalized = graph.add(LayerSpec.make("LayerNormalization"),
+                           graph.add(LayerSpec.make("Add"), inputs, attention))
+    hidden = graph.add(LayerSpec.make("Dense", units=rng.choice((2, 4)) * width,
+                                      activation="relu"), normalized)
+    projected = graph.add(LayerSpec.make("Dense", units=width), hidden)
+    normalized = graph.add(LayerSpec.make("LayerNormalization"),
+                           graph.add(LayerSpec.make("Add"), normalized, projected))
+    pooled = graph.add(LayerSpec.make("GlobalAveragePooling1D"), normalized)
+    graph.add(LayerSpec.make("Dense", units=rng.choice((2, 5, 20)), activation="softmax"), pooled)
+    return graph.spec()
+
+
 #: The architecture samplers by name (families add their own subjects: `quizgen.families`).
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
-    "residual": residual, "branches": branches, "reshaping": reshaping,
+    "residual": residual, "branches": branches, "reshaping": reshaping, "transformer": transformer,
 }
 
 

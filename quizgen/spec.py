@@ -14,9 +14,11 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from quizgen.errors import TemplateError, quote
+
+T = TypeVar("T")
 
 #: Arguments passed positionally in the rendered code, as in the Keras examples.
 POSITIONAL_ARGUMENTS = ("layer", "filters", "units", "rate")
@@ -24,7 +26,7 @@ POSITIONAL_ARGUMENTS = ("layer", "filters", "units", "rate")
 #: The order in which arguments are rendered (Keras' signature order); others follow, sorted.
 ARGUMENT_ORDER = (
     "layer", "filters", "units", "rate", "input_dim", "output_dim", "kernel_size", "pool_size",
-    "strides", "padding", "activation", "use_bias",
+    "strides", "padding", "activation", "use_bias", "num_heads", "key_dim", "value_dim",
 )
 
 CODE_STYLES = ("sequential", "add")
@@ -122,6 +124,19 @@ class LayerSpec:
 #: the output of an earlier layer (its index).
 INPUT = -1
 
+#: Layers called with their inputs as separate arguments, `attention(query, value)` (a merge
+#: layer such as `Add` takes one list of them).
+POSITIONAL_INPUTS = frozenset({"MultiHeadAttention"})
+
+
+def call_arguments(class_name: str, inputs: list[T]) -> list[T | list[T]]:
+    """The positional arguments a layer of `class_name` is called with on `inputs` (tensors,
+    their configs or their names): `[x]` for one input, `[query, value]` for a layer of
+    `POSITIONAL_INPUTS`, else `[[a, b]]` (one list, as `Add` and `Concatenate` take)."""
+    if len(inputs) == 1 or class_name in POSITIONAL_INPUTS:
+        return list(inputs)
+    return [list(inputs)]
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -210,7 +225,7 @@ class ModelSpec:
             serialized = layer.to_json()
             serialized["config"]["name"] = name
             layers.append(serialized | {"name": name, "inbound_nodes": [
-                {"args": [sources if len(sources) > 1 else sources[0]], "kwargs": {}}]})
+                {"args": call_arguments(layer.class_name, sources), "kwargs": {}}]})
         return {"name": "model", "layers": layers, "input_layers": [[INPUT_NAME, 0, 0]],
                 "output_layers": [[names[-1], 0, 0]]}
 
@@ -302,14 +317,16 @@ class ModelSpec:
 
     def _functional_code(self, input_line: str) -> str:
         """The functional-API code of a functional model (whatever the style): one variable
-        per layer output, named after the layer, e.g. `add = layers.Add()([inputs, conv2d])`."""
+        per layer output, named after the layer, e.g. `add = layers.Add()([inputs, conv2d])`,
+        `multi_head_attention = layers.MultiHeadAttention(...)(inputs, inputs)`."""
         names = ["inputs"] + [name if name.isidentifier() else f"x{index}"
                               for index, name in enumerate(self.layer_names())]
         lines = [f"inputs = {input_line}"]
         for index, layer in enumerate(self.layers):
-            sources = [names[source + 1] for source in self.sources(index)]
-            argument = sources[0] if len(sources) == 1 else f"[{', '.join(sources)}]"
-            lines.append(f"{names[index + 1]} = {layer.code()}({argument})")
+            arguments = call_arguments(layer.class_name,
+                                       [names[source + 1] for source in self.sources(index)])
+            written = ", ".join(f"[{', '.join(a)}]" if isinstance(a, list) else a for a in arguments)
+            lines.append(f"{names[index + 1]} = {layer.code()}({written})")
         return "\n".join(lines + [f"model = keras.Model(inputs, {names[-1]})"])
 
 
@@ -336,8 +353,8 @@ def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
         inbound = []
         for entry in rest:
             [node] = entry["inbound_nodes"]
-            tensors = node["args"][0]
-            tensors = tensors if isinstance(tensors, list) else [tensors]
+            tensors = [tensor for argument in node["args"]
+                       for tensor in (argument if isinstance(argument, list) else [argument])]
             inbound.append([index[tensor["config"]["keras_history"][0]] for tensor in tensors])
         layers = [{"class_name": entry["class_name"], "config": dict(entry["config"])}
                   for entry in rest]

@@ -146,9 +146,16 @@ def _one_side(argument: str, default: int) -> Callable[[LayerSpec], LayerSpec | 
     return change
 
 
-def _normalized_everywhere(layer: LayerSpec) -> LayerSpec:
-    """LayerNormalization over every axis of a sample (Keras' `axis=[1, 2, 3]` on images)."""
-    return layer.with_config(axis=(1, 2, 3))
+def _normalized_everywhere(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """Each LayerNormalization in scope over every axis of a sample (`axis=(1, 2, 3)` on
+    images, `(1, 2)` on sequences), where it has more than one."""
+    mutated = spec
+    for index in _scope(spec, ref, ("LayerNormalization",)):
+        rank = len(facts.layers[index].input_shape)
+        if rank > 2:
+            mutated = mutated.replace_layer(index, spec.layers[index].with_config(
+                axis=tuple(range(1, rank))))
+    return (mutated, ref) if mutated != spec else None
 
 
 def _upsampling_added(layer: LayerSpec) -> LayerSpec:
@@ -390,6 +397,46 @@ def _shortcut_convolved(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mut
     return (mutated, ref) if mutated != spec else None
 
 
+ATTENTION = ("MultiHeadAttention",)
+
+
+def _attention_layers(facts: ModelFacts, ref: FactRef) -> list[LayerFacts]:
+    """The MultiHeadAttention layers a count of `ref` covers (the asked layer, or all)."""
+    layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
+    return [known for known in layers if known.class_name in ATTENTION]
+
+
+def _attention_weights_left_out(*sublayers: str):
+    """A count of attention parameters without the weights of `sublayers` (`query`, `key`,
+    `value`, `attention_output`); for the output shape without `attention_output`, the heads'
+    values concatenated (num_heads × value_dim features)."""
+
+    def misread(facts: ModelFacts, ref: FactRef) -> Answer | None:
+        layers = _attention_layers(facts, ref)
+        if ref.fact == "output_shape":
+            if ref.axis or not layers or "attention_output" not in sublayers:
+                return None
+            heads, value_dim, _ = layers[0].weight_shape("attention_output/kernel")
+            return (*layers[0].output_shape[:-1], heads * value_dim)
+        left_out = sum(math.prod(weight.shape) for known in layers for weight in known.weights
+                       if weight.name.split("/")[0] in sublayers)
+        return read_fact(facts, ref) - left_out if left_out else None
+
+    return misread
+
+
+def _attention_scores(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The attention scores' shape (batch, num_heads, query steps, value steps) for the
+    output's."""
+    known = facts.layers[ref.layer] if ref.layer is not None else None
+    if ref.fact != "output_shape" or ref.axis or known is None or known.class_name not in ATTENTION:
+        return None
+    query, value = known.input_shape[0], known.input_shape[1]
+    if len(query) != 3:
+        return None
+    return (None, known.weight_shape("query/kernel")[1], query[1], value[1])
+
+
 def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
     """The model counted without its last layer."""
     if ref.fact not in ("total_params", "trainable_params") or len(spec.layers) < 2:
@@ -577,7 +624,7 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   mutate=_rewrite(("UpSampling2D",), _upsampling_added)),
     Misconception("layernorm_all_axes", "gave LayerNormalization a gamma and a beta per value of "
                   "the sample; it has one per feature (its last axis)", facts=COUNTS + WEIGHTS,
-                  mutate=_rewrite(("LayerNormalization",), _normalized_everywhere)),
+                  mutate=_normalized_everywhere),
     Misconception("layernorm_without_parameters", "thought LayerNormalization has no "
                   "parameters; it learns a gamma and a beta per feature", facts=COUNTS,
                   mutate=_rewrite(("LayerNormalization",),
@@ -592,6 +639,24 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
                   facts=TOTALS, mutate=_shortcut_convolved),
+    Misconception("attention_heads_share_projections", "counted the projections of one head "
+                  "(as if key_dim were split among the heads); each of the num_heads heads has "
+                  "its own query, key and value projections of key_dim (value_dim) features",
+                  facts=COUNTS, mutate=_rewrite(ATTENTION, lambda layer: layer.with_config(
+                      num_heads=1) if layer.get("num_heads") != 1 else None)),
+    Misconception("attention_output_forgotten", "forgot the output projection "
+                  "(`attention_output`), which maps the heads' num_heads × value_dim values of "
+                  "each position back to the query's features (or output_shape)",
+                  facts=SHAPE + COUNTS, misread=_attention_weights_left_out("attention_output")),
+    Misconception("attention_one_projection", "gave self-attention one projection for query, "
+                  "key and value, as it is called on one tensor twice; each has its own kernel "
+                  "and bias", facts=COUNTS, misread=_attention_weights_left_out("key", "value")),
+    Misconception("attention_without_biases", "left out the biases of the query, key, value "
+                  "and output projections (use_bias=True is Keras' default)",
+                  facts=COUNTS, mutate=_rewrite(ATTENTION, _forget_bias)),
+    Misconception("attention_scores_as_output", "gave the shape of the attention scores (batch, "
+                  "heads, query steps, value steps); the layer returns one vector per query "
+                  "position", facts=SHAPE, misread=_attention_scores),
 )
 
 #: Every label of this family and what it means (the feedback a student gets).
@@ -616,10 +681,7 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
     """Why layer `index` has its output shape, with the closed forms worked out."""
     layer, known = spec.layers[index], facts.layers[index]
     before, after = known.input_shape, known.output_shape
-    intro = f"`{known.name}` receives a tensor of shape {format_answer(before)}."
-    if isinstance(before[0], tuple):
-        shapes = " and ".join(format_answer(shape) for shape in before)
-        intro = f"`{known.name}` receives {len(before)} tensors, of shapes {shapes}."
+    intro = _receives(known)
     if _closed_form(layer, known) is None:
         return _unchanged_or_built(intro, layer, before, after)
     if layer.class_name in POOLING + ("Conv2D",):
@@ -645,6 +707,15 @@ def _shape_sentence(spec: ModelSpec, facts: ModelFacts, index: int) -> str:
     if layer.class_name in SHAPE_SENTENCES:
         return f"{intro} {SHAPE_SENTENCES[layer.class_name](layer, before, after)}"
     return _unchanged_or_built(intro, layer, before, after)
+
+
+def _receives(known: LayerFacts) -> str:
+    """`conv2d receives a tensor of shape (None, 28, 28, 1).`, or the shapes of its inputs."""
+    before = known.input_shape
+    if isinstance(before[0], tuple):
+        shapes = " and ".join(format_answer(shape) for shape in before)
+        return f"`{known.name}` receives {len(before)} tensors, of shapes {shapes}."
+    return f"`{known.name}` receives a tensor of shape {format_answer(before)}."
 
 
 def _unchanged_or_built(intro: str, layer: LayerSpec, before: Any, after: Shape) -> str:
@@ -685,7 +756,19 @@ def _sides_sentence(verb: str, argument: str, default: int):
     return sentence
 
 
+def _attention_sentence(layer: LayerSpec, before: Any, after: Shape) -> str:
+    heads, value_dim = layer.get("num_heads"), layer.get("value_dim") or layer.get("key_dim")
+    target = ("as many as the query has" if layer.get("output_shape") is None
+              else f"output_shape = {layer.get('output_shape')}")
+    return (f"The first is the query, the second the value (the key too, when none is given). "
+            f"Each of its {heads} heads gives every query position value_dim = {value_dim} "
+            f"values; the output projection maps those {heads} · {value_dim} values back to "
+            f"{count_of(after[-1], 'feature')} ({target}), so the output has the query's "
+            f"positions, {format_answer(after)}.")
+
+
 SHAPE_SENTENCES = {
+    "MultiHeadAttention": _attention_sentence,
     "ZeroPadding2D": _sides_sentence("adds", "padding", 1),
     "Cropping2D": _sides_sentence("cuts", "cropping", 0),
     "UpSampling2D": lambda layer, before, after: (
@@ -806,7 +889,7 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
                 f"{summary_table(facts, column)}\n\n{note}{total}.")
     layer, known = spec.layers[ref.layer], facts.layers[ref.layer]
     if ref.fact == "params":
-        return (f"`{known.name}` receives {format_answer(known.input_shape)}. Its parameters: "
+        return (f"{_receives(known)} Its parameters: "
                 f"{_params_derivation(layer, known)}.{_gru_biases(layer)}")
     if ref.fact == "weight_shape":
         layouts = {"Conv2D": "(kernel height, kernel width, input channels, filters)",
@@ -820,7 +903,7 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
         layout = layouts.get(layer.class_name, "one value per channel")
         what = (f"A {layer.class_name} kernel has shape {layout}"
                 if ref.weight == "kernel" else f"The {ref.weight} has one value per {_per(layer)}")
-        return (f"`{known.name}` receives {format_answer(known.input_shape)}. {what}, so "
+        return (f"{_receives(known)} {what}, so "
                 f"`{ref.weight}` has shape {answer} (the order `get_weights()` returns).")
     sentence = _shape_sentence(spec, facts, ref.layer)
     if ref.axis is None:
