@@ -19,6 +19,7 @@ positions 1–4.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -83,15 +84,19 @@ def _interleave(templates: list[Template], rng: random.Random) -> list[Template]
 
 
 def _plan(templates: list[Template], rng: random.Random, questions: int) -> list[tuple[Template, int]]:
-    """Which templates a variant uses, in order, and how many of each one's asks it keeps."""
+    """Which templates a variant uses, in order, and how many of each one's asks it keeps:
+    each template once, then the sampled ones again in turn (a template of a fixed model or
+    task asked again would ask the same questions), until `questions` are asked or only
+    fixed templates remain."""
     order = _interleave(templates, rng)
-    plan, count, index = [], 0, 0
-    while count < questions:
-        template = order[index % len(order)]
+    again = itertools.cycle([template for template in order if template.fixed is None])
+    plan, count = [], 0
+    for template in itertools.chain(order, again):
+        if count >= questions:
+            break
         keep = min(len(template.asks), questions - count)
         plan.append((template, keep))
         count += keep
-        index += 1
     return plan
 
 

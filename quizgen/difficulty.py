@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from quizgen.formulas import pair, task_windows
+from quizgen.formulas import pair, task_closed_form, task_window
 from quizgen.spec import POOLING, LayerSpec, ModelSpec, Task
 
 #: A drawn subject: a model, or a by-hand task.
@@ -40,11 +40,7 @@ def _unusual_stride(layer: LayerSpec) -> bool:
 
 
 def _window_cells(subject: Subject) -> int:
-    layer = _layers(subject)[0]
-    if layer.class_name in POOLING:
-        rows, columns = pair(layer.get("pool_size"), 2)
-    else:
-        rows, columns = pair(layer.get("kernel_size"), 1)
+    (rows, columns), _, _, _ = task_window(_layers(subject)[0])
     return rows * columns
 
 
@@ -68,7 +64,7 @@ FEATURES: Mapping[str, Feature] = {
                        lambda subject: sum(layer.get("padding") == "same"
                                            for layer in _layers(subject))),
     "outputs": Feature("cells of a by-hand task's output matrix", ("task",),
-                       lambda subject: len(task_windows(subject))),
+                       lambda subject: sum(map(len, task_closed_form(subject)))),
     "window": Feature("cells of a by-hand task's kernel or pooling window", ("task",),
                       _window_cells),
 }

@@ -19,7 +19,7 @@ MODEL_FACTS = ("total_params", "trainable_params", "non_trainable_params")
 #: Facts about one layer (need `layer`).
 LAYER_FACTS = ("output_shape", "params", "weight_shape")
 #: Facts of a by-hand task (`quizgen.spec.Task`): the output matrix of its layer.
-TASK_FACTS = ("conv_output", "pool_output")
+TASK_FACTS = ("conv_output", "pool_output", "upsampling_output")
 
 #: The key entry kinds answered by choosing options (the others are free responses).
 CHOICE_KINDS = ("single_choice", "multiple_choice")

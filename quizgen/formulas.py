@@ -22,6 +22,7 @@ Sources (Keras 3 API docs):
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -716,41 +717,108 @@ def padding_amounts(size: int, kernel: int, stride: int, padding: str) -> tuple[
     return total // 2, total - total // 2
 
 
+Window = tuple[tuple[int, int], tuple[int, int], str, tuple[int, int]]
+
+
+def task_window(layer: LayerSpec) -> Window:
+    """`(kernel, strides, padding, dilation)` of a by-hand task's layer, each `(rows,
+    columns)` of its input matrix: a Conv1D's input is one row, so its window is 1×k; an
+    UpSampling2D's is 1×1 (each output value is one input value)."""
+    if layer.class_name == "Conv1D":
+        return ((1, _single(layer.get("kernel_size"), 1)), (1, _single(layer.get("strides"), 1)),
+                layer.get("padding", "valid"), (1, _single(layer.get("dilation_rate"), 1)))
+    if layer.class_name == "UpSampling2D":
+        return (1, 1), (1, 1), "valid", (1, 1)
+    kernel, strides, padding = window(layer)
+    return kernel, strides, padding, pair(layer.get("dilation_rate"), 1)
+
+
+def task_spans(layer: LayerSpec) -> tuple[int, int]:
+    """The rows and columns a by-hand task's window covers: its kernel dilated
+    (`DILATED_KERNEL`)."""
+    kernel, _, _, dilation = task_window(layer)
+    return tuple(evaluate(DILATED_KERNEL, {D: d, K: k}) for d, k in zip(dilation, kernel,
+                                                                         strict=True))
+
+
 def task_windows(task: Task) -> list[tuple[int, int, list[list[float | None]]]]:
     """Every window of a by-hand task, row by row: `(row, column, values)` with 0-based output
-    coordinates and `None` for padded pixels. Independent of Keras (plain Python)."""
-    (k_h, k_w), (s_h, s_w), padding = window(task.layer)
+    coordinates and `None` for padded pixels; a dilated kernel's window holds the pixels it
+    multiplies (every d-th). UpSampling2D's output value at `(i, j)` is the input's at
+    `(i // rows, j // columns)`, a window of one. Independent of Keras (plain Python).
+
+    Raises:
+        NotImplementedError: a Conv2DTranspose (its output is scattered: `task_closed_form`).
+    """
     height, width = len(task.input), len(task.input[0])
-    top, _ = padding_amounts(height, k_h, s_h, padding)
-    left, _ = padding_amounts(width, k_w, s_w, padding)
 
     def pixel(r: int, c: int) -> float | None:
         return task.input[r][c] if 0 <= r < height and 0 <= c < width else None
 
+    if task.layer.class_name == "Conv2DTranspose":
+        raise NotImplementedError("a transposed convolution scatters its input: no windows")
+    if task.layer.class_name == "UpSampling2D":
+        rows, columns = pair(task.layer.get("size"), 2)
+        return [(i, j, [[pixel(i // rows, j // columns)]])
+                for i in range(height * rows) for j in range(width * columns)]
+    (k_h, k_w), (s_h, s_w), padding, (d_h, d_w) = task_window(task.layer)
+    span_h, span_w = task_spans(task.layer)
+    top, _ = padding_amounts(height, span_h, s_h, padding)
+    left, _ = padding_amounts(width, span_w, s_w, padding)
     return [
-        (i, j, [[pixel(i * s_h - top + a, j * s_w - left + b) for b in range(k_w)]
+        (i, j, [[pixel(i * s_h - top + a * d_h, j * s_w - left + b * d_w) for b in range(k_w)]
                 for a in range(k_h)])
-        for i in range(output_size(height, k_h, s_h, padding))
-        for j in range(output_size(width, k_w, s_w, padding))
+        for i in range(output_size(height, span_h, s_h, padding))
+        for j in range(output_size(width, span_w, s_w, padding))
     ]
 
 
 def window_value(task: Task, values: list[list[float | None]]) -> float:
     """One output value from its window: cross-correlation with the kernel plus the bias
-    (padding counts as 0) for Conv2D; the maximum, or the mean of the real pixels (padding is
-    left out), for pooling."""
+    (padding counts as 0) for Conv2D and Conv1D; the maximum, or the mean of the real pixels
+    (padding is left out), for pooling; the one value, for UpSampling2D."""
     real = [v for row in values for v in row if v is not None]
     if task.layer.class_name == "MaxPooling2D":
         return max(real)
     if task.layer.class_name == "AveragePooling2D":
         return sum(real) / len(real)
+    if task.layer.class_name == "UpSampling2D":
+        return real[0]
     bias = task.bias if task.layer.get("use_bias", True) else 0
     return sum((v or 0) * w for row, weights in zip(values, task.kernel, strict=True)
                for v, w in zip(row, weights, strict=True)) + bias
 
 
+def transposed_crop(size: int, kernel: int, stride: int, padding: str) -> int:
+    """Rows (or columns) a transposed convolution with padding "same" crops from the top
+    (left) of its scattered output, `(K − S) // 2` when the kernel is wider than the stride
+    (the rest from the bottom, right); none with "valid"."""
+    return max(kernel - stride, 0) // 2 if padding == "same" else 0
+
+
+def scattered(task: Task) -> list[list[float]]:
+    """A transposed convolution worked out by hand: each input value times the kernel, added
+    to the output at rows `i·S … i·S + K − 1` and columns `j·S …` (overlaps add up), cropped
+    to `transposed_size` for padding "same" (`transposed_crop`), plus the bias."""
+    (k_h, k_w), (s_h, s_w), padding = window(task.layer)
+    height, width = len(task.input), len(task.input[0])
+    rows = transposed_size(height, k_h, s_h, padding)
+    columns = transposed_size(width, k_w, s_w, padding)
+    top, left = (transposed_crop(height, k_h, s_h, padding),
+                 transposed_crop(width, k_w, s_w, padding))
+    bias = task.bias if task.layer.get("use_bias", True) else 0
+    output = [[float(bias)] * columns for _ in range(rows)]
+    for i, j, a, b in itertools.product(range(height), range(width), range(k_h), range(k_w)):
+        row, column = i * s_h + a - top, j * s_w + b - left
+        if 0 <= row < rows and 0 <= column < columns:
+            output[row][column] += task.input[i][j] * task.kernel[a][b]
+    return output
+
+
 def task_closed_form(task: Task) -> list[list[float]]:
     """The output matrix of a by-hand task, computed without Keras."""
+    if task.layer.class_name == "Conv2DTranspose":
+        return scattered(task)
     windows = task_windows(task)
     width = 1 + max(j for _, j, _ in windows)
     values = [window_value(task, vals) for _, _, vals in windows]

@@ -484,13 +484,15 @@ def _number(value: float) -> int | float:
 
 
 def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) -> Matrix:
-    """Execute a by-hand task: `spec` (input `(None, H, W, 1)`; its layers may include a
-    Conv2D with one filter, which gets `kernel` (k_h×k_w) and `bias` via `set_weights`) on the
-    integer matrix `input`. Returns the output's single channel as a matrix of numbers.
+    """Execute a by-hand task: `spec` (input `(None, H, W, 1)`, or `(None, W, 1)` for a
+    sequence; its layers may include a convolution with one filter, which gets `kernel`
+    (k_h×k_w, one row for a sequence) and `bias` via `set_weights`) on the integer matrix
+    `input`. Returns the output's single channel as a matrix of numbers (one row for a
+    sequence).
 
     Raises:
         ArchitectureError: Keras cannot build the model, the kernel does not fit the layer, or
-            the output is not a single-channel image `(1, H', W', 1)`.
+            the output is not one channel of an image `(1, H', W', 1)` or sequence `(1, W', 1)`.
     """
     import numpy as np
 
@@ -504,11 +506,12 @@ def _run_task(spec: ModelSpec, input: Matrix, kernel: Matrix | None, bias: int) 
                 layer.set_weights(weights)
             except ValueError as error:
                 raise ArchitectureError(f"{layer.name}: {error}") from error
-    batch = np.array(input, dtype="float32").reshape((1, len(input), len(input[0]), 1))
+    batch = np.array(input, dtype="float32").reshape((1, *spec.input_shape))
     output = keras().ops.convert_to_numpy(model(batch, training=False))
-    if output.ndim != 4 or output.shape[-1] != 1:
-        raise ArchitectureError(f"the output has shape {output.shape}, not one channel of an image")
-    return tuple(tuple(_number(value) for value in row) for row in output[0, :, :, 0])
+    if output.ndim != len(spec.input_shape) + 1 or output.shape[-1] != 1:
+        raise ArchitectureError(f"the output has shape {output.shape}, not one channel of an "
+                                f"input of shape {(1, *spec.input_shape)}")
+    return tuple(tuple(_number(value) for value in row) for row in np.atleast_2d(output[0, ..., 0]))
 
 
 def load_user_model(path: str) -> Any:

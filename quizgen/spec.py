@@ -403,9 +403,11 @@ Matrix = tuple[tuple[int, ...], ...]
 
 @dataclass(frozen=True)
 class Task:
-    """A convolution or pooling to work out by hand (seeds/004): one `layer` applied to a small
-    single-channel integer `input` (H×W), with an integer `kernel` (k_h×k_w) and `bias` for a
-    Conv2D. The Keras model is `keras.Input(shape=(H, W, 1))` followed by the layer."""
+    """A convolution, pooling or upsampling to work out by hand (seeds/004): one `layer`
+    applied to a small single-channel integer `input` (H×W), with an integer `kernel`
+    (k_h×k_w) and `bias` for a convolution (Conv2D, dilated or not, Conv2DTranspose). The
+    Keras model is `keras.Input(shape=(H, W, 1))` followed by the layer; for a Conv1D the input
+    and kernel are one row each, a sequence of W values: `keras.Input(shape=(W, 1))`."""
 
     layer: LayerSpec
     input: Matrix
@@ -413,9 +415,15 @@ class Task:
     bias: int = 0
 
     @property
+    def sequence(self) -> bool:
+        """Whether the task is one-dimensional (a Conv1D over one row of values)."""
+        return self.layer.class_name in SEQUENCE_TASKS
+
+    @property
     def spec(self) -> ModelSpec:
-        """The one-layer model the task runs: input `(None, H, W, 1)`."""
-        return ModelSpec((len(self.input), len(self.input[0]), 1), (self.layer,))
+        """The one-layer model the task runs: input `(None, H, W, 1)`, or `(None, W, 1)`."""
+        shape = (len(self.input[0]), 1) if self.sequence else (len(self.input), len(self.input[0]), 1)
+        return ModelSpec(shape, (self.layer,))
 
     def to_json(self) -> dict[str, Any]:
         """`{"layer": {class_name, config}, "input": [[...]], "kernel": [[...]] | null,
@@ -441,17 +449,31 @@ class Task:
         for name, value in (("input", matrix), ("kernel", kernel)):
             if value is not None and (not value or len({len(row) for row in value}) != 1):
                 raise TemplateError(f"{where}.{name}: must be a non-empty rectangular matrix")
+            if value is not None and layer.class_name in SEQUENCE_TASKS and len(value) != 1:
+                raise TemplateError(f"{where}.{name}: a {layer.class_name} task takes one row "
+                                    f"(a sequence), got {len(value)} rows")
         return cls(layer, matrix, kernel, bias)
 
     def code(self) -> str:
         """Python code that runs the task with Keras, in the style of seeds/004."""
-        lines = [matrix_literal("x", self.input)]
+        literal = vector_literal if self.sequence else matrix_literal
+        lines = [literal("x", self.input)]
         if self.kernel is not None:
-            lines.append(matrix_literal("kernel", self.kernel))
+            lines.append(literal("kernel", self.kernel))
         if self.kernel is not None and self.layer.get("use_bias", True):
             lines.append(f"bias = {self.bias}")
         lines.append(f"layer = {self.layer.code()}")
         return "\n".join(lines)
+
+
+#: By-hand layers whose input is a sequence (one row of values).
+SEQUENCE_TASKS = ("Conv1D",)
+
+
+def vector_literal(name: str, matrix: Matrix) -> str:
+    """`name = [1, 0, 2]`: the one row of a matrix as a list."""
+    [row] = matrix
+    return f"{name} = [{', '.join(str(value) for value in row)}]"
 
 
 def matrix_literal(name: str, matrix: Matrix) -> str:

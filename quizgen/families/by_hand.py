@@ -24,16 +24,19 @@ from quizgen.errors import ArchitectureError, QuestionError, TemplateError, quot
 from quizgen.facts import Answer, format_answer, from_json, to_json
 from quizgen.families import model_facts
 from quizgen.family import CHOICES, Family, Question, Subject, count_of, prove_choices
-from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_form, window
+from quizgen.formulas import layer_closed_form, padding_amounts, task_closed_form
 from quizgen.oracle import Oracle
-from quizgen.sample import fits, option_range
-from quizgen.spec import POOLING, LayerSpec, Matrix, Task
+from quizgen.sample import option_range
+from quizgen.spec import POOLING, SEQUENCE_TASKS, LayerSpec, Matrix, Task
 
 if TYPE_CHECKING:
     from quizgen.key import KeyEntry
 
 #: The facts of a by-hand task, and the layer classes each is asked of.
-FACTS = {"conv_output": ("Conv2D",), "pool_output": POOLING}
+FACTS = {"conv_output": ("Conv2D", "Conv1D", "Conv2DTranspose"), "pool_output": POOLING,
+         "upsampling_output": ("UpSampling2D",)}
+#: The layers of a by-hand task that get a kernel and a bias.
+CONVOLUTIONS = FACTS["conv_output"]
 
 
 # --- the subject: a task to work out by hand ------------------------------------------------
@@ -45,57 +48,111 @@ def _matrix(rng: random.Random, rows: int, columns: int, values: tuple[int, ...]
 #: How many times the `by_hand` sampler draws a window (then matrices) before giving up.
 _MAX_TASK_DRAWS = 1000
 
+#: The `layer` option of the `by_hand` sampler: the layer classes of each kind of task, and
+#: the input sides (rows and columns, or a sequence's length) drawn by default.
+KINDS: dict[str, tuple[tuple[str, ...], tuple[int, int]]] = {
+    "conv": (("Conv2D",), (4, 6)), "dilated": (("Conv2D",), (5, 7)),
+    "conv1d": (("Conv1D",), (6, 9)), "transpose": (("Conv2DTranspose",), (2, 3)),
+    "max": (("MaxPooling2D",), (4, 6)), "average": (("AveragePooling2D",), (4, 6)),
+    "pooling": (POOLING, (4, 6)), "upsampling": (("UpSampling2D",), (2, 3)),
+}
+
+
+def _draw_layer(rng: random.Random, kind: str, class_name: str) -> LayerSpec:
+    """The layer of a by-hand task of `kind` (see `by_hand`)."""
+    if class_name == "UpSampling2D":
+        return LayerSpec.make(class_name, size=(rng.choice((2, 3)), rng.choice((2, 3))))
+    if class_name == "Conv1D":
+        return LayerSpec.make(class_name, filters=1, kernel_size=rng.choice((2, 3, 3)),
+                              strides=rng.choice((1, 1, 2)),
+                              padding="same" if rng.random() < 0.35 else None,
+                              use_bias=False if rng.random() < 0.25 else None)
+    window_size = (2, 2) if class_name == "AveragePooling2D" else (
+        rng.choice((2, 2, 3)), rng.choice((2, 2, 3)))
+    config: dict[str, Any] = {"kernel_size" if class_name in CONVOLUTIONS else "pool_size":
+                              window_size}
+    strides = (rng.choice((1, 1, 2)), rng.choice((1, 2, 2)))
+    if kind == "dilated":  # Keras refuses strides > 1 with a dilation
+        config["dilation_rate"] = rng.choice(((2, 2), (2, 2), (1, 2), (2, 1)))
+    elif class_name in CONVOLUTIONS or strides != window_size:
+        config["strides"] = strides
+    if rng.random() < 0.35 and class_name != "Conv2DTranspose":
+        config["padding"] = "same"
+    if class_name in CONVOLUTIONS:
+        config = {"filters": 1, **config}
+        if rng.random() < 0.25:
+            config["use_bias"] = False
+    return LayerSpec.make(class_name, **config)
+
+
+def _output_sides(task_layer: LayerSpec, rows: int, columns: int) -> tuple[int, int]:
+    """The output's rows and columns (0, 0 where the window does not fit the input)."""
+    sequence = task_layer.class_name in SEQUENCE_TASKS
+    try:
+        out = layer_closed_form(task_layer, (None, columns, 1) if sequence
+                                else (None, rows, columns, 1)).output_shape
+    except ArchitectureError:
+        return 0, 0
+    return (1, out[1]) if sequence else (out[1], out[2])
+
+
+def _padding_that_adds(task_layer: LayerSpec, rows: int, columns: int) -> LayerSpec:
+    """The layer, with "same" padding only where it pads the input (else Keras' default)."""
+    _, strides, padding, _ = formulas.task_window(task_layer)
+    if padding != "same" or any(padding_amounts(size, span, s, padding) != (0, 0) for size, span, s
+                                in zip((rows, columns), formulas.task_spans(task_layer), strides,
+                                       strict=True)):
+        return task_layer
+    return task_layer.with_config(padding=None)
+
 
 def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
-    """A convolution or pooling to work out by hand (seeds/004): a `size` (default 4–6) square
-    or rectangular integer input (values 0–3), and for `layer="conv"` a Conv2D with one filter,
-    a 2×2 or 3×3 kernel of small integers (-1–2) and an integer bias; for `"max"`, `"average"`
-    or `"pooling"` a pooling layer (average pooling with a 2×2 window, so every value is a
-    multiple of 0.25). Strides 1–2 per axis, `valid` or `same` padding; every output side is
-    2–5 values long, and the output is never constant.
+    """A small layer to work out by hand (seeds/004) on an integer input (values 0–3) of
+    `size` rows and columns (default per kind: `KINDS`), one of
+    - `"conv"`: a Conv2D with one filter, a 2×2 or 3×3 kernel of small integers (-1–2) and an
+      integer bias, strides 1–2 per axis; `"dilated"`: the same, its kernel dilated
+      (`dilation_rate` 2 along one or both axes; strides 1, as Keras requires);
+    - `"conv1d"`: a Conv1D over a sequence of `size` values (one row), kernel 2–3 wide;
+    - `"transpose"`: a Conv2DTranspose with one filter, a 2×2 or 3×3 kernel, strides 1–2
+      (padding "valid");
+    - `"max"`, `"average"` or `"pooling"`: a pooling layer (average pooling with a 2×2
+      window, so every value is a multiple of 0.25);
+    - `"upsampling"`: an UpSampling2D of `size` 2 or 3 along each axis;
+    `valid` or `same` padding (only where it pads the input). Every output side is 2–5 values
+    long (a sequence's 2–8; a transposed convolution's and an upsampling's up to 9), and the
+    output is never constant.
 
     Raises:
         TemplateError: `layer` is not one of the kinds; `size` is not a range; or no task fits
-            `size` (no output side of 2–5 values) in `_MAX_TASK_DRAWS` draws. The message names
-            the option and quotes its value briefly.
+            `size` in `_MAX_TASK_DRAWS` draws. The message names the option and quotes its
+            value briefly.
     """
-    low, high = option_range(size, (4, 6), "size")
-    kinds = {"conv": ("Conv2D",), "max": ("MaxPooling2D",), "average": ("AveragePooling2D",),
-             "pooling": ("MaxPooling2D", "AveragePooling2D")}
-    if not isinstance(layer, str) or layer not in kinds:
-        raise TemplateError(f"sampler option layer: one of {', '.join(kinds)}, got {quote(layer)}")
+    if not isinstance(layer, str) or layer not in KINDS:
+        raise TemplateError(f"sampler option layer: one of {', '.join(KINDS)}, got {quote(layer)}")
+    classes, default = KINDS[layer]
+    low, high = option_range(size, default, "size")
+    longest = {"Conv1D": 8, "Conv2DTranspose": 9, "UpSampling2D": 9}
     for _ in range(_MAX_TASK_DRAWS):
-        rows, columns = rng.randint(low, high), rng.randint(low, high)
-        class_name = rng.choice(kinds[layer])
-        window_size = (2, 2) if class_name == "AveragePooling2D" else (
-            rng.choice((2, 2, 3)), rng.choice((2, 2, 3)))
-        config: dict[str, Any] = {"kernel_size" if class_name == "Conv2D" else "pool_size":
-                                  window_size}
-        strides = (rng.choice((1, 1, 2)), rng.choice((1, 2, 2)))
-        if class_name == "Conv2D" or strides != window_size:
-            config["strides"] = strides
-        if rng.random() < 0.35:
-            config["padding"] = "same"
-        if class_name == "Conv2D":
-            config = {"filters": 1, **config}
-            if rng.random() < 0.25:
-                config["use_bias"] = False
-        task_layer = LayerSpec.make(class_name, **config)
-        out = layer_closed_form(task_layer, (None, rows, columns, 1)).output_shape \
-            if fits(task_layer, (None, rows, columns, 1)) else (None, 0, 0, 1)
-        if 2 <= out[1] <= 5 and 2 <= out[2] <= 5:
+        class_name = rng.choice(classes)
+        rows = 1 if class_name in SEQUENCE_TASKS else rng.randint(low, high)
+        columns = rng.randint(low, high)
+        task_layer = _padding_that_adds(_draw_layer(rng, layer, class_name), rows, columns)
+        out = _output_sides(task_layer, rows, columns)
+        smallest = 1 if class_name in SEQUENCE_TASKS else 2
+        if all(smallest <= side <= longest.get(class_name, 5) for side in out) and max(out) >= 2:
             break
     else:
         raise TemplateError(
-            f"sampler option size: no {layer} task fits an input of {quote(size)} (default 4–6) "
-            f"rows and columns: none of {_MAX_TASK_DRAWS} draws gave an output of 2–5 rows and "
-            "columns")
+            f"sampler option size: no {layer} task fits an input of {quote(size)} (default "
+            f"{default[0]}–{default[1]}) rows and columns: none of {_MAX_TASK_DRAWS} draws gave "
+            "an output of 2–5 rows and columns")
+    kernel_size, _, _, _ = formulas.task_window(task_layer)
     for _ in range(_MAX_TASK_DRAWS):
-        if class_name != "Conv2D":
+        if class_name not in CONVOLUTIONS:
             task = Task(task_layer, _matrix(rng, rows, columns, (0, 1, 2, 3)))
         else:
             task = Task(task_layer, _matrix(rng, rows, columns, (0, 0, 1, 1, 2, 3)),
-                        _matrix(rng, *window_size, (-1, 0, 1, 1, 2)),
+                        _matrix(rng, *kernel_size, (-1, 0, 1, 1, 2)),
                         rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
         if len({value for row in task_closed_form(task) for value in row}) > 1:
             return task
@@ -103,44 +160,75 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
                         f"{rows}×{columns} inputs gave an output that is not constant")
 
 
-
 # --- misconceptions: the task mutated the way students work it out wrongly ------------------
 
-def _flip_kernel(task: Task) -> Task | None:
-    """True convolution: the kernel rotated by 180° (Keras computes a cross-correlation)."""
-    if task.kernel is None:
-        return None
-    flipped = tuple(tuple(reversed(row)) for row in reversed(task.kernel))
-    return replace(task, kernel=flipped) if flipped != task.kernel else None
+def _flip_kernel(classes: tuple[str, ...]) -> Callable[[Task], Task | None]:
+    """The kernel rotated by 180° (a true convolution, for a Conv2D or Conv1D: Keras computes
+    a cross-correlation), for a layer of `classes`."""
+
+    def mutate(task: Task) -> Task | None:
+        if task.kernel is None or task.layer.class_name not in classes:
+            return None
+        flipped = tuple(tuple(reversed(row)) for row in reversed(task.kernel))
+        return replace(task, kernel=flipped) if flipped != task.kernel else None
+
+    return mutate
 
 
 def _ignore_one_stride(axis: int):
     def mutate(task: Task) -> Task | None:
-        _, strides, _ = window(task.layer)
+        _, strides, _, _ = formulas.task_window(task.layer)
         if strides[axis] == 1:
             return None
         changed = list(strides)
         changed[axis] = 1
-        return replace(task, layer=task.layer.with_config(strides=tuple(changed)))
+        return replace(task, layer=task.layer.with_config(
+            strides=1 if task.sequence else tuple(changed)))
 
     return mutate
+
+
+def _sides(task: Task) -> tuple[int, int]:
+    return len(task.input), len(task.input[0])
 
 
 def _pad_symmetrically(task: Task) -> Task | None:
     """'same' padding with the larger half before (top/left) instead of after, applied to the
     input by hand and followed by a 'valid' window."""
-    kernel, strides, padding = window(task.layer)
-    if padding != "same" or task.layer.class_name != "Conv2D":
+    _, strides, padding, _ = formulas.task_window(task.layer)
+    if padding != "same" or task.layer.class_name not in ("Conv2D", "Conv1D"):
         return None
     (top, bottom), (left, right) = (
-        padding_amounts(size, k, s, padding)
-        for size, k, s in zip((len(task.input), len(task.input[0])), kernel, strides, strict=True))
+        padding_amounts(size, span, s, padding) for size, span, s in zip(
+            _sides(task), formulas.task_spans(task.layer), strides, strict=True))
     if (top, left) == (bottom, right):
         return None
     width = len(task.input[0]) + left + right
     rows = [(0,) * width] * bottom + [(0,) * right + row + (0,) * left for row in task.input]
     padded = tuple(rows + [(0,) * width] * top)
     return replace(task, input=padded, layer=task.layer.with_config(padding="valid"))
+
+
+def _dilation_ignored(task: Task) -> Task | None:
+    """A dilated kernel applied to contiguous pixels (as if undilated), over as many windows:
+    the undilated Conv2D on the input's first `out + k − 1` rows and columns ("valid" only)."""
+    kernel, _, padding, dilation = formulas.task_window(task.layer)
+    if task.layer.class_name != "Conv2D" or dilation == (1, 1) or padding != "valid":
+        return None
+    spans = formulas.task_spans(task.layer)
+    kept = [size - span + k for size, span, k in zip(_sides(task), spans, kernel, strict=True)]
+    cropped = tuple(row[:kept[1]] for row in task.input[:kept[0]])
+    return replace(task, input=cropped, layer=task.layer.with_config(dilation_rate=None))
+
+
+def _zeros_inserted(task: Task) -> Task | None:
+    """UpSampling2D read as each value placed once, zeros between: a Conv2DTranspose with a
+    1×1 kernel of 1 and `strides` the upsampling's `size`."""
+    if task.layer.class_name != "UpSampling2D":
+        return None
+    size = formulas.pair(task.layer.get("size"), 2)
+    return Task(LayerSpec.make("Conv2DTranspose", filters=1, kernel_size=1, strides=size,
+                               use_bias=False), task.input, ((1,),), 0)
 
 
 def _swap_pooling(task: Task) -> Task | None:
@@ -175,7 +263,16 @@ class TaskMisconception:
 
 MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
     TaskMisconception("kernel_flipped", "flipped the kernel (a true convolution); Keras' Conv2D "
-                      "computes a cross-correlation", _flip_kernel),
+                      "computes a cross-correlation", _flip_kernel(("Conv2D", "Conv1D"))),
+    TaskMisconception("transpose_kernel_flipped", "rotated the kernel by 180°; a Conv2DTranspose "
+                      "adds each input value times the kernel as it is, at stride-spaced "
+                      "positions of the output", _flip_kernel(("Conv2DTranspose",))),
+    TaskMisconception("dilation_ignored", "multiplied the kernel with adjacent pixels; with "
+                      "dilation_rate d it takes every d-th pixel, so a k-wide kernel spans "
+                      "d·(k − 1) + 1", _dilation_ignored),
+    TaskMisconception("upsampling_zeros_inserted", "placed each value once with zeros between; "
+                      "UpSampling2D repeats each row and column `size` times",
+                      _zeros_inserted),
     TaskMisconception("row_stride_ignored", "moved the window down one row at a time, ignoring "
                       "the vertical stride", _ignore_one_stride(0)),
     TaskMisconception("column_stride_ignored", "moved the window right one column at a time, "
@@ -258,37 +355,100 @@ def _window_step(task: Task, values: list[list[float | None]]) -> str:
 
 
 def explain(task: Task, keras_output: Matrix) -> str:
-    """The worked solution of a by-hand task: output size, padding, the first windows, and the
-    output Keras computes."""
-    kernel, strides, padding = formulas.window(task.layer)
-    height, width = len(task.input), len(task.input[0])
+    """The worked solution of a by-hand task: output size, padding, the first windows (or, for
+    a transposed convolution, the first scattered copies of the kernel; for an upsampling,
+    the repetition), and the output Keras computes."""
+    worked = {"Conv2DTranspose": _explain_transposed,
+              "UpSampling2D": _explain_upsampling}.get(task.layer.class_name, _explain_windows)
+    return f"{worked(task)}\n\nKeras computes {format_answer(keras_output)}."
+
+
+def _explain_windows(task: Task) -> str:
+    """A convolution's or pooling's windows: their size, padding, the first few worked out."""
+    kernel, strides, padding, dilation = formulas.task_window(task.layer)
+    spans = formulas.task_spans(task.layer)
     windows = formulas.task_windows(task)
     rows, columns = windows[-1][0] + 1, windows[-1][1] + 1
-    sizes = " and ".join(
-        f"{axis} {formulas.size_derivation(size, k, s, padding)}"
-        for axis, size, k, s in zip(("height", "width"), (height, width), kernel, strides,
-                                    strict=True))
-    pads = [formulas.padding_amounts(n, k, s, padding)
-            for n, k, s in zip((height, width), kernel, strides, strict=True)]
-    padded = "" if padding == "valid" else (
-        f" Padding \"same\" adds {count_of(pads[0][0], 'row')} at the top and {pads[0][1]} at the "
-        f"bottom, {count_of(pads[1][0], 'column')} on the left and {pads[1][1]} on the right "
-        "(Keras puts the extra one at the bottom/right)"
-        + (", filled with zeros." if task.kernel is not None
-           else "; padded pixels are left out of the pooling."))
-    how = {"Conv2D": "multiplies each window element-wise by the kernel, without flipping it "
-                     "(a cross-correlation), and adds up the products"
-                     + (" and the bias" if task.layer.get("use_bias", True) else ""),
-           "MaxPooling2D": "takes the maximum of each window",
-           "AveragePooling2D": "takes the mean of each window"}[task.layer.class_name]
-    steps = [f"* row {i + 1}, column {j + 1}: ${_window_step(task, values)}$"
-             for i, j, values in windows[:SHOWN_WINDOWS]]
+    axes = [(axis, size, span, s) for axis, size, span, s in zip(
+        ("height", "width"), _sides(task), spans, strides, strict=True)
+        if not (task.sequence and axis == "height")]
+    sizes = " and ".join(f"{'length' if task.sequence else axis} "
+                         f"{formulas.size_derivation(size, span, s, padding)}"
+                         for axis, size, span, s in axes)
+    pads = [formulas.padding_amounts(size, span, s, padding) for _, size, span, s in axes]
+    if padding == "valid":
+        padded = ""
+    elif task.sequence:
+        padded = (f" Padding \"same\" adds {count_of(pads[0][0], 'value')} before and "
+                  f"{pads[0][1]} after the sequence (Keras puts the extra one at the end), "
+                  "filled with zeros.")
+    else:
+        padded = (f" Padding \"same\" adds {count_of(pads[0][0], 'row')} at the top and "
+                  f"{pads[0][1]} at the bottom, {count_of(pads[1][0], 'column')} on the left and "
+                  f"{pads[1][1]} on the right (Keras puts the extra one at the bottom/right)"
+                  + (", filled with zeros." if task.kernel is not None
+                     else "; padded pixels are left out of the pooling."))
+    how = {"MaxPooling2D": "takes the maximum of each window",
+           "AveragePooling2D": "takes the mean of each window"}.get(
+        task.layer.class_name, "multiplies each window element-wise by the kernel, without "
+        "flipping it (a cross-correlation), and adds up the products"
+        + (" and the bias" if task.layer.get("use_bias", True) else ""))
+    steps = [f"* {'position' if task.sequence else 'row'} "
+             f"{(j if task.sequence else i) + 1}{'' if task.sequence else f', column {j + 1}'}: "
+             f"${_window_step(task, values)}$" for i, j, values in windows[:SHOWN_WINDOWS]]
     if len(windows) > SHOWN_WINDOWS:
         steps.append(f"* … and likewise for the other {len(windows) - SHOWN_WINDOWS} windows.")
-    return (f"The {kernel[0]}×{kernel[1]} window moves with strides {strides} over the "
-            f"{height}×{width} input, so the output is {rows}×{columns}: {sizes}.{padded} "
-            f"`{task.layer.class_name}` {how}:\n\n" + "\n".join(steps) +
-            f"\n\nKeras computes {format_answer(keras_output)}.")
+    if task.sequence:
+        moves = (f"The window of {kernel[1]} values moves with stride {strides[1]} along the "
+                 f"{len(task.input[0])} values, so the output has {columns}: {sizes}.")
+    else:
+        dilated = "" if dilation == (1, 1) else (
+            f"The {kernel[0]}×{kernel[1]} kernel is dilated by {dilation}: its values multiply "
+            f"pixels {count_of(dilation[0], 'row')} and {count_of(dilation[1], 'column')} apart, "
+            f"so its window spans {spans[0]}×{spans[1]} pixels (d·(k − 1) + 1 along each axis, "
+            "the K below). ")
+        moves = (f"{dilated}The {spans[0]}×{spans[1]} window moves with strides {strides} over "
+                 f"the {len(task.input)}×{len(task.input[0])} input, so the output is "
+                 f"{rows}×{columns}: {sizes}.")
+    return (f"{moves}{padded} `{task.layer.class_name}` {how}:\n\n" + "\n".join(steps))
+
+
+def _explain_transposed(task: Task) -> str:
+    """A transposed convolution: each input value scales the kernel, placed stride-spaced."""
+    (k_h, k_w), (s_h, s_w), padding = formulas.window(task.layer)
+    height, width = _sides(task)
+    output = formulas.task_closed_form(task)
+    crop = ("" if padding == "valid" else
+            f", then cropped to {len(output)}×{len(output[0])} (padding \"same\": the input's "
+            f"size times the strides)")
+    where = "" if padding == "valid" else " of the uncropped output"
+    steps = [f"* x[{i + 1}][{j + 1}] = {task.input[i][j]}: {task.input[i][j]} × kernel added at "
+             f"rows {i * s_h + 1}–{i * s_h + k_h}, columns {j * s_w + 1}–{j * s_w + k_w}{where}"
+             for i, j in list(itertools.product(range(height), range(width)))[:SHOWN_WINDOWS]]
+    if height * width > SHOWN_WINDOWS:
+        steps.append(f"* … and likewise for the other {height * width - SHOWN_WINDOWS} input values.")
+    bias = (f" Then the bias {task.bias} is added to every value." if
+            task.layer.get("use_bias", True) else "")
+    sizes = " and ".join(
+        f"{size}·{s} + max({k} − {s}, 0) = {size * s + max(k - s, 0)} {axis}"
+        for size, s, k, axis in ((height, s_h, k_h, "rows"), (width, s_w, k_w, "columns")))
+    return (f"A transposed convolution works the other way round from a convolution: each "
+            f"value of the {height}×{width} input multiplies the whole {k_h}×{k_w} kernel (as it "
+            f"is, not flipped), and the product is added to the output at a position moved by "
+            f"the strides {(s_h, s_w)} per input step; where copies overlap, they add up. The "
+            f"output has W·S + max(K − S, 0) values along each axis: {sizes}{crop}.{bias}\n\n"
+            + "\n".join(steps))
+
+
+def _explain_upsampling(task: Task) -> str:
+    """An upsampling: each value repeated."""
+    rows, columns = formulas.pair(task.layer.get("size"), 2)
+    height, width = _sides(task)
+    return (f"UpSampling2D with size {(rows, columns)} (interpolation \"nearest\", Keras' "
+            f"default) repeats each row of the {height}×{width} input {rows} times and each "
+            f"column {columns} times, so the output is {height * rows}×{width * columns}: the "
+            f"value at row i, column j of the output is the input's at row ⌈i / {rows}⌉, column "
+            f"⌈j / {columns}⌉ (counting from 1).")
 
 
 

@@ -418,11 +418,19 @@ def _attention_weights_left_out(*sublayers: str):
                 return None
             heads, value_dim, _ = layers[0].weight_shape("attention_output/kernel")
             return (*layers[0].output_shape[:-1], heads * value_dim)
+        if "key" in sublayers and not all(_projections_alike(known) for known in layers):
+            return None  # projections of different shapes cannot be thought one
         left_out = sum(math.prod(weight.shape) for known in layers for weight in known.weights
                        if weight.name.split("/")[0] in sublayers)
         return read_fact(facts, ref) - left_out if left_out else None
 
     return misread
+
+
+def _projections_alike(known: LayerFacts) -> bool:
+    """Whether an attention layer's query, key and value kernels have one shape (self-attention
+    with `value_dim` equal to `key_dim`)."""
+    return len({known.weight_shape(f"{name}/kernel") for name in ("query", "key", "value")}) == 1
 
 
 def _attention_scores(facts: ModelFacts, ref: FactRef) -> Answer | None:
@@ -555,8 +563,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "instead of one per word of the vocabulary",
                   facts=COUNTS,
                   misread=_embedding_count(lambda layer: layer.output_shape[1] * layer.output_shape[2])),
-    Misconception("global_pooling_as_flatten", "flattened the feature maps instead of averaging "
-                  "each one to a single value",
+    Misconception("global_pooling_as_flatten", "flattened its input instead of averaging each "
+                  "feature map (or each feature, over a sequence's steps) to a single value",
                   facts=SIZES,
                   mutate=_rewrite(("GlobalAveragePooling2D", "GlobalAveragePooling1D"),
                                   _to_class("Flatten"))),
@@ -587,8 +595,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("channels_first_axes", "read the shape as (batch, channels, height, width); "
                   "Keras is channels-last: (batch, height, width, channels)",
                   facts=SHAPE, misread=_channels_first_axes),
-    Misconception("kernel_reordered", "wrote the kernel in channels-first (PyTorch/Theano) order; "
-                  "Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
+    Misconception("kernel_reordered", "wrote the kernel in PyTorch's order, (filters, C_in, k_h, "
+                  "k_w) or (units, n_in); Keras stores (k_h, k_w, C_in, filters) and (n_in, units)",
                   facts=WEIGHTS, misread=_kernel_reordered),
     Misconception("weights_order_confused", "mixed up the kernel and the bias (get_weights() "
                   "returns the kernel first, then the bias)", facts=WEIGHTS, misread=_weights_order_confused),
@@ -639,9 +647,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
                   facts=TOTALS, mutate=_shortcut_convolved),
-    Misconception("attention_heads_share_projections", "counted the projections of one head "
-                  "(as if key_dim were split among the heads); each of the num_heads heads has "
-                  "its own query, key and value projections of key_dim (value_dim) features",
+    Misconception("attention_heads_share_projections", "counted as if num_heads were 1; each "
+                  "head has its own query, key and value projections, so they are num_heads × "
+                  "key_dim (and num_heads × value_dim) wide in all",
                   facts=COUNTS, mutate=_rewrite(ATTENTION, lambda layer: layer.with_config(
                       num_heads=1) if layer.get("num_heads") != 1 else None)),
     Misconception("attention_output_forgotten", "forgot the output projection "
@@ -880,9 +888,12 @@ def explain(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> str:
     if ref.fact in ("total_params", "trainable_params", "non_trainable_params"):
         column = "params" if ref.fact == "total_params" else ref.fact
         terms = " + ".join(f"{getattr(layer, column):,}" for layer in facts.layers)
+        normalized = any(layer.class_name == "BatchNormalization" for layer in facts.layers)
         note = ("BatchNormalization's gamma and beta are trainable; its moving mean and moving "
                 "variance are updated during training but not by gradient descent, so Keras counts "
-                "them as non-trainable. " if ref.fact != "total_params" else "")
+                "them as non-trainable. " if ref.fact != "total_params" and normalized else "")
+        if ref.fact != "total_params" and not facts.non_trainable_params:
+            note = "No layer of this model has non-trainable weights. "
         total = f"{terms} = {answer}" if len(facts.layers) <= SUMMED_LAYERS else (
             f"The {'Param #' if column == 'params' else 'Trainable'} column adds up to {answer}")
         return (f"Add up the parameters of every layer, as `model.summary()` does:\n\n"
