@@ -41,6 +41,8 @@ KERAS_DOCS = {
     "LayerNormalization": ("Keras API: LayerNormalization layer",
                            "https://keras.io/api/layers/normalization_layers/layer_normalization/"),
     "Add": ("Keras API: Add layer", "https://keras.io/api/layers/merging_layers/add/"),
+    "Conv3D": ("Keras API: Conv3D layer",
+               "https://keras.io/api/layers/convolution_layers/convolution3d/"),
     "MultiHeadAttention": ("Keras API: MultiHeadAttention layer",
                            "https://keras.io/api/layers/attention_layers/multi_head_attention/"),
     "Concatenate": ("Keras API: Concatenate layer",

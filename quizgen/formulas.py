@@ -14,6 +14,8 @@ Sources (Keras 3 API docs):
   axis, bias `(units,)`.
 - BatchNormalization: https://keras.io/api/layers/normalization_layers/batch_normalization/ —
   `gamma`, `beta` (trainable) and `moving_mean`, `moving_variance` (non-trainable), each `(C,)`.
+- Conv3D: https://keras.io/api/layers/convolution_layers/convolution3d/ — the Conv2D size
+  formula along depth, height and width; kernel `(k_d, k_h, k_w, C_in, filters)`.
 - MultiHeadAttention: https://keras.io/api/layers/attention_layers/multi_head_attention/ —
   query, key and value projections per head (`key_dim`, `value_dim`), then an output
   projection back to the query's features (or `output_shape`), each with a bias.
@@ -41,6 +43,7 @@ K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E, D = sp.symbols(
 )
 #: MultiHeadAttention: h heads of key_dim d_k and value_dim d_v; n_q, n_k, n_v the features
 #: of the query, key and value inputs, n_o those of the output.
+K_D = sp.Symbol("k_d", integer=True, nonnegative=True)
 H, D_K, D_V, N_Q, N_K, N_V, N_O = sp.symbols("h d_k d_v n_q n_k n_v n_o", integer=True,
                                              nonnegative=True)
 
@@ -69,6 +72,8 @@ with sp.evaluate(False):
     DILATED_KERNEL = D * (K - 1) + 1
     #: A Conv2D of `groups` G: each filter sees C_in / G of the input channels.
     GROUPED_CONV2D_PARAMS = (K_H * K_W * C_IN / G + B) * F
+    #: Parameters of a Conv3D layer: a k_d × k_h × k_w kernel per input channel and filter.
+    CONV3D_PARAMS = (K_D * K_H * K_W * C_IN + B) * F
     #: LayerNormalization over the last axis: a trainable gamma and beta per feature.
     LAYERNORM_PARAMS = 2 * C
     #: MultiHeadAttention: the query, key and value projections (a kernel of n × h × d and a
@@ -332,6 +337,38 @@ def _depthwise_conv2d(layer: LayerSpec, shape: Shape) -> ClosedForm:
                    weights + _bias_weights(layer, channels * multiplier))
 
 
+def triple(value: int | tuple[int, ...] | None, default: int | tuple[int, int, int]) -> tuple[int, int, int]:
+    """Keras' normalisation of a 3-D `kernel_size`, `strides`, `pool_size`: an int means (v, v, v)."""
+    value = default if value is None else value
+    return (value,) * 3 if isinstance(value, int) else tuple(int(item) for item in value)
+
+
+def _volume(layer: LayerSpec, shape: Shape, depth: int) -> Shape:
+    """The output of a 3-D window (Conv3D or pooling) on `(None, D, H, W, C)`: each of the
+    three spatial sizes as Conv2D's, `depth` channels."""
+    pooling = layer.class_name in ("MaxPooling3D", "AveragePooling3D")
+    kernel = triple(layer.get("pool_size" if pooling else "kernel_size"), 2 if pooling else 1)
+    strides = triple(layer.get("strides"), kernel if pooling else 1)
+    padding = layer.get("padding", "valid")
+    return (None, *(output_size(size, k, s, padding)
+                    for size, k, s in zip(shape[1:4], kernel, strides, strict=True)), depth)
+
+
+def _conv3d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    """Conv3D (https://keras.io/api/layers/convolution_layers/convolution3d/)."""
+    k_d, k_h, k_w = triple(layer.get("kernel_size"), 1)
+    filters, channels = int(layer.get("filters")), shape[-1]
+    bias = bool(layer.get("use_bias", True))
+    params = evaluate(CONV3D_PARAMS, {K_D: k_d, K_H: k_h, K_W: k_w, C_IN: channels, B: int(bias),
+                                      F: filters})
+    weights = (("kernel", (k_d, k_h, k_w, channels, filters)),) + _bias_weights(layer, filters)
+    return ClosedForm(_volume(layer, shape, filters), params, 0, weights)
+
+
+def _pooling3d(layer: LayerSpec, shape: Shape) -> ClosedForm:
+    return ClosedForm(_volume(layer, shape, shape[-1]), 0, 0, ())
+
+
 def _global_pooling(layer: LayerSpec, shape: Shape) -> ClosedForm:
     return ClosedForm((None, shape[-1]), 0, 0, ())
 
@@ -435,13 +472,18 @@ _RULES = {
     "Embedding": _embedding, "SimpleRNN": _recurrent, "GRU": _recurrent, "LSTM": _recurrent,
     "Bidirectional": _bidirectional, "ZeroPadding2D": _zero_padding, "Cropping2D": _cropping,
     "UpSampling2D": _upsampling, "Reshape": _reshape, "LayerNormalization": _layer_normalization,
-    "MultiHeadAttention": _attention,
+    "MultiHeadAttention": _attention, "Conv3D": _conv3d, "MaxPooling3D": _pooling3d,
+    "AveragePooling3D": _pooling3d, "GlobalAveragePooling3D": _global_pooling,
+    "GlobalMaxPooling3D": _global_pooling,
 }
 
 #: Layers that need an input of shape (None, height, width, channels).
 IMAGE_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Conv2DTranspose",
                 "SeparableConv2D", "DepthwiseConv2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
                 "ZeroPadding2D", "Cropping2D", "UpSampling2D")
+#: Layers that need an input of shape (None, depth, height, width, channels).
+VOLUME_LAYERS = ("Conv3D", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+                 "GlobalMaxPooling3D")
 #: Layers that need an input of shape (None, steps, features).
 SEQUENCE_LAYERS = ("Conv1D", "GlobalAveragePooling1D", "SimpleRNN", "GRU", "LSTM", "Bidirectional")
 
@@ -459,6 +501,7 @@ def layer_closed_form(layer: LayerSpec, input_shape: Shape) -> ClosedForm:
     if rule is None:
         raise NotImplementedError(f"no closed form for {layer.class_name}")
     for classes, axes in ((IMAGE_LAYERS, "(None, height, width, channels)"),
+                          (VOLUME_LAYERS, "(None, depth, height, width, channels)"),
                           (SEQUENCE_LAYERS, "(None, steps, features)")):
         if layer.class_name in classes and len(input_shape) != axes.count(",") + 1:
             raise ArchitectureError(f"{layer.class_name} needs an input of shape {axes}, "
@@ -509,7 +552,7 @@ def _any(value: Any) -> bool:
     return True
 
 
-_WINDOW_1D, _WINDOW_2D = _window_argument(1), _window_argument(2)
+_WINDOW_1D, _WINDOW_2D, _WINDOW_3D = _window_argument(1), _window_argument(2), _window_argument(3)
 def _is_size(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
@@ -553,6 +596,10 @@ SHAPE_ARGUMENTS: dict[str, dict[str, Callable[[Any], bool]]] = {
     "MaxPooling2D": {"pool_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
     "AveragePooling2D": {"pool_size": _WINDOW_2D, "strides": _WINDOW_2D, **_PADDING},
     "Conv1D": {"filters": _positive, "kernel_size": _WINDOW_1D, "strides": _WINDOW_1D, **_PADDING},
+    "Conv3D": {"filters": _positive, "kernel_size": _WINDOW_3D, "strides": _WINDOW_3D, **_PADDING},
+    "MaxPooling3D": {"pool_size": _WINDOW_3D, "strides": _WINDOW_3D, **_PADDING},
+    "AveragePooling3D": {"pool_size": _WINDOW_3D, "strides": _WINDOW_3D, **_PADDING},
+    "GlobalAveragePooling3D": {}, "GlobalMaxPooling3D": {},
     "Dense": {"units": _positive},
     "BatchNormalization": {"axis": _any},
     "Flatten": {}, "Dropout": {}, "Activation": {},
@@ -666,6 +713,10 @@ def params_derivation(layer: LayerSpec, input_shape: Shape) -> str:
     elif layer.class_name == "LayerNormalization":
         values = {C: input_shape[-1]}
         expression = LAYERNORM_PARAMS
+    elif layer.class_name == "Conv3D":
+        (k_d, k_h, k_w), expression = triple(layer.get("kernel_size"), 1), CONV3D_PARAMS
+        values = {K_D: k_d, K_H: k_h, K_W: k_w, C_IN: input_shape[-1], B: bias,
+                  F: layer.get("filters")}
     elif layer.class_name == "MultiHeadAttention":
         values, expression = attention_values(layer, input_shape), ATTENTION_PARAMS
         legend = (r", with $h$ = num_heads, $d_k$ = key_dim, $d_v$ = value_dim, $n_q$, $n_k$, "

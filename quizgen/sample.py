@@ -274,6 +274,32 @@ def modern_cnn(rng: random.Random) -> ModelSpec:
     return ModelSpec(input_shape, tuple(layers))
 
 
+#: Inputs of 3-D convnets: video clips (frames, height, width, channels) and volumes.
+VOLUME_INPUTS = ((16, 32, 32, 1), (10, 64, 64, 3), (32, 32, 32, 1), (8, 28, 28, 1),
+                 (16, 48, 48, 3), (12, 40, 40, 1))
+
+
+def volumetric(rng: random.Random) -> ModelSpec:
+    """A 3-D convnet on video clips or volumes `(D, H, W, C)` from `VOLUME_INPUTS`: one or two
+    Conv3D layers (8–32 filters, a 3×3×3 kernel, or 1×3×3 that convolves each frame alone;
+    valid or same padding), each followed by MaxPooling3D (2×2×2, or 1×2×2 that keeps the
+    frames), then GlobalAveragePooling3D and a Dense output layer (as in keras.io's "3D image
+    classification from CT scans")."""
+    input_shape = rng.choice(VOLUME_INPUTS)
+    shape: Shape = (None, *input_shape)
+    layers: list[LayerSpec] = []
+    for _ in range(rng.randint(1, 2)):
+        shape = _append(layers, shape, LayerSpec.make(
+            "Conv3D", filters=rng.choice((8, 16, 32)), kernel_size=rng.choice((3, (1, 3, 3))),
+            padding=rng.choice(("valid", "same")), activation="relu"))
+        pool = (2, 2, 2) if shape[1] >= 4 and rng.random() < 0.6 else (1, 2, 2)
+        shape = _append(layers, shape, LayerSpec.make("MaxPooling3D", pool_size=pool))
+    units = rng.choice((1, 2, 10))
+    layers += [LayerSpec.make("GlobalAveragePooling3D"), LayerSpec.make(
+        "Dense", units=units, activation="sigmoid" if units == 1 else "softmax")]
+    return ModelSpec(input_shape, tuple(layers))
+
+
 def reshaping(rng: random.Random) -> ModelSpec:
     """A convnet of today's layers: a Conv2D (dilated one time in three: `dilation_rate` 2,
     as in seeds/001's argument list), a ZeroPadding2D, Cropping2D or UpSampling2D, a Conv2D
@@ -415,6 +441,7 @@ def transformer(rng: random.Random) -> ModelSpec:
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
     "residual": residual, "branches": branches, "reshaping": reshaping, "transformer": transformer,
+    "volumetric": volumetric,
 }
 
 

@@ -1,5 +1,5 @@
 """Today's layers: the closed forms of a dilated or grouped Conv2D, ZeroPadding2D, Cropping2D,
-UpSampling2D, Reshape and LayerNormalization equal what Keras builds, over many sampled
+UpSampling2D, Reshape, LayerNormalization, Conv3D and 3-D pooling equal what Keras builds, over many sampled
 configurations (property tests); the `reshaping` sampler's models and the misconceptions that
 belong to these layers, executed."""
 
@@ -15,8 +15,8 @@ from quizgen.errors import ArchitectureError
 from quizgen.facts import FactRef
 from quizgen.families import model_facts
 from quizgen.oracle import Oracle
-from quizgen.sample import reshaping
-from quizgen.spec import LayerSpec
+from quizgen.sample import reshaping, volumetric
+from quizgen.spec import LayerSpec, ModelSpec
 
 ORACLE = Oracle()
 SIZES = st.integers(1, 12)
@@ -121,3 +121,37 @@ def test_reshaping_models_and_their_misconceptions(oracle):
         norm = labels["layernorm_as_batchnorm"].answer(oracle, spec, FactRef("non_trainable_params"), facts)
         assert norm == 2 * facts.layers[3].output_shape[-1]  # BatchNormalization's moving statistics
     assert seen == {"dilation_ignored", "groups_ignored", "padding_one_side", "cropping_one_side"}
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(sizes=st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(1, 9)),
+       channels=st.integers(1, 3), filters=st.integers(1, 4),
+       kernel=st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3),
+                                                     st.integers(1, 3))),
+       strides=st.one_of(st.none(), st.integers(1, 2)), padding=st.sampled_from(("valid", "same")),
+       bias=st.booleans(), pooling=st.sampled_from((None, "MaxPooling3D", "AveragePooling3D")))
+def test_conv3d_and_3d_pooling(sizes, channels, filters, kernel, strides, padding, bias, pooling):
+    if pooling is None:
+        layer = LayerSpec.make("Conv3D", filters=filters, kernel_size=kernel, strides=strides,
+                               padding=padding, use_bias=bias)
+    else:
+        layer = LayerSpec.make(pooling, pool_size=kernel, strides=strides, padding=padding)
+    agrees(layer, (None, *sizes, channels))
+
+
+def test_volumetric_models_and_their_mistakes():
+    for seed in range(10):
+        spec = volumetric(random.Random(seed))
+        facts = ORACLE.facts(spec)
+        assert facts == ORACLE.model_facts(spec)
+        assert [form.params for form in formulas.model_closed_form(spec)] == [
+            known.params for known in facts.layers]
+    spec = ModelSpec((8, 16, 16, 1), (LayerSpec.make("Conv3D", filters=4, kernel_size=3),
+                                      LayerSpec.make("GlobalAveragePooling3D")))
+    facts = ORACLE.facts(spec)
+    by_label = {m.label: m for m in model_facts.MISCONCEPTIONS}
+    # (3·3·3·1 + 1)·4 = 112; flat: (3·3·1 + 1)·4 = 40; output (None, 6, 14, 14, 4)
+    assert facts.layers[0].params == 112
+    assert by_label["conv3d_kernel_flat"].answer(ORACLE, spec, FactRef("params", 0), facts) == 40
+    assert by_label["depth_axis_forgotten"].answer(
+        ORACLE, spec, FactRef("output_shape", 0), facts) == (None, 14, 14, 4)

@@ -52,12 +52,14 @@ if TYPE_CHECKING:
 
 CONV = ("Conv2D",)
 #: Layers with a sliding window and `padding`/`strides` arguments.
-SPATIAL = ("Conv2D", "Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D")
+SPATIAL = ("Conv2D", "Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D", "Conv3D")
+#: Pooling layers with a window (2-D and 3-D).
+POOLS = POOLING + ("MaxPooling3D", "AveragePooling3D")
 RECURRENT = ("SimpleRNN", "GRU", "LSTM")
 #: Layers with a `use_bias` argument.
 BIASED = SPATIAL + RECURRENT + ("Dense",)
 #: Layers whose weights students count as "one per unit or filter".
-WEIGHTED = ("Conv2D", "Dense")
+WEIGHTED = ("Conv2D", "Conv3D", "Dense")
 
 #: The facts each misconception is made about (`Misconception.facts`).
 SHAPE = ("output_shape",)
@@ -115,14 +117,14 @@ def flip_padding(layer: LayerSpec) -> LayerSpec:
 
 
 def _ignore_strides(layer: LayerSpec) -> LayerSpec | None:
-    default = None if layer.class_name in POOLING else 1
-    if layer.get("strides", default) in (1, (1,), (1, 1)):
+    default = None if layer.class_name in POOLS else 1
+    if layer.get("strides", default) in (1, (1,), (1, 1), (1, 1, 1)):
         return None
     return layer.with_config(strides=1)
 
 
 def pool_stride_one(layer: LayerSpec) -> LayerSpec | None:
-    return None if layer.get("strides") is not None else layer.with_config(strides=(1, 1))
+    return None if layer.get("strides") is not None else layer.with_config(strides=1)
 
 
 def _undilated(layer: LayerSpec) -> LayerSpec | None:
@@ -400,6 +402,20 @@ def _shortcut_convolved(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mut
 ATTENTION = ("MultiHeadAttention",)
 
 
+def _flat_kernel(layer: LayerSpec) -> LayerSpec | None:
+    """A Conv3D's kernel without its depth (k_d = 1)."""
+    k_d, k_h, k_w = formulas.triple(layer.get("kernel_size"), 1)
+    return layer.with_config(kernel_size=(1, k_h, k_w)) if k_d > 1 else None
+
+
+def _volume_as_image(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """A 3-D layer's output shape without its depth axis, as a Conv2D's."""
+    known = facts.layers[ref.layer] if ref.layer is not None else None
+    if ref.fact != "output_shape" or ref.axis or known is None or len(known.output_shape) != 5:
+        return None
+    return (None, *known.output_shape[2:])
+
+
 def _attention_layers(facts: ModelFacts, ref: FactRef) -> list[LayerFacts]:
     """The MultiHeadAttention layers a count of `ref` covers (the asked layer, or all)."""
     layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
@@ -509,11 +525,11 @@ def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
 #: rarer mistakes about one kind of layer).
 MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("padding_flipped", "confused padding='valid' and padding='same'",
-                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLING, flip_padding)),
+                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLS, flip_padding)),
     Misconception("stride_ignored", "ignored the strides (computed as if the window moved by 1)",
-                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLING, _ignore_strides)),
+                  facts=SIZES, mutate=_rewrite(SPATIAL + POOLS, _ignore_strides)),
     Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
-                  "equal pool_size)", facts=SIZES, mutate=_rewrite(POOLING, pool_stride_one)),
+                  "equal pool_size)", facts=SIZES, mutate=_rewrite(POOLS, pool_stride_one)),
     Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
                   facts=COUNTS, mutate=_rewrite(BIASED, _forget_bias)),
     Misconception("gates_forgotten", "counted an LSTM or GRU like a SimpleRNN, forgetting its "
@@ -583,7 +599,7 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("flatten_ignored", "applied Dense to the last axis only, as if there were no "
                   "Flatten", facts=SIZES, mutate=_remove(("Flatten",))),
     Misconception("pooling_ignored", "forgot that pooling shrinks the feature maps",
-                  facts=SIZES, mutate=_remove(POOLING)),
+                  facts=SIZES, mutate=_remove(POOLS)),
     Misconception("batchnorm_ignored", "thought BatchNormalization has no parameters",
                   facts=COUNTS + SPLIT, mutate=_remove(("BatchNormalization",))),
     Misconception("output_layer_forgotten", "left the output layer out of the count",
@@ -647,6 +663,12 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
                   facts=TOTALS, mutate=_shortcut_convolved),
+    Misconception("conv3d_kernel_flat", "counted a Conv3D kernel as k_h × k_w per input "
+                  "channel; it is k_d × k_h × k_w, also spanning the depth (frames)",
+                  facts=("params",) + WEIGHTS, mutate=_rewrite(("Conv3D",), _flat_kernel)),
+    Misconception("depth_axis_forgotten", "left out the depth (frames) axis; a 3-D layer's "
+                  "output is (batch, depth, height, width, channels)", facts=SHAPE,
+                  misread=_volume_as_image),
     Misconception("attention_heads_share_projections", "counted as if num_heads were 1; each "
                   "head has its own query, key and value projections, so they are num_heads × "
                   "key_dim (and num_heads × value_dim) wide in all",
@@ -775,7 +797,23 @@ def _attention_sentence(layer: LayerSpec, before: Any, after: Shape) -> str:
             f"positions, {format_answer(after)}.")
 
 
+def _volume_sentence(layer: LayerSpec, before: Any, after: Shape) -> str:
+    """A Conv3D's or 3-D pooling's sizes along depth, height and width."""
+    pooling = layer.class_name != "Conv3D"
+    kernel = formulas.triple(layer.get("pool_size" if pooling else "kernel_size"), 2 if pooling else 1)
+    strides = formulas.triple(layer.get("strides"), kernel if pooling else 1)
+    padding = layer.get("padding", "valid")
+    sizes = " and ".join(f"{axis} {formulas.size_derivation(size, k, s, padding)}" for axis, size, k, s
+                         in zip(("depth", "height", "width"), before[1:4], kernel, strides, strict=True))
+    depth = (f"pooling keeps the {after[-1]} channels" if pooling
+             else f"the channels are the {count_of(after[-1], 'filter')}")
+    return (f"Its {kernel[0]}×{kernel[1]}×{kernel[2]} window moves with strides {strides} and "
+            f"padding \"{padding}\" along the three axes: {sizes}; {depth}.")
+
+
 SHAPE_SENTENCES = {
+    "Conv3D": _volume_sentence, "MaxPooling3D": _volume_sentence,
+    "AveragePooling3D": _volume_sentence,
     "MultiHeadAttention": _attention_sentence,
     "ZeroPadding2D": _sides_sentence("adds", "padding", 1),
     "Cropping2D": _sides_sentence("cuts", "cropping", 0),
