@@ -118,11 +118,12 @@ def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
 
 
 def pair(value: int | tuple[int, ...] | None, default: int | tuple[int, int]) -> tuple[int, int]:
-    """Keras' normalisation of `kernel_size`, `strides`, `pool_size`: an int means (v, v)."""
+    """Keras' normalisation of `kernel_size`, `strides`, `pool_size`: an int (or a 1-D layer's
+    one-element tuple, as its `get_config()` writes it) means (v, v)."""
     value = default if value is None else value
     if isinstance(value, int):
         return (value, value)
-    return (int(value[0]), int(value[1]))
+    return (int(value[0]), int(value[-1]))
 
 
 def window(layer: LayerSpec) -> tuple[tuple[int, int], tuple[int, int], str]:

@@ -363,15 +363,16 @@ LAYER_ENTRIES = 2
 def weight_names(layer: Any) -> list[str]:
     """The names of a built layer's weights, in `layer.weights` order: each weight's own name
     (`kernel`, `bias`), prefixed by the sublayer that holds it where the layer has several of
-    that name (the part after the layer's name in the path Keras gives it, `…/layer/sublayer/…/name`):
+    that name (the part after the layer's name in the path Keras gives it, `…/layer/sublayer/…/name`,
+    or its first part where Keras leaves the layer out):
     `query/kernel` … `attention_output/kernel` in a `MultiHeadAttention`; `forward/kernel` and
     `backward/kernel` in a `Bidirectional` (whose copies Keras names `forward_<inner name>`,
     the inner name numbered by the session's counter: only the direction is kept)."""
     names = [weight.name for weight in layer.weights]
 
     def sublayer(weight: Any) -> str:
-        parts = weight.path.split("/")
-        part = parts[parts.index(layer.name) + 1]
+        parts = weight.path.split("/")  # Keras leaves the layer out of it in some builds
+        part = parts[parts.index(layer.name) + 1] if layer.name in parts[:-2] else parts[0]
         return next((d for d in ("forward", "backward") if part.startswith(f"{d}_")), part) \
             if isinstance(layer, keras().layers.Bidirectional) else part
 
@@ -627,7 +628,8 @@ def _given_config(layer: Any) -> dict[str, Any]:
 def model_spec(model: Any, path: str) -> ModelSpec:
     """The `ModelSpec` of an instructor's model (`load_user_model`): its input shape and, per
     layer, its class and the arguments given (`_given_config`, with the layer's `name`, so
-    facts and keys name layers as `model.summary()` does), and for a functional model that
+    facts and keys name layers as `model.summary()` does; left out where every layer has the
+    name a fresh session gives it: `ModelSpec.default_names_left_out`), and for a functional model that
     branches, where each layer takes its tensors from (`_graph`). Checked against the model itself:
     the spec's facts (`Oracle.facts`) give every layer the output shape and parameter count
     Keras reports for the file's model.
@@ -652,7 +654,7 @@ def model_spec(model: Any, path: str) -> ModelSpec:
         if (_output_shape(layer), int(layer.count_params())) != (list(known.output_shape), known.params):
             raise ArchitectureError(f"{path}: layer {layer.name!r} rebuilt from its config "
                                     "differs from the file's; quizgen cannot ask about it")
-    return spec
+    return spec.default_names_left_out()
 
 
 def _has_graph(model: Any) -> bool:

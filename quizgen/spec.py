@@ -180,7 +180,8 @@ class ModelSpec:
             TemplateError: a field is missing or has the wrong type, or a layer takes a tensor
                 from itself or a later layer; the message names `where`.
         """
-        if isinstance(data, Mapping) and "input_layers" in data:
+        functional = isinstance(data, Mapping) and "input_layers" in data
+        if functional:
             data = _from_functional(data, where)
         try:
             input_shape = tuple(int(size) for size in data["input_shape"])
@@ -199,7 +200,16 @@ class ModelSpec:
                 for index, sources in enumerate(inbound))):
             raise TemplateError(f"{where}.inbound: each layer takes tensors from the input "
                                 f"({INPUT}) or earlier layers, got {quote(inbound)}")
-        return cls(input_shape, layers, inbound)
+        spec = cls(input_shape, layers, inbound)
+        return spec.default_names_left_out() if functional else spec
+
+    def default_names_left_out(self) -> ModelSpec:
+        """The spec without its layers' `name`s if they are all the ones `layer_names` gives
+        anyway (a fresh Keras session's), else as it is: one form for a model however its
+        names were written (a Keras config names every layer)."""
+        unnamed = replace(self, layers=tuple(LayerSpec(layer.class_name, tuple(
+            (key, value) for key, value in layer.config if key != "name")) for layer in self.layers))
+        return unnamed if unnamed.layer_names() == self.layer_names() else self
 
     def functional_config(self, shapes: list[Shape] | None = None) -> dict[str, Any]:
         """A functional model's config as Keras writes it (`keras.Model.get_config()`), which
@@ -358,11 +368,6 @@ def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
             inbound.append([index[tensor["config"]["keras_history"][0]] for tensor in tensors])
         layers = [{"class_name": entry["class_name"], "config": dict(entry["config"])}
                   for entry in rest]
-        unnamed = [{**layer, "config": {k: v for k, v in layer["config"].items() if k != "name"}}
-                   for layer in layers]
-        if ModelSpec.from_json({"input_shape": [1], "layers": unnamed}).layer_names() == [
-                layer["config"].get("name") for layer in layers]:
-            layers = unnamed  # the names Keras would give anyway: the spec names none
         return {"input_shape": list(first["config"]["batch_shape"])[1:], "layers": layers,
                 "inbound": inbound}
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:

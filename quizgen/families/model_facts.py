@@ -284,18 +284,19 @@ def _filters_ignored(layer: LayerSpec, channels: int) -> LayerSpec:
 
 
 def _filters_kernel_swapped(layer: LayerSpec, channels: int) -> LayerSpec:
-    """Conv2D(32, 3) read as 32×32 windows and 3 filters."""
-    (k_h, _), _, _ = formulas.window(layer)
-    filters = layer.get("filters")
-    return layer.with_config(filters=k_h, kernel_size=(filters, filters))
+    """Conv2D(32, 3) read as 32×32 windows and 3 filters (Conv1D(32, 3): 32 steps wide)."""
+    size, filters = layer.get("kernel_size"), layer.get("filters")
+    first = size if isinstance(size, int) else int(size[0])
+    return layer.with_config(filters=first, kernel_size=filters if layer.class_name == "Conv1D"
+                             else (filters, filters))
 
 
 def _per_channel_filters(layer: LayerSpec, channels: int) -> LayerSpec:
-    """Each filter applied to each input channel separately: a DepthwiseConv2D whose
-    depth_multiplier is the number of filters."""
+    """Each filter applied to each input channel separately: a DepthwiseConv2D (for a
+    Conv1D, DepthwiseConv1D) whose depth_multiplier is the number of filters."""
     config = dict(layer.config)
     config["depth_multiplier"] = config.pop("filters")
-    return LayerSpec.make("DepthwiseConv2D", **config)
+    return LayerSpec.make(f"Depthwise{layer.class_name}", **config)
 
 
 def _input_channels_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
@@ -832,7 +833,7 @@ SHAPE_SENTENCES = {
         f"Dense replaces the last axis by its {count_of(after[-1], 'unit')}."),
     "Conv2DTranspose": _transposed,
     "Conv1D": lambda layer, before, after: (
-        f"Along the time axis the window of {formulas.window(layer)[0][0]} steps gives "
+        f"Along the time axis the window of {formulas.task_window(layer)[0][1]} steps gives "
         f"{after[1]} positions; the depth is the number of filters, {after[-1]}."),
     "SeparableConv2D": lambda layer, before, after: (
         f"It slides its window like a Conv2D (output size {after[1]}×{after[2]}) and its "
