@@ -2,7 +2,8 @@
 
 For each Python file of the corpus (default: `benchmarks/corpus/`, transcriptions of keras.io
 examples, Deep Learning with Python, Hands-On Machine Learning and Keras Applications; each
-file names its source), in a fresh process:
+file names its source; and the bundled keras.io "Simple MNIST convnet" of
+`question_bank/own-model/`), in a fresh process:
 
 1. `quizgen generate --model FILE --variants 2` (a fresh cache),
 2. `quizgen verify key.json --model FILE` (rebuilds every key model and runs the file again),
@@ -26,7 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = [Path(__file__).parent / "corpus",
+          Path(__file__).parents[1] / "question_bank" / "own-model" / "mnist_convnet.py"]
 
 
 def keras_problems(file: Path, key: dict) -> list[str]:
@@ -83,7 +85,7 @@ def _inherited() -> dict[str, str]:
 
 
 def main(arguments: list[str]) -> int:
-    files = sorted(path for argument in (arguments or [str(CORPUS)]) for path in (
+    files = sorted(path for argument in (arguments or CORPUS) for path in (
         Path(argument).glob("*.py") if Path(argument).is_dir() else [Path(argument)]))
     print(f"{'file':48} {'layers':>5} {'params':>12} {'qs':>4} {'time':>7}  problems")
     failed = 0
