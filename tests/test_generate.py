@@ -68,14 +68,17 @@ def test_thirty_variants_of_ten_questions(exam, key):
 
 
 def task_output(task):
-    """A by-hand task run with Keras directly: set_weights, then a forward pass."""
+    """A by-hand task run with Keras directly: set_weights, then a forward pass (a Conv1D's
+    one-row input is a sequence)."""
     inputs = np.array(task["input"], dtype="float32")[None, :, :, None]
+    if task["layer"]["class_name"] == "Conv1D":
+        inputs = inputs[:, 0]
     layer = keras.layers.deserialize(task["layer"])
     model = keras.Sequential([keras.Input(shape=inputs.shape[1:]), layer])
     if task["kernel"] is not None:
         weights = [np.array(task["kernel"], dtype="float32").reshape(layer.weights[0].shape)]
         layer.set_weights(weights + [np.full((1,), task["bias"], "float32")][:len(layer.weights) - 1])
-    return model(inputs).numpy()[0, :, :, 0]
+    return np.atleast_2d(model(inputs).numpy()[0, ..., 0])
 
 
 def test_every_answer_is_what_keras_computes(key):

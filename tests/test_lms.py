@@ -82,7 +82,13 @@ def assert_all_accepted(entry: dict, responses: list[str]) -> None:
 
 
 def first_entry(key: dict, kind: str) -> dict:
-    return copy.deepcopy(next(entry for entry in key["questions"] if entry["kind"] == kind))
+    """The first entry of `kind`; for "numeric", where the key asks every count as single
+    choice, the first such count asked as free response instead (options dropped)."""
+    entries = [entry for entry in key["questions"] if entry["kind"] == kind]
+    if not entries and kind == "numeric":
+        entries = [entry | {"kind": "numeric", "choices": [], "tolerance": 0} for entry in key["questions"]
+                   if entry["kind"] == "single_choice" and type(entry["answer"]) is int]
+    return copy.deepcopy(entries[0])
 
 
 def one_question_key(key: dict, *entries: dict) -> dict:

@@ -267,9 +267,8 @@ MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
     TaskMisconception("transpose_kernel_flipped", "rotated the kernel by 180°; a Conv2DTranspose "
                       "adds each input value times the kernel as it is, at stride-spaced "
                       "positions of the output", _flip_kernel(("Conv2DTranspose",))),
-    TaskMisconception("dilation_ignored", "multiplied the kernel with adjacent pixels; with "
-                      "dilation_rate d it takes every d-th pixel, so a k-wide kernel spans "
-                      "d·(k − 1) + 1", _dilation_ignored),
+    TaskMisconception("dilation_ignored", model_facts.DESCRIPTIONS["dilation_ignored"],
+                      _dilation_ignored),
     TaskMisconception("upsampling_zeros_inserted", "placed each value once with zeros between; "
                       "UpSampling2D repeats each row and column `size` times",
                       _zeros_inserted),
