@@ -131,8 +131,8 @@ def main() -> None:
 @click.option("--model", "models", metavar="FILE.py", multiple=True,
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Ask about your own model instead of the bank: a Python file that defines "
-              "`model` (a keras.Sequential, or a functional model of one input and one "
-              "output), as for `quizgen inspect`. The file is RUN as Python (it is your code) "
+              "`model` (a keras.Sequential, or a functional model of one output and one or "
+              "more inputs), as for `quizgen inspect`. The file is RUN as Python (it is your code) "
               "and shown verbatim as the "
               "question's code; layers are named as model.summary() prints them. Repeat for "
               "several files. Replaces --bank, --tags, --template, --topic and --difficulty.")

@@ -35,7 +35,7 @@ import sympy as sp
 
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import AXES, MODEL_FACTS, Answer, FactRef
-from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape, Task
+from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape, Task
 
 W, K, S = sp.symbols("W K S", integer=True, positive=True)
 K_H, K_W, C_IN, F, B, N_IN, U, C, G, V, E, D = sp.symbols(
@@ -519,13 +519,12 @@ def model_closed_form(spec: ModelSpec) -> list[ClosedForm]:
         NotImplementedError: as `layer_closed_form`, or a layer has an argument the closed
             forms do not model (`exactly_modelled`): Keras alone answers.
     """
-    model_input: Shape = (None, *spec.input_shape)
     forms: list[ClosedForm] = []
     for index, layer in enumerate(spec.layers):
         if not exactly_modelled(layer):
             raise NotImplementedError(f"layer {index} ({layer.class_name}) has an argument the "
                                       "closed forms do not model")
-        shapes = tuple(model_input if source == INPUT else forms[source].output_shape
+        shapes = tuple(spec.input_of(source) if source < 0 else forms[source].output_shape
                        for source in spec.sources(index))
         try:
             form = layer_closed_form(layer, shapes[0] if len(shapes) == 1 else shapes)

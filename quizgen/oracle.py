@@ -557,22 +557,24 @@ def load_user_model(path: str) -> Any:
 
 def _graph(model: Any, path: str) -> tuple[list[Any], tuple[tuple[int, ...], ...] | None]:
     """The layers of a model that `load_user_model` accepts, in order, and where each takes its
-    tensors from (`ModelSpec.inbound`; None for a chain, each layer on the output of the one
-    before: a `keras.Sequential`, or a functional model such as VGG16).
+    tensors from (`ModelSpec.inbound`, its inputs `INPUT`, `INPUT - 1`, … in the order of
+    `model.inputs`; None for a chain, each layer on the output of the one before: a
+    `keras.Sequential`, or a functional model such as VGG16).
 
     Raises:
-        ArchitectureError: the model has several inputs or outputs, an output that is not its
-            last layer's, a layer called more than once (shared) or on several arguments (not
-            one tensor or one list of them), a nested model, or a layer class that is not
-            Keras' own; the message names the file and the layer.
+        ArchitectureError: the model has several outputs, an output that is not its last
+            layer's, a layer called more than once (shared) or on several arguments (not one
+            tensor or one list of them), a nested model, or a layer class that is not Keras'
+            own; the message names the file and the layer.
     """
     k = keras()
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ArchitectureError(f"{path}: `model` has {len(model.inputs)} input(s) and "
-                                f"{len(model.outputs)} output(s); quizgen asks about models "
-                                "with one input and one output")
+    if len(model.outputs) != 1:
+        raise ArchitectureError(f"{path}: `model` has {len(model.outputs)} outputs; quizgen asks "
+                                "about models with one output")
     layers = [layer for layer in model.layers if not isinstance(layer, k.layers.InputLayer)]
-    index = {id(layer): position for position, layer in enumerate(layers)}
+    index = {id(tensor._keras_history.operation): INPUT - position
+             for position, tensor in enumerate(model.inputs)}
+    index |= {id(layer): position for position, layer in enumerate(layers)}
     inbound = []
     for layer in layers:
         where = f"{path}: layer {layer.name!r} ({type(layer).__name__})"
@@ -590,12 +592,12 @@ def _graph(model: Any, path: str) -> tuple[list[Any], tuple[tuple[int, ...], ...
             raise ArchitectureError(f"{where} is called on several arguments or on tensors "
                                     "passed by keyword; quizgen builds layers called on one "
                                     "tensor or one list of tensors (attention: query, value)")
-        inbound.append(tuple(index.get(id(tensor._keras_history.operation), INPUT)
+        inbound.append(tuple(index[id(tensor._keras_history.operation)]
                              for tensor in k.tree.flatten(list(arguments.args))))
     if model.outputs[0]._keras_history.operation is not layers[-1]:
         raise ArchitectureError(f"{path}: the model's output is not its last layer's")
-    chain = all(sources == (position - 1 if position else INPUT,)
-                for position, sources in enumerate(inbound))
+    chain = len(model.inputs) == 1 and all(sources == (position - 1 if position else INPUT,)
+                                           for position, sources in enumerate(inbound))
     return layers, None if chain else tuple(inbound)
 
 
@@ -640,12 +642,13 @@ def model_spec(model: Any, path: str) -> ModelSpec:
             cannot load back); the message names the file and the layer.
     """
     layers, inbound = _graph(model, path)
-    input_shape = _shape(model.inputs[0].shape)[1:]
-    if None in input_shape:
-        raise ArchitectureError(f"{path}: the input shape {(None, *input_shape)} has an "
-                                "unknown size; give keras.Input a complete shape")
-    spec = ModelSpec(input_shape, tuple(LayerSpec.make(type(layer).__name__, **_given_config(layer))
-                                        for layer in layers), inbound)
+    shapes = [_shape(tensor.shape)[1:] for tensor in model.inputs]
+    for shape in shapes:
+        if None in shape:
+            raise ArchitectureError(f"{path}: the input shape {(None, *shape)} has an "
+                                    "unknown size; give keras.Input a complete shape")
+    spec = ModelSpec(shapes[0], tuple(LayerSpec.make(type(layer).__name__, **_given_config(layer))
+                                      for layer in layers), inbound, tuple(shapes[1:]))
     try:
         facts = Oracle().facts(spec)
     except ArchitectureError as error:
@@ -926,10 +929,9 @@ class Oracle:
         the layers it takes tensors from; `layer_facts`, each within the size budget), totals
         summed over the layers; the whole model must be within the size budget too, as when
         `model_facts` builds it at once."""
-        model_input: Shape = (None, *spec.input_shape)
         layers: list[LayerFacts] = []
         for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
-            shapes = tuple(model_input if source == INPUT else layers[source].output_shape
+            shapes = tuple(spec.input_of(source) if source < 0 else layers[source].output_shape
                            for source in spec.sources(index))
             try:
                 built = self.layer_facts(layer, shapes[0] if len(shapes) == 1 else shapes)
@@ -968,7 +970,7 @@ class Oracle:
         model = build_model(spec)
         by_name = {layer.name: layer for layer in model.layers}
         layers: list[LayerFacts] = []
-        tensors = {INPUT: keras().ops.ones((1, *spec.input_shape))}
+        tensors = {INPUT - k: keras().ops.ones((1, *shape)) for k, shape in enumerate(spec.inputs)}
         for index, name in enumerate(spec.layer_names()):
             layer, sources = by_name[name], spec.sources(index)
             inputs = [tensors[source] for source in sources]
@@ -976,8 +978,8 @@ class Oracle:
                                    training=False)
             executed = _checked(layer, _shape(layer.output.shape),
                                 (None, *_shape(tensors[index].shape)[1:]))
-            shapes = tuple((None, *spec.input_shape) if source == INPUT
-                           else layers[source].output_shape for source in sources)
+            shapes = tuple(spec.input_of(source) if source < 0 else layers[source].output_shape
+                           for source in sources)
             layers.append(_read_layer(layer, name, shapes[0] if len(shapes) == 1 else shapes,
                                       executed))
         return replace(_totals(tuple(layers)), total_params=int(model.count_params()),

@@ -330,11 +330,11 @@ class _Graph:
     """A functional model being sampled: its layers, where each takes its tensors from, and
     each output's shape (by the closed forms)."""
 
-    def __init__(self, input_shape: tuple[int, ...]) -> None:
-        self.input_shape = input_shape
+    def __init__(self, *inputs: tuple[int, ...]) -> None:
+        self.inputs = inputs
         self.layers: list[LayerSpec] = []
         self.inbound: list[tuple[int, ...]] = []
-        self.shapes: dict[int, Shape] = {INPUT: (None, *input_shape)}
+        self.shapes: dict[int, Shape] = {INPUT - k: (None, *shape) for k, shape in enumerate(inputs)}
 
     def add(self, layer: LayerSpec, *sources: int) -> int:
         """Append `layer`, fed by `sources` (`INPUT` or earlier layers' indices); its index."""
@@ -346,7 +346,7 @@ class _Graph:
         return len(self.layers) - 1
 
     def spec(self) -> ModelSpec:
-        return ModelSpec(self.input_shape, tuple(self.layers), tuple(self.inbound))
+        return ModelSpec(self.inputs[0], tuple(self.layers), tuple(self.inbound), self.inputs[1:])
 
 
 def residual(rng: random.Random, projection: Any = None) -> ModelSpec:
@@ -418,7 +418,7 @@ def transformer(rng: random.Random) -> ModelSpec:
     of tokens through an Embedding, else a sequence of feature vectors `(steps, width)`."""
     steps, width = rng.choice((10, 16, 20, 32, 50, 64)), rng.choice((16, 32, 64, 128))
     graph = _Graph((steps,) if rng.random() < 0.5 else (steps, width))
-    inputs = INPUT if len(graph.input_shape) == 2 else graph.add(LayerSpec.make(
+    inputs = INPUT if len(graph.inputs[0]) == 2 else graph.add(LayerSpec.make(
         "Embedding", input_dim=rng.choice((1000, 5000, 20000)), output_dim=width), INPUT)
     heads = rng.choice((2, 4, 8))
     key_dim = rng.choice((width, width // heads))
@@ -437,11 +437,33 @@ def transformer(rng: random.Random) -> ModelSpec:
     return graph.spec()
 
 
+def two_inputs(rng: random.Random) -> ModelSpec:
+    """A model of two inputs in the functional API (as keras.io's "multi-input" examples): an
+    image `(H, W, C)` from `IMAGE_INPUTS` through one or two Conv2D–MaxPooling2D blocks and
+    GlobalAveragePooling2D, and a vector of 4–30 features (the image's metadata) through a
+    Dense layer (the model's first layer), `Concatenate`d, then a Dense output layer."""
+    graph = _Graph(rng.choice(IMAGE_INPUTS[:6]), (rng.choice((4, 8, 10, 13, 20, 30)),))
+    features = graph.add(LayerSpec.make("Dense", units=rng.choice((8, 16, 32)),
+                                        activation="relu"), INPUT - 1)
+    image = INPUT
+    for _ in range(rng.randint(1, 2)):
+        image = graph.add(LayerSpec.make("Conv2D", filters=rng.choice((8, 16, 32)), kernel_size=3,
+                                         padding=rng.choice(("valid", "same")),
+                                         activation="relu"), image)
+        image = graph.add(LayerSpec.make("MaxPooling2D", pool_size=(2, 2)), image)
+    image = graph.add(LayerSpec.make("GlobalAveragePooling2D"), image)
+    joined = graph.add(LayerSpec.make("Concatenate"), image, features)
+    units = rng.choice((1, 3, 5, 10))
+    graph.add(LayerSpec.make("Dense", units=units, activation="sigmoid" if units == 1 else "softmax"),
+              joined)
+    return graph.spec()
+
+
 #: The architecture samplers by name (families add their own subjects: `quizgen.families`).
 SAMPLERS: dict[str, Callable[..., Any]] = {
     "cnn": cnn, "mlp": mlp, "sequence": sequence, "signal": signal, "modern_cnn": modern_cnn,
     "residual": residual, "branches": branches, "reshaping": reshaping, "transformer": transformer,
-    "volumetric": volumetric,
+    "volumetric": volumetric, "two_inputs": two_inputs,
 }
 
 

@@ -120,8 +120,8 @@ class LayerSpec:
         return f"layers.{self.class_name}({', '.join(arguments)})"
 
 
-#: Where a layer of a functional model takes a tensor from: the model's input (`INPUT`), or
-#: the output of an earlier layer (its index).
+#: Where a layer of a functional model takes a tensor from: the model's input (`INPUT`; its
+#: further inputs are `INPUT - 1`, `INPUT - 2`, …), or the output of an earlier layer (its index).
 INPUT = -1
 
 #: Layers called with their inputs as separate arguments, `attention(query, value)` (a merge
@@ -142,9 +142,10 @@ def call_arguments(class_name: str, inputs: list[T]) -> list[T | list[T]]:
 class ModelSpec:
     """A Keras model: `input_shape` (no batch axis) and its layers, in order. Without
     `inbound` it is a chain, as `keras.Sequential` builds it; with `inbound` a functional model
-    (a graph of one input and one output, the last layer's): `inbound[i]` are the sources of
-    layer `i`'s inputs, each `INPUT` or the index of an earlier layer (a residual
-    `Add` takes two: `(INPUT, 0)`).
+    (a graph of one output, the last layer's, and one input or, with `extra_inputs`, several):
+    `inbound[i]` are the sources of layer `i`'s inputs, each `INPUT` (the input of
+    `input_shape`), `INPUT - k` (the input of shape `extra_inputs[k - 1]`) or the index of an
+    earlier layer (a residual `Add` takes two: `(INPUT, 0)`).
 
     Example: `ModelSpec((28, 28, 1), (LayerSpec.make("Conv2D", filters=32, kernel_size=(3, 3)),))`
     describes a model whose input has shape `(None, 28, 28, 1)`.
@@ -153,9 +154,20 @@ class ModelSpec:
     input_shape: tuple[int, ...]
     layers: tuple[LayerSpec, ...]
     inbound: tuple[tuple[int, ...], ...] | None = None
+    extra_inputs: tuple[tuple[int, ...], ...] = ()
 
     def __iter__(self) -> Iterator[LayerSpec]:
         return iter(self.layers)
+
+    @property
+    def inputs(self) -> tuple[tuple[int, ...], ...]:
+        """The shapes (no batch axis) of the model's inputs, in order: sources `INPUT`,
+        `INPUT - 1`, …"""
+        return (self.input_shape, *self.extra_inputs)
+
+    def input_of(self, source: int) -> Shape:
+        """The shape (batch axis `None`) of the model input `source` (`INPUT - k`)."""
+        return (None, *self.inputs[INPUT - source])
 
     def sources(self, index: int) -> tuple[int, ...]:
         """Where layer `index` takes its inputs from (`INPUT` or earlier layers' indices)."""
@@ -169,6 +181,8 @@ class ModelSpec:
                 "layers": [layer.to_json() for layer in self.layers]}
         if self.inbound is not None:
             data["inbound"] = [list(sources) for sources in self.inbound]
+        if self.extra_inputs:
+            data["extra_inputs"] = [list(shape) for shape in self.extra_inputs]
         return data
 
     @classmethod
@@ -191,16 +205,20 @@ class ModelSpec:
             )
             inbound = None if data.get("inbound") is None else tuple(
                 tuple(int(source) for source in sources) for sources in data["inbound"])
+            extra = tuple(tuple(int(size) for size in shape) for shape in data.get("extra_inputs") or ())
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise TemplateError(f"{where}: not a model spec ({error!r})") from error
-        if any(size < 1 for size in input_shape):
-            raise TemplateError(f"{where}.input_shape: sizes must be >= 1, got {input_shape}")
-        if inbound is not None and (len(inbound) != len(layers) or any(
-                not sources or any(not INPUT <= source < index for source in sources)
+        if any(size < 1 for shape in (input_shape, *extra) for size in shape):
+            raise TemplateError(f"{where}.input_shape: sizes must be >= 1, got "
+                                f"{quote((input_shape, *extra))}")
+        first = INPUT - len(extra)
+        if (inbound is None and extra) or inbound is not None and (len(inbound) != len(layers) or any(
+                not sources or any(not first <= source < index for source in sources)
                 for index, sources in enumerate(inbound))):
-            raise TemplateError(f"{where}.inbound: each layer takes tensors from the input "
-                                f"({INPUT}) or earlier layers, got {quote(inbound)}")
-        spec = cls(input_shape, layers, inbound)
+            inputs = f"the input ({INPUT})" if not extra else f"an input ({INPUT} to {first})"
+            raise TemplateError(f"{where}.inbound: each layer takes tensors from {inputs} or "
+                                f"earlier layers, got {quote(inbound)}")
+        spec = cls(input_shape, layers, inbound, extra)
         return spec.default_names_left_out() if functional else spec
 
     def default_names_left_out(self) -> ModelSpec:
@@ -213,30 +231,32 @@ class ModelSpec:
 
     def functional_config(self, shapes: list[Shape] | None = None) -> dict[str, Any]:
         """A functional model's config as Keras writes it (`keras.Model.get_config()`), which
-        `keras.Model.from_config` loads: an `InputLayer` named `input_layer`, then each layer
+        `keras.Model.from_config` loads: an `InputLayer` per input, named `input_layer`,
+        `input_layer_1`, … (Keras' default names), then each layer
         with its `inbound_nodes` naming the layers it takes tensors from. `shapes` are the
         layers' output shapes (batch axis `None`) recorded in the tensors' configs; Keras reads
         only their `keras_history` (the shape is a placeholder without them).
         See https://keras.io/api/models/model/#from_config."""
         names = self.layer_names()
+        inputs = [INPUT_NAME if k == 0 else f"{INPUT_NAME}_{k}" for k in range(len(self.inputs))]
 
         def tensor(source: int) -> dict[str, Any]:
-            shape = (None, *self.input_shape) if source == INPUT else (
-                shapes[source] if shapes else (None,))
+            shape = self.input_of(source) if source < 0 else (shapes[source] if shapes else (None,))
             return {"class_name": "__keras_tensor__", "config": {
                 "shape": list(shape), "dtype": "float32",
-                "keras_history": [INPUT_NAME if source == INPUT else names[source], 0, 0]}}
+                "keras_history": [inputs[INPUT - source] if source < 0 else names[source], 0, 0]}}
 
         layers = [{"module": "keras.layers", "class_name": "InputLayer",
-                   "config": {"batch_shape": [None, *self.input_shape], "name": INPUT_NAME},
-                   "name": INPUT_NAME, "inbound_nodes": []}]
+                   "config": {"batch_shape": [None, *shape], "name": name},
+                   "name": name, "inbound_nodes": []}
+                  for name, shape in zip(inputs, self.inputs, strict=True)]
         for index, (layer, name) in enumerate(zip(self.layers, names, strict=True)):
             sources = [tensor(source) for source in self.sources(index)]
             serialized = layer.to_json()
             serialized["config"]["name"] = name
             layers.append(serialized | {"name": name, "inbound_nodes": [
                 {"args": call_arguments(layer.class_name, sources), "kwargs": {}}]})
-        return {"name": "model", "layers": layers, "input_layers": [[INPUT_NAME, 0, 0]],
+        return {"name": "model", "layers": layers, "input_layers": [[name, 0, 0] for name in inputs],
                 "output_layers": [[names[-1], 0, 0]]}
 
     def canonical_json(self) -> str:
@@ -296,9 +316,9 @@ class ModelSpec:
         renumbered = {old: new for new, old in enumerate(kept)}
 
         def source(old: int) -> int:
-            while old != INPUT and old in indices:
+            while old >= 0 and old in indices:
                 old = self.inbound[old][0]
-            return INPUT if old == INPUT else renumbered[old]
+            return old if old < 0 else renumbered[old]
 
         return replace(self, layers=layers, inbound=tuple(
             tuple(source(old) for old in self.inbound[index]) for index in kept))
@@ -316,7 +336,7 @@ class ModelSpec:
         """
         input_line = f"keras.Input(shape={python_literal(self.input_shape)})"
         if self.inbound is not None:
-            return self._functional_code(input_line)
+            return self._functional_code()
         if style == "sequential":
             lines = [f"    {input_line},"] + [f"    {layer.code()}," for layer in self.layers]
             return "model = keras.Sequential([\n" + "\n".join(lines) + "\n])"
@@ -325,19 +345,25 @@ class ModelSpec:
             return "model = keras.Sequential()\n" + "\n".join(lines)
         raise TemplateError(f"code style must be one of {CODE_STYLES}, got {style!r}")
 
-    def _functional_code(self, input_line: str) -> str:
+    def _functional_code(self) -> str:
         """The functional-API code of a functional model (whatever the style): one variable
-        per layer output, named after the layer, e.g. `add = layers.Add()([inputs, conv2d])`,
+        per input (`inputs`, or `inputs_1`, `inputs_2`, … for several) and per layer output,
+        named after the layer, e.g. `add = layers.Add()([inputs, conv2d])`,
         `multi_head_attention = layers.MultiHeadAttention(...)(inputs, inputs)`."""
-        names = ["inputs"] + [name if name.isidentifier() else f"x{index}"
-                              for index, name in enumerate(self.layer_names())]
-        lines = [f"inputs = {input_line}"]
+        several = len(self.inputs) > 1
+        inputs = [f"inputs_{k + 1}" if several else "inputs" for k in range(len(self.inputs))]
+        names = {INPUT - k: name for k, name in enumerate(inputs)} | {
+            index: name if name.isidentifier() else f"x{index}"
+            for index, name in enumerate(self.layer_names())}
+        lines = [f"{name} = keras.Input(shape={python_literal(shape)})"
+                 for name, shape in zip(inputs, self.inputs, strict=True)]
         for index, layer in enumerate(self.layers):
             arguments = call_arguments(layer.class_name,
-                                       [names[source + 1] for source in self.sources(index)])
+                                       [names[source] for source in self.sources(index)])
             written = ", ".join(f"[{', '.join(a)}]" if isinstance(a, list) else a for a in arguments)
-            lines.append(f"{names[index + 1]} = {layer.code()}({written})")
-        return "\n".join(lines + [f"model = keras.Model(inputs, {names[-1]})"])
+            lines.append(f"{names[index]} = {layer.code()}({written})")
+        given = f"[{', '.join(inputs)}]" if several else inputs[0]
+        return "\n".join(lines + [f"model = keras.Model({given}, {names[len(self.layers) - 1]})"])
 
 
 #: The name of a functional model's input in its config (Keras' default for the first one).
@@ -345,21 +371,23 @@ INPUT_NAME = "input_layer"
 
 
 def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The `to_json` form of a functional model's Keras config (one input, one output: the
-    last layer's; each layer called once); the layers' names are left out when they are the
-    ones `ModelSpec.layer_names` gives anyway.
+    """The `to_json` form of a functional model's Keras config (its InputLayers first, in the
+    order of its inputs; one output: the last layer's; each layer called once).
 
     Raises:
         TemplateError: the config is not of that form; the message names `where`.
     """
     try:
         entries = list(config["layers"])
-        first, rest = entries[0], entries[1:]
-        if first["class_name"] != "InputLayer" or [list(x) for x in _triples(config["input_layers"])] \
-                != [[first["name"], 0, 0]] or [list(x) for x in _triples(config["output_layers"])] \
-                != [[rest[-1]["name"], 0, 0]]:
-            raise ValueError("one InputLayer first, its input, and the last layer's output")
-        index = {first["name"]: INPUT} | {entry["name"]: i for i, entry in enumerate(rest)}
+        count = next(i for i, entry in enumerate(entries) if entry["class_name"] != "InputLayer")
+        firsts, rest = entries[:count], entries[count:]
+        if not firsts or [list(x) for x in _triples(config["input_layers"])] != [
+                [first["name"], 0, 0] for first in firsts] or [
+                list(x) for x in _triples(config["output_layers"])] != [[rest[-1]["name"], 0, 0]]:
+            raise ValueError("the InputLayers first, in the order of the inputs, and the last "
+                             "layer's output")
+        index = {first["name"]: INPUT - k for k, first in enumerate(firsts)} | {
+            entry["name"]: i for i, entry in enumerate(rest)}
         inbound = []
         for entry in rest:
             [node] = entry["inbound_nodes"]
@@ -368,8 +396,9 @@ def _from_functional(config: Mapping[str, Any], where: str) -> dict[str, Any]:
             inbound.append([index[tensor["config"]["keras_history"][0]] for tensor in tensors])
         layers = [{"class_name": entry["class_name"], "config": dict(entry["config"])}
                   for entry in rest]
-        return {"input_shape": list(first["config"]["batch_shape"])[1:], "layers": layers,
-                "inbound": inbound}
+        shapes = [list(first["config"]["batch_shape"])[1:] for first in firsts]
+        return {"input_shape": shapes[0], "layers": layers, "inbound": inbound,
+                "extra_inputs": shapes[1:]}
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
         raise TemplateError(f"{where}: not a functional model config ({error!r})") from None
 

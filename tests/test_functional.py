@@ -14,7 +14,7 @@ from quizgen import formulas
 from quizgen import oracle as keras_oracle
 from quizgen.facts import FactRef
 from quizgen.families import model_facts
-from quizgen.sample import branches, residual
+from quizgen.sample import branches, residual, two_inputs
 from quizgen.spec import INPUT, LayerSpec, ModelSpec
 
 SAMPLERS = {"residual": residual, "branches": branches}
@@ -87,3 +87,59 @@ def test_a_layer_fed_by_itself_or_a_later_one_is_refused(inbound):
             "inbound": [list(sources) for sources in inbound]}
     with pytest.raises(TemplateError, match="inbound: each layer takes tensors from the input"):
         ModelSpec.from_json(data)
+
+
+def test_two_inputs_along_the_graph_and_in_keras_config(oracle):
+    for seed in range(8):
+        spec = two_inputs(random.Random(seed))
+        assert len(spec.inputs) == 2 and spec.sources(0) == (INPUT - 1,)  # the features' Dense
+        facts = oracle.facts(spec)
+        assert facts == oracle.model_facts(spec), seed
+        assert [form.params for form in formulas.model_closed_form(spec)] == [
+            known.params for known in facts.layers]
+        config = spec.functional_config([known.output_shape for known in facts.layers])
+        model = keras_oracle.keras().Model.from_config(copy.deepcopy(config))
+        assert [tuple(tensor.shape) for tensor in model.inputs] == [
+            (None, *shape) for shape in spec.inputs]
+        assert model.count_params() == facts.total_params
+        assert ModelSpec.from_json(config) == spec == ModelSpec.from_json(spec.to_json())
+        assert "model = keras.Model([inputs_1, inputs_2], " in spec.code()
+
+
+def test_concatenated_branch_forgotten(oracle):
+    from quizgen.errors import TemplateError
+
+    spec = ModelSpec((8, 8, 3), (
+        LayerSpec.make("Dense", units=4), LayerSpec.make("Conv2D", filters=6, kernel_size=3),
+        LayerSpec.make("GlobalAveragePooling2D"), LayerSpec.make("Concatenate"),
+        LayerSpec.make("Dense", units=2)), ((INPUT - 1,), (INPUT,), (1,), (2, 0), (3,)), ((5,),))
+    facts = oracle.facts(spec)
+    # the output Dense on 6 + 4 features: (10 + 1)·2 = 22; on the image's 6 alone: 14
+    assert facts.layers[4].params == 22
+    [forgotten] = [m for m in model_facts.MISCONCEPTIONS if m.label == "concatenated_branch_forgotten"]
+    assert forgotten.answer(oracle, spec, FactRef("params", 4), facts) == 14
+    with pytest.raises(TemplateError, match=r"from an input \(-1 to -2\)"):
+        ModelSpec.from_json({**spec.to_json(), "inbound": [[INPUT - 2], [INPUT], [1], [2, 0], [3]]})
+
+
+TWO_INPUT_FILE = """\
+import keras
+from keras import layers
+
+image = keras.Input(shape=(32, 32, 3), name="image")
+meta = keras.Input(shape=(6,), name="meta")
+x = layers.Conv2D(8, 3, activation="relu")(image)
+x = layers.GlobalAveragePooling2D()(x)
+y = layers.Dense(4, activation="relu")(meta)
+model = keras.Model([image, meta], layers.Dense(3)(layers.Concatenate()([x, y])))
+"""
+
+
+def test_an_instructors_two_input_model(tmp_path, oracle):
+    path = tmp_path / "two_inputs.py"
+    path.write_text(TWO_INPUT_FILE)
+    model = keras_oracle.load_user_model(str(path))
+    spec = keras_oracle.model_spec(model, str(path))
+    assert spec.inputs == ((32, 32, 3), (6,))
+    facts = oracle.facts(spec)
+    assert facts.total_params == model.count_params() == (3 * 3 * 3 + 1) * 8 + (6 + 1) * 4 + (12 + 1) * 3

@@ -44,7 +44,7 @@ from quizgen.family import (
     resolve_layer,
 )
 from quizgen.oracle import LayerFacts, ModelFacts, Oracle
-from quizgen.spec import INPUT, POOLING, LayerSpec, ModelSpec, Shape
+from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape
 from quizgen.template import Ask
 
 if TYPE_CHECKING:
@@ -394,7 +394,7 @@ def _shortcut_convolved(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mut
     """Each identity shortcut given a 1×1 Conv2D of as many filters as it has channels."""
     mutated = spec
     for add, source in reversed(_identity_shortcuts(spec)):  # a later add first: no index moves
-        channels = (spec.input_shape if source == INPUT else facts.layers[source].output_shape)[-1]
+        channels = (spec.input_of(source) if source < 0 else facts.layers[source].output_shape)[-1]
         mutated = mutated.with_layer_before(add, LayerSpec.make("Conv2D", filters=channels,
                                                                 kernel_size=1), source)
     return (mutated, ref) if mutated != spec else None
@@ -460,6 +460,15 @@ def _attention_scores(facts: ModelFacts, ref: FactRef) -> Answer | None:
     if len(query) != 3:
         return None
     return (None, known.weight_shape("query/kernel")[1], query[1], value[1])
+
+
+def _first_branch_only(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
+    """The Concatenate layers before the asked one removed: what took their output takes
+    their first input alone (`ModelSpec.without_layers`)."""
+    scope = set(_scope(spec, ref, ("Concatenate",))) - {ref.layer}
+    if not scope or ref.layer is None:
+        return None
+    return spec.without_layers(scope), ref.at(ref.layer - sum(i < ref.layer for i in scope))
 
 
 def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
@@ -661,6 +670,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("concatenation_as_add", "thought Concatenate adds its inputs element-wise, "
                   "like Add; it puts them side by side, so their channels add up",
                   facts=SIZES, mutate=_rewrite(("Concatenate",), _to_class("Add", "axis"))),
+    Misconception("concatenated_branch_forgotten", "counted what follows Concatenate on one "
+                  "branch alone; it takes all the branches' features side by side",
+                  facts=SIZES, mutate=_first_branch_only),
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
                   facts=TOTALS, mutate=_shortcut_convolved),
@@ -826,7 +838,8 @@ SHAPE_SENTENCES = {
         "Add sums them element-wise, so the output keeps their shape."),
     "Concatenate": lambda layer, before, after: (
         f"Concatenate puts them side by side along axis {layer.get('axis', -1)}"
-        + (" (the channels)" if layer.get("axis", -1) in (-1, len(after) - 1) else "") + ": "
+        + ((" (the channels)" if len(after) == 4 else " (the features)")
+           if layer.get("axis", -1) in (-1, len(after) - 1) else "") + ": "
         f"{' + '.join(str(shape[layer.get('axis', -1)]) for shape in before)} = "
         f"{after[layer.get('axis', -1)]}."),
     "Dense": lambda layer, before, after: (
