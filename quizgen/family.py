@@ -215,12 +215,13 @@ def count_of(number: int, noun: str) -> str:
 
 def describe_in(table: Mapping[str, str], label: str) -> str:
     """The feedback of a misconception `label` in `table`; a compound label (`a+b`, two
-    mistakes made together) joins its parts' descriptions with ' and '.
+    mistakes made together) joins its parts' descriptions with '; also, ' (a description may
+    say what Keras does, so 'and' would seem to make it Keras' mistake).
 
     Raises:
         KeyError: a part of the label is not in `table`.
     """
-    return " and ".join(table[part] for part in label.split("+"))
+    return "; also, ".join(table[part] for part in label.split("+"))
 
 
 def resolve_layer(ask: Ask, spec: ModelSpec, rng: random.Random) -> int | None:

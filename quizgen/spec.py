@@ -306,22 +306,44 @@ class ModelSpec:
         layers = self.layers[:index] + (layer,) + self.layers[index:]
         return replace(self, layers=layers, inbound=tuple(inbound))
 
-    def without_layers(self, indices: set[int]) -> ModelSpec:
-        """A copy with the layers at `indices` removed; in a functional model, a layer that
-        took a removed layer's output takes what the removed layer took (its first input)."""
-        kept = [index for index in range(len(self.layers)) if index not in indices]
-        layers = tuple(self.layers[index] for index in kept)
-        if self.inbound is None:
-            return replace(self, layers=layers)
-        renumbered = {old: new for new, old in enumerate(kept)}
-
+    def _repointed(self, indices: set[int]) -> dict[int, tuple[int, ...]]:
+        """The layers left when those at `indices` are removed, each with its sources, where a
+        layer that took a removed layer's output takes what that layer took (its first input);
+        in a functional model only the layers its output (the last layer left) still depends on."""
         def source(old: int) -> int:
             while old >= 0 and old in indices:
-                old = self.inbound[old][0]
-            return old if old < 0 else renumbered[old]
+                old = self.sources(old)[0]
+            return old
 
-        return replace(self, layers=layers, inbound=tuple(
-            tuple(source(old) for old in self.inbound[index]) for index in kept))
+        left = {index: tuple(map(source, self.sources(index)))
+                for index in range(len(self.layers)) if index not in indices}
+        if self.inbound is None or not left:
+            return left
+        needed = {max(left)}
+        for index in sorted(left, reverse=True):
+            if index in needed:
+                needed |= {old for old in left[index] if old >= 0}
+        return {index: sources for index, sources in left.items() if index in needed}
+
+    def kept(self, indices: set[int]) -> list[int]:
+        """The indices (in this spec) of the layers `without_layers(indices)` keeps, in order."""
+        return sorted(self._repointed(indices))
+
+    def without_layers(self, indices: set[int]) -> ModelSpec:
+        """A copy with the layers at `indices` removed (`_repointed`): in a functional model a
+        layer that took a removed layer's output takes what that layer took (its first input),
+        and a branch (or an input) the output no longer depends on goes too."""
+        left = self._repointed(indices)
+        layers = tuple(self.layers[index] for index in sorted(left))
+        if self.inbound is None:
+            return replace(self, layers=layers)
+        used = sorted({old for sources in left.values() for old in sources if old < 0}, reverse=True)
+        renumbered = {old: new for new, old in enumerate(sorted(left))} | {
+            old: INPUT - position for position, old in enumerate(used)}
+        shapes = [self.inputs[INPUT - old] for old in used]
+        return ModelSpec(shapes[0], layers, tuple(
+            tuple(renumbered[old] for old in left[index]) for index in sorted(left)),
+            tuple(shapes[1:]))
 
     def code(self, style: str = "sequential") -> str:
         """Python code that builds this model, in one of `CODE_STYLES`:

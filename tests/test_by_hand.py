@@ -197,16 +197,15 @@ def test_dilated_and_sequence_mistakes(oracle):
                    x, ((1, 0), (0, 1)), 0)
     # kernel values 2 apart: x[i][j] + x[i+2][j+2]
     assert by_hand.run(oracle, dilated) == ((1 + 1, 2 + 1), (0 + 0, 1 + 2))
-    ignored = next(m for m in by_hand.MISCONCEPTIONS if m.label == "dilation_ignored")
-    # the kernel on adjacent pixels: x[i][j] + x[i+1][j+1] over the same 2×2 windows
-    assert by_hand.run(oracle, ignored.mutate(dilated)) == ((1 + 1, 2 + 3), (0 + 0, 1 + 1))
+    flipped = next(m for m in by_hand.MISCONCEPTIONS if m.label == "kernel_flipped")
+    # flipped [[1, 0], [0, 1]] is itself: the sampler never draws such a kernel
+    assert flipped.mutate(dilated) is None
     sequence = Task(LayerSpec.make("Conv1D", filters=1, kernel_size=3), ((1, 2, 0, 3, 1),),
                     ((1, 0, -1),), 2)
     assert sequence.spec.input_shape == (5, 1)
     assert "x = [1, 2, 0, 3, 1]\nkernel = [1, 0, -1]" in sequence.code()
     # 1 − 0 + 2 = 3, 2 − 3 + 2 = 1, 0 − 1 + 2 = 1; flipped [-1, 0, 1]: 1, 3, 3
     assert by_hand.run(oracle, sequence) == ((3, 1, 1),)
-    flipped = next(m for m in by_hand.MISCONCEPTIONS if m.label == "kernel_flipped")
     assert by_hand.run(oracle, flipped.mutate(sequence)) == ((1, 3, 3),)
     assert Task.from_json(sequence.to_json()) == sequence
     with pytest.raises(Exception, match="takes one row"):

@@ -36,7 +36,8 @@ def test_a_label_means_the_same_in_every_family():
         for label, text in family.misconceptions.items():
             assert meanings.setdefault(label, text) == text, label
     assert families.describe("bias_forgotten+padding_flipped") == (
-        "forgot the bias (one per filter or unit) and confused padding='valid' and padding='same'")
+        "forgot the biases (one per filter, unit or attention projection output); also, "
+        "confused padding='valid' and padding='same'")
     with pytest.raises(KeyError):
         families.describe("no_such_mistake")
 

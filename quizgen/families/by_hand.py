@@ -119,8 +119,9 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
       window, so every value is a multiple of 0.25);
     - `"upsampling"`: an UpSampling2D of `size` 2 or 3 along each axis;
     `valid` or `same` padding (only where it pads the input). Every output side is 2–5 values
-    long (a sequence's 2–8; a transposed convolution's and an upsampling's up to 9), and the
-    output is never constant.
+    long (a sequence's 2–8; a transposed convolution's and an upsampling's up to 9), the
+    output is never constant, and a kernel is never its own 180° rotation (flipping it must
+    be a mistake).
 
     Raises:
         TemplateError: `layer` is not one of the kinds; `size` is not a range; or no task fits
@@ -154,10 +155,12 @@ def by_hand(rng: random.Random, layer: str = "conv", size: Any = None) -> Task:
             task = Task(task_layer, _matrix(rng, rows, columns, (0, 0, 1, 1, 2, 3)),
                         _matrix(rng, *kernel_size, (-1, 0, 1, 1, 2)),
                         rng.choice((0, 1, -1, 2)) if task_layer.get("use_bias", True) else 0)
-        if len({value for row in task_closed_form(task) for value in row}) > 1:
+        symmetric = task.kernel is not None and _flip_kernel(CONVOLUTIONS)(task) is None
+        if len({value for row in task_closed_form(task) for value in row}) > 1 and not symmetric:
             return task
     raise TemplateError(f"sampler option size: none of {_MAX_TASK_DRAWS} {layer} tasks on "
-                        f"{rows}×{columns} inputs gave an output that is not constant")
+                        f"{rows}×{columns} inputs gave an output that is not constant with a "
+                        "kernel that flipping changes")
 
 
 # --- misconceptions: the task mutated the way students work it out wrongly ------------------
@@ -209,18 +212,6 @@ def _pad_symmetrically(task: Task) -> Task | None:
     return replace(task, input=padded, layer=task.layer.with_config(padding="valid"))
 
 
-def _dilation_ignored(task: Task) -> Task | None:
-    """A dilated kernel applied to contiguous pixels (as if undilated), over as many windows:
-    the undilated Conv2D on the input's first `out + k − 1` rows and columns ("valid" only)."""
-    kernel, _, padding, dilation = formulas.task_window(task.layer)
-    if task.layer.class_name != "Conv2D" or dilation == (1, 1) or padding != "valid":
-        return None
-    spans = formulas.task_spans(task.layer)
-    kept = [size - span + k for size, span, k in zip(_sides(task), spans, kernel, strict=True)]
-    cropped = tuple(row[:kept[1]] for row in task.input[:kept[0]])
-    return replace(task, input=cropped, layer=task.layer.with_config(dilation_rate=None))
-
-
 def _zeros_inserted(task: Task) -> Task | None:
     """UpSampling2D read as each value placed once, zeros between: a Conv2DTranspose with a
     1×1 kernel of 1 and `strides` the upsampling's `size`."""
@@ -262,13 +253,12 @@ class TaskMisconception:
 
 
 MISCONCEPTIONS: tuple[TaskMisconception, ...] = (
-    TaskMisconception("kernel_flipped", "flipped the kernel (a true convolution); Keras' Conv2D "
-                      "computes a cross-correlation", _flip_kernel(("Conv2D", "Conv1D"))),
+    TaskMisconception("kernel_flipped", "flipped the kernel (a true convolution); Keras' "
+                      "convolution layers compute a cross-correlation",
+                      _flip_kernel(("Conv2D", "Conv1D"))),
     TaskMisconception("transpose_kernel_flipped", "rotated the kernel by 180°; a Conv2DTranspose "
                       "adds each input value times the kernel as it is, at stride-spaced "
                       "positions of the output", _flip_kernel(("Conv2DTranspose",))),
-    TaskMisconception("dilation_ignored", model_facts.DESCRIPTIONS["dilation_ignored"],
-                      _dilation_ignored),
     TaskMisconception("upsampling_zeros_inserted", "placed each value once with zeros between; "
                       "UpSampling2D repeats each row and column `size` times",
                       _zeros_inserted),
@@ -379,12 +369,12 @@ def _explain_windows(task: Task) -> str:
         padded = ""
     elif task.sequence:
         padded = (f" Padding \"same\" adds {count_of(pads[0][0], 'value')} before and "
-                  f"{pads[0][1]} after the sequence (Keras puts the extra one at the end), "
-                  "filled with zeros.")
+                  f"{pads[0][1]} after the sequence{_extra(pads, 'at the end')}, filled with "
+                  "zeros.")
     else:
         padded = (f" Padding \"same\" adds {count_of(pads[0][0], 'row')} at the top and "
                   f"{pads[0][1]} at the bottom, {count_of(pads[1][0], 'column')} on the left and "
-                  f"{pads[1][1]} on the right (Keras puts the extra one at the bottom/right)"
+                  f"{pads[1][1]} on the right{_extra(pads, 'at the bottom/right')}"
                   + (", filled with zeros." if task.kernel is not None
                      else "; padded pixels are left out of the pooling."))
     how = {"MaxPooling2D": "takes the maximum of each window",
@@ -396,7 +386,8 @@ def _explain_windows(task: Task) -> str:
              f"{(j if task.sequence else i) + 1}{'' if task.sequence else f', column {j + 1}'}: "
              f"${_window_step(task, values)}$" for i, j, values in windows[:SHOWN_WINDOWS]]
     if len(windows) > SHOWN_WINDOWS:
-        steps.append(f"* … and likewise for the other {len(windows) - SHOWN_WINDOWS} windows.")
+        steps.append(f"* … and likewise for the other "
+                     f"{count_of(len(windows) - SHOWN_WINDOWS, 'window')}.")
     if task.sequence:
         moves = (f"The window of {kernel[1]} values moves with stride {strides[1]} along the "
                  f"{len(task.input[0])} values, so the output has {columns}: {sizes}.")
@@ -412,6 +403,11 @@ def _explain_windows(task: Task) -> str:
     return (f"{moves}{padded} `{task.layer.class_name}` {how}:\n\n" + "\n".join(steps))
 
 
+def _extra(pads: list[tuple[int, int]], where: str) -> str:
+    """Where Keras puts the padding that cannot be split evenly, if any."""
+    return f" (Keras puts the extra one {where})" if any(before != after for before, after in pads) else ""
+
+
 def _explain_transposed(task: Task) -> str:
     """A transposed convolution: each input value scales the kernel, placed stride-spaced."""
     (k_h, k_w), (s_h, s_w), padding = formulas.window(task.layer)
@@ -421,11 +417,13 @@ def _explain_transposed(task: Task) -> str:
             f", then cropped to {len(output)}×{len(output[0])} (padding \"same\": the input's "
             f"size times the strides)")
     where = "" if padding == "valid" else " of the uncropped output"
-    steps = [f"* x[{i + 1}][{j + 1}] = {task.input[i][j]}: {task.input[i][j]} × kernel added at "
-             f"rows {i * s_h + 1}–{i * s_h + k_h}, columns {j * s_w + 1}–{j * s_w + k_w}{where}"
+    steps = [f"* row {i + 1}, column {j + 1} of x (value {task.input[i][j]}): {task.input[i][j]} × "
+             f"kernel added at rows {i * s_h + 1}–{i * s_h + k_h}, columns "
+             f"{j * s_w + 1}–{j * s_w + k_w}{where}"
              for i, j in list(itertools.product(range(height), range(width)))[:SHOWN_WINDOWS]]
     if height * width > SHOWN_WINDOWS:
-        steps.append(f"* … and likewise for the other {height * width - SHOWN_WINDOWS} input values.")
+        steps.append(f"* … and likewise for the other "
+                     f"{count_of(height * width - SHOWN_WINDOWS, 'input value')}.")
     bias = (f" Then the bias {task.bias} is added to every value." if
             task.layer.get("use_bias", True) else "")
     sizes = " and ".join(

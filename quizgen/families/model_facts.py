@@ -57,7 +57,7 @@ SPATIAL = ("Conv2D", "Conv1D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseC
 POOLS = POOLING + ("MaxPooling3D", "AveragePooling3D")
 RECURRENT = ("SimpleRNN", "GRU", "LSTM")
 #: Layers with a `use_bias` argument.
-BIASED = SPATIAL + RECURRENT + ("Dense",)
+BIASED = SPATIAL + RECURRENT + ("Dense", "MultiHeadAttention")
 #: Layers whose weights students count as "one per unit or filter".
 WEIGHTED = ("Conv2D", "Conv3D", "Dense")
 
@@ -99,15 +99,21 @@ def _rewrite(classes: tuple[str, ...], change: Callable[[LayerSpec], LayerSpec |
     return mutate
 
 
+def _without(spec: ModelSpec, ref: FactRef, indices: set[int]) -> Mutated | None:
+    """`spec` without the layers at `indices` (`ModelSpec.without_layers`), `ref` re-pointed to
+    where its layer is then; None if its layer goes too (a branch the output left)."""
+    kept = spec.kept(indices)
+    if ref.layer is not None and ref.layer not in kept:
+        return None
+    return spec.without_layers(indices), ref.at(None if ref.layer is None else kept.index(ref.layer))
+
+
 def _remove(classes: tuple[str, ...]):
     """A mutation deleting the layers of `classes` in scope, re-pointing the asked layer."""
 
     def mutate(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
         scope = set(_scope(spec, ref, classes)) - {ref.layer}
-        if not scope:
-            return None
-        layer = None if ref.layer is None else ref.layer - sum(i < ref.layer for i in scope)
-        return spec.without_layers(scope), ref.at(layer)
+        return _without(spec, ref, scope) if scope else None
 
     return mutate
 
@@ -466,9 +472,7 @@ def _first_branch_only(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Muta
     """The Concatenate layers before the asked one removed: what took their output takes
     their first input alone (`ModelSpec.without_layers`)."""
     scope = set(_scope(spec, ref, ("Concatenate",))) - {ref.layer}
-    if not scope or ref.layer is None:
-        return None
-    return spec.without_layers(scope), ref.at(ref.layer - sum(i < ref.layer for i in scope))
+    return _without(spec, ref, scope) if scope and ref.layer is not None else None
 
 
 def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
@@ -540,7 +544,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   facts=SIZES, mutate=_rewrite(SPATIAL + POOLS, _ignore_strides)),
     Misconception("pool_stride_one", "assumed pooling moves by 1 pixel (Keras' default strides "
                   "equal pool_size)", facts=SIZES, mutate=_rewrite(POOLS, pool_stride_one)),
-    Misconception("bias_forgotten", "forgot the bias (one per filter or unit)",
+    Misconception("bias_forgotten", "forgot the biases (one per filter, unit or attention "
+                  "projection output)",
                   facts=COUNTS, mutate=_rewrite(BIASED, _forget_bias)),
     Misconception("gates_forgotten", "counted an LSTM or GRU like a SimpleRNN, forgetting its "
                   "gates (4 weight sets for LSTM, 3 for GRU)",
@@ -643,8 +648,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "as non-trainable", facts=SPLIT, misread=_all_counted_non_trainable),
     Misconception("bias_non_trainable", "thought biases are fixed, not learned",
                   facts=SPLIT, misread=_bias_non_trainable),
-    Misconception("dilation_ignored", "ignored the dilation_rate: a 3×3 kernel dilated by 2 "
-                  "spans 5×5", facts=SHAPE, mutate=_rewrite(CONV, _undilated)),
+    Misconception("dilation_ignored", "ignored the dilation_rate: a kernel k wide dilated by d "
+                  "spans d·(k − 1) + 1 pixels (3×3 dilated by 2 spans 5×5)", facts=SHAPE,
+                  mutate=_rewrite(CONV, _undilated)),
     Misconception("groups_ignored", "ignored groups: with groups=G each filter sees only C_in / G "
                   "of the input channels", facts=COUNTS + WEIGHTS, mutate=_rewrite(CONV, _ungrouped)),
     Misconception("padding_one_side", "added ZeroPadding2D's rows and columns on one side only; "
@@ -670,8 +676,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("concatenation_as_add", "thought Concatenate adds its inputs element-wise, "
                   "like Add; it puts them side by side, so their channels add up",
                   facts=SIZES, mutate=_rewrite(("Concatenate",), _to_class("Add", "axis"))),
-    Misconception("concatenated_branch_forgotten", "counted what follows Concatenate on one "
-                  "branch alone; it takes all the branches' features side by side",
+    Misconception("concatenated_branch_forgotten", "took the layer after Concatenate to see "
+                  "the first branch's features only; it sees all the branches' features side by "
+                  "side",
                   facts=SIZES, mutate=_first_branch_only),
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",

@@ -464,8 +464,12 @@ def make(subject: Subject, rng: random.Random) -> Question:
     of the true statements' option numbers (1-based), each decided by execution.
 
     Raises:
-        QuestionError: the model does not offer enough kinds of statement.
+        QuestionError: the model does not offer enough kinds of statement, or is functional
+            (statements are decided along a chain of layers).
     """
+    if subject.spec.inbound is not None:
+        raise QuestionError("statements are decided on Sequential models (a chain of layers); "
+                            "this model is functional")
     ask = subject.ask
     fixed = None if ask.statements is None else [
         (kind, None if claim is None else claim.to_dict()) for kind, claim in ask.statements]

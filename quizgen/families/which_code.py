@@ -221,9 +221,13 @@ def make(subject: Subject, rng: random.Random) -> Question:
     of executed misreadings (each builds a different model in Keras).
 
     Raises:
-        QuestionError: fewer than three misreadings build a different model.
+        QuestionError: fewer than three misreadings build a different model, or the model is
+            functional (a description reads as a chain of layers).
     """
     spec = subject.spec
+    if spec.inbound is not None:
+        raise QuestionError("a description in words lists a chain of layers; this model is "
+                            "functional")
     wrong = misreadings(subject.oracle, spec, rng, CHOICES - 1)
     choices = (Choice(_fenced(spec), spec, True),) + tuple(
         Choice(_fenced(mutated), mutated, False, label) for mutated, label in wrong)
