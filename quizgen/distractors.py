@@ -36,14 +36,14 @@ class Misconception:
     description: str
     facts: tuple[str, ...]
     mutate: Callable[[ModelSpec, FactRef, ModelFacts], Mutated | None] | None = None
-    misread: Callable[[ModelFacts, FactRef], Answer | None] | None = None
+    misread: Callable[[ModelSpec, ModelFacts, FactRef], Answer | None] | None = None
 
     def answer(self, oracle: Oracle, spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Answer | None:
         """What this mistake gives for `ref` about `spec` (None where it does not apply)."""
         if ref.fact not in self.facts:
             return None
         if self.misread is not None:
-            return self.misread(facts, ref)
+            return self.misread(spec, facts, ref)
         mutated = self.mutate(spec, ref, facts)
         return None if mutated is None else execute(oracle, *mutated)
 
@@ -110,7 +110,7 @@ def choose(misconceptions: Sequence[Misconception], spec: ModelSpec, ref: FactRe
         if ref.fact not in misconception.facts:
             continue
         if misconception.misread is not None:
-            singles.append((partial(misconception.misread, facts, ref), misconception.label))
+            singles.append((partial(misconception.misread, spec, facts, ref), misconception.label))
         elif (mutated := misconception.mutate(spec, ref, facts)) is not None:
             mutations.append(misconception)
             singles.append((partial(execute, oracle, *mutated), misconception.label))

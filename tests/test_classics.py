@@ -72,7 +72,7 @@ def executed(oracle, item, question, label):
     for part in label.split("+"):
         misconception = next(m for m in model_facts.MISCONCEPTIONS if m.label == part)
         if misconception.misread is not None:
-            return misconception.misread(facts, ref)
+            return misconception.misread(spec, facts, ref)
         spec, ref = misconception.mutate(spec, ref, facts)
     return read_fact(oracle.facts(spec), ref)
 

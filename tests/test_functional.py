@@ -143,3 +143,19 @@ def test_an_instructors_two_input_model(tmp_path, oracle):
     assert spec.inputs == ((32, 32, 3), (6,))
     facts = oracle.facts(spec)
     assert facts.total_params == model.count_params() == (3 * 3 * 3 + 1) * 8 + (6 + 1) * 4 + (12 + 1) * 3
+
+
+def test_projection_forgotten(oracle):
+    projected = residual(random.Random(3), projection=True)
+    facts = oracle.facts(projected)
+    [forgotten] = [m for m in model_facts.MISCONCEPTIONS if m.label == "projection_forgotten"]
+    [shortcut] = model_facts._projections(projected)
+    conv = projected.layers[shortcut]
+    channels = facts.layers[projected.sources(shortcut)[0]].output_shape[-1]
+    # a 1×1 convolution of F filters on C channels: C·F weights and F biases
+    params = channels * conv.get("filters") + conv.get("filters")
+    assert facts.layers[shortcut].params == params
+    assert forgotten.answer(oracle, projected, FactRef("total_params"), facts) == (
+        facts.total_params - params)
+    plain = residual(random.Random(3), projection=False)
+    assert forgotten.answer(oracle, plain, FactRef("total_params"), oracle.facts(plain)) is None

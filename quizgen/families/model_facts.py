@@ -231,7 +231,7 @@ def _embedding_count(extra: Callable[[LayerFacts], int]):
     """A misread parameter count of an Embedding: the count as the student forms it from the
     layer's facts (`extra(layer)`)."""
 
-    def misread(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    def misread(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
         if ref.fact != "params" or facts.layers[ref.layer].class_name != "Embedding":
             return None
         return extra(facts.layers[ref.layer])
@@ -254,7 +254,7 @@ def _units_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated 
     return spec.replace_layer(ref.layer, changed), ref
 
 
-def _one_output_per_gate(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _one_output_per_gate(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """An LSTM or GRU output read as one vector per gate (4 or 3 × units wide)."""
     known = facts.layers[ref.layer] if ref.layer is not None else None
     if ref.fact != "output_shape" or ref.axis or known is None or known.class_name not in ("LSTM", "GRU"):
@@ -263,7 +263,7 @@ def _one_output_per_gate(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return (*known.output_shape[:-1], gates * known.output_shape[-1])
 
 
-def _recurrent_weights_forgotten(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _recurrent_weights_forgotten(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """Parameters counted without the recurrent kernels (units × gates·units each)."""
     if ref.fact not in ("params", "total_params", "trainable_params"):
         return None
@@ -313,7 +313,7 @@ def _input_channels_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) 
     return ModelSpec((height, width, 1), (spec.layers[ref.layer],)), ref.at(0)
 
 
-def _previous_layer_shape(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _previous_layer_shape(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact != "output_shape" or ref.layer is None:
         return None
     shape = facts.layers[ref.layer].input_shape
@@ -324,7 +324,7 @@ def _previous_layer_shape(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return shape[AXES[ref.axis]] if len(shape) == 4 else None
 
 
-def _channels_first_axes(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _channels_first_axes(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """The output shape written, or read, as (batch, channels, height, width)."""
     if ref.fact != "output_shape" or ref.layer is None:
         return None
@@ -338,7 +338,7 @@ def _channels_first_axes(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return shape[CHANNELS_FIRST_AXES[ref.axis]]
 
 
-def _kernel_reordered(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _kernel_reordered(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """Conv2D kernel as (filters, C_in, k_h, k_w); Dense kernel as (units, n_in)."""
     if ref.fact != "weight_shape" or ref.weight != "kernel":
         return None
@@ -346,7 +346,7 @@ def _kernel_reordered(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return (shape[3], shape[2], shape[0], shape[1]) if len(shape) == 4 else tuple(reversed(shape))
 
 
-def _weights_order_confused(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _weights_order_confused(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """The kernel's shape given for the bias, or the bias's for the kernel."""
     if ref.fact != "weight_shape" or ref.weight not in ("kernel", "bias"):
         return None
@@ -354,7 +354,7 @@ def _weights_order_confused(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return facts.layers[ref.layer].weight_shape(other)
 
 
-def _bias_per_position(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _bias_per_position(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """One bias per output value (biases are shared across positions)."""
     if ref.fact != "weight_shape" or ref.weight != "bias":
         return None
@@ -368,7 +368,7 @@ def _bias_sizes(facts: ModelFacts, layer: int | None) -> list[int]:
             if weight.name == "bias"]
 
 
-def _single_bias(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _single_bias(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """One bias for the whole layer, as the scalar b of y = wx + b."""
     if ref.fact == "weight_shape":
         return (1,) if ref.weight == "bias" else None
@@ -378,7 +378,7 @@ def _single_bias(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return read_fact(facts, ref) - sum(biases) + len(biases) if biases else None
 
 
-def _neurons_counted(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _neurons_counted(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """The number of units (or filters) instead of the number of weights."""
     if ref.fact not in ("params", "total_params", "trainable_params"):
         return None
@@ -394,6 +394,34 @@ def _identity_shortcuts(spec: ModelSpec) -> list[tuple[int, int]]:
     uses = Counter(source for sources in spec.inbound for source in sources)
     return [(index, source) for index, layer in enumerate(spec.layers) if layer.class_name == "Add"
             for source in spec.sources(index) if uses[source] > 1]
+
+
+def _projections(spec: ModelSpec) -> list[int]:
+    """The layers of each shortcut projection of a functional model: a 1×1 Conv2D (and the
+    BatchNormalization after it, as in ResNet) on an input of an `Add` that other layers take
+    too (the block's input, which its body also takes)."""
+    if spec.inbound is None:
+        return []
+    uses = Counter(source for sources in spec.inbound for source in sources)
+    found = []
+    for index, layer in enumerate(spec.layers):
+        for source in spec.sources(index) if layer.class_name == "Add" else ():
+            path = []
+            while source >= 0 and spec.layers[source].class_name == "BatchNormalization":
+                path.append(source)
+                source = spec.sources(source)[0]
+            conv = spec.layers[source] if source >= 0 else None
+            if conv is not None and conv.class_name == "Conv2D" and formulas.pair(
+                    conv.get("kernel_size"), 1) == (1, 1) and uses[spec.sources(source)[0]] > 1:
+                found += [source, *path]
+    return found
+
+
+def _projections_forgotten(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
+    """The model's parameters without its shortcut projections' (`_projections`)."""
+    column = {"total_params": "params"}.get(ref.fact, ref.fact)
+    left_out = sum(getattr(facts.layers[index], column) for index in _projections(spec))
+    return read_fact(facts, ref) - left_out if left_out else None
 
 
 def _shortcut_convolved(spec: ModelSpec, ref: FactRef, facts: ModelFacts) -> Mutated | None:
@@ -415,7 +443,7 @@ def _flat_kernel(layer: LayerSpec) -> LayerSpec | None:
     return layer.with_config(kernel_size=(1, k_h, k_w)) if k_d > 1 else None
 
 
-def _volume_as_image(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _volume_as_image(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """A 3-D layer's output shape without its depth axis, as a Conv2D's."""
     known = facts.layers[ref.layer] if ref.layer is not None else None
     if ref.fact != "output_shape" or ref.axis or known is None or len(known.output_shape) != 5:
@@ -434,7 +462,7 @@ def _attention_weights_left_out(*sublayers: str):
     `value`, `attention_output`); for the output shape without `attention_output`, the heads'
     values concatenated (num_heads × value_dim features)."""
 
-    def misread(facts: ModelFacts, ref: FactRef) -> Answer | None:
+    def misread(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
         layers = _attention_layers(facts, ref)
         if ref.fact == "output_shape":
             if ref.axis or not layers or "attention_output" not in sublayers:
@@ -456,7 +484,7 @@ def _projections_alike(known: LayerFacts) -> bool:
     return len({known.weight_shape(f"{name}/kernel") for name in ("query", "key", "value")}) == 1
 
 
-def _attention_scores(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _attention_scores(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """The attention scores' shape (batch, num_heads, query steps, value steps) for the
     output's."""
     known = facts.layers[ref.layer] if ref.layer is not None else None
@@ -482,7 +510,7 @@ def _output_layer_forgotten(spec: ModelSpec, ref: FactRef, facts: ModelFacts) ->
     return spec.without_layers({len(spec.layers) - 1}), ref
 
 
-def _bias_in_kernel(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _bias_in_kernel(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """A Dense kernel with an extra row for the bias, as in textbooks that append x0 = 1."""
     if ref.fact != "weight_shape" or ref.weight != "kernel":
         return None
@@ -497,13 +525,13 @@ def _earlier_layers_ignored(spec: ModelSpec, ref: FactRef, facts: ModelFacts) ->
     return ModelSpec(spec.input_shape, spec.layers[ref.layer:]), ref.at(0)
 
 
-def _bias_per_input(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _bias_per_input(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact != "weight_shape" or ref.weight != "bias":
         return None
     return (facts.layers[ref.layer].input_shape[-1],)
 
 
-def _all_counted_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _all_counted_trainable(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     if ref.fact == "trainable_params":
         return facts.total_params
     if ref.fact == "non_trainable_params":
@@ -511,7 +539,7 @@ def _all_counted_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
     return None
 
 
-def _all_counted_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _all_counted_non_trainable(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """Every BatchNormalization parameter (gamma and beta too) counted as non-trainable."""
     batchnorm = sum(layer.params for layer in facts.layers
                     if layer.class_name == "BatchNormalization")
@@ -522,7 +550,7 @@ def _all_counted_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None
     return None
 
 
-def _bias_non_trainable(facts: ModelFacts, ref: FactRef) -> Answer | None:
+def _bias_non_trainable(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
     """Biases counted as fixed (non-trainable) parameters."""
     biases = sum(_bias_sizes(facts, None))
     if not biases:
@@ -680,6 +708,9 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   "the first branch's features only; it sees all the branches' features side by "
                   "side",
                   facts=SIZES, mutate=_first_branch_only),
+    Misconception("projection_forgotten", "left out the shortcut's 1×1 projection, which "
+                  "gives the block's input the depth (and size) of its output so that they can be "
+                  "added; its parameters count too", facts=TOTALS, misread=_projections_forgotten),
     Misconception("shortcut_weights", "gave the identity shortcut of a residual block weights "
                   "of its own (a 1×1 convolution); it adds its input unchanged, with no parameter",
                   facts=TOTALS, mutate=_shortcut_convolved),
