@@ -30,6 +30,7 @@ from quizgen.errors import QuizgenError
 from quizgen.facts import CHOICE_KINDS
 from quizgen.key import KeyChoice, KeyEntry, read_entries
 from quizgen.spec import python_literal
+from quizgen.template import fenced
 
 #: The file name suffix of each format, one file per variant: `lms/variant-<n><suffix>`.
 SUFFIXES = {"gift": ".gift", "moodle": ".moodle.xml", "qti": ".qti.zip"}
@@ -106,7 +107,7 @@ def lms_question(entry: KeyEntry) -> dict[str, Any]:
 def question_text(entry: KeyEntry) -> str:
     """The question as Markdown, as printed in the exam: the entry's `stem`, its `code` in a
     fenced block, its `text` and, for free responses, how to write the answer."""
-    parts = [entry.stem] + ([f"```python\n{entry.code}\n```"] if entry.code else []) + [entry.text]
+    parts = [entry.stem] + ([fenced(entry.code)] if entry.code else []) + [entry.text]
     if entry.kind in render.INSTRUCTIONS:
         parts.append(f"*{render.INSTRUCTIONS[entry.kind]}*")
     return "\n\n".join(parts)

@@ -37,6 +37,7 @@ from quizgen.grade import MATRIX_TOLERANCE
 from quizgen.key import KeyEntry, question_entry
 from quizgen.oracle import versions
 from quizgen.resources import data_dir
+from quizgen.template import fenced
 
 #: Text output formats, one file per variant.
 FORMATS = ("qmd", "md", "html")
@@ -129,7 +130,7 @@ _UNKNOWN_COMMAND = re.compile(r">(\\[A-Za-z]+)<")
 @cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of the bundled output templates, with the `markdown` filter
-    (`markdown_to_html`)."""
+    (`markdown_to_html`) and `fenced` (`quizgen.template.fenced`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(data_dir("templates")),
         undefined=jinja2.StrictUndefined,
@@ -139,6 +140,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["markdown"] = markdown_to_html
+    env.filters["fenced"] = fenced
     return env
 
 

@@ -9,6 +9,7 @@ Python internals, and `check_text` refuses at load time what can never render th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -215,3 +216,12 @@ def variables(text: str) -> frozenset[str]:
     """The variables a template text uses (e.g. `{"summary"}` for a stem with `{{ summary }}`);
     remembered per text (parsing took a millisecond, asked for every item drawn)."""
     return frozenset(jinja2.meta.find_undeclared_variables(TEMPLATE_ENV.parse(text)))
+
+
+def fenced(code: str, language: str = "python") -> str:
+    """`code` as a Markdown code block: a fence of backticks longer than any run of them in
+    the code (an instructor's file may hold a docstring with ``` in it), at least three
+    (https://spec.commonmark.org/0.31.2/#fenced-code-blocks)."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{code}\n{fence}"

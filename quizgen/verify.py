@@ -43,6 +43,7 @@ from quizgen.key import (
 )
 from quizgen.oracle import Oracle, versions
 from quizgen.spec import CODE_STYLES, ModelSpec, Task
+from quizgen.template import fenced
 
 #: How a problem with a distractor's misconception label starts.
 LABEL = "misconception label"
@@ -301,7 +302,7 @@ def _option_text(fact: str, choice: KeyChoice) -> str | None:
         return None
     try:
         if fact == "code":
-            return f"```python\n{ModelSpec.from_json(choice.value).code()}\n```"
+            return fenced(ModelSpec.from_json(choice.value).code())
         if fact == "formula":
             return f"${formulas.latex(FORMULAS[choice.value])}$"
         return format_answer(from_json(choice.value))

@@ -232,3 +232,18 @@ def test_keras_applications_with_branches(tmp_path, oracle, application, total):
     assert spec.inbound is not None
     assert oracle.facts(spec).total_params == total  # Keras Applications' table
     assert oracle.model_facts(spec).total_params == total
+
+
+def test_a_file_with_backticks_keeps_its_code_block(tmp_path):
+    """A docstring holding a Markdown fence must not end the question's code block."""
+    from click.testing import CliRunner
+    from markdown_it import MarkdownIt
+
+    path = tmp_path / "fenced.py"
+    path.write_text('"""Run it:\n\n```python\nmodel.summary()\n```\n"""\n' + EXAMPLE.read_text())
+    generate(CliRunner(), tmp_path / "out", path, variants=1)
+    page = (tmp_path / "out" / "variant-1.md").read_text()
+    assert "````python\n" in page
+    blocks = [token for token in MarkdownIt().parse(page) if token.type == "fence"]
+    assert all(token.content.rstrip("\n") == path.read_text().rstrip("\n") for token in blocks)
+    assert len(blocks) >= 1

@@ -31,6 +31,7 @@ from quizgen.family import (
 )
 from quizgen.oracle import Oracle
 from quizgen.spec import LayerSpec, ModelSpec
+from quizgen.template import fenced
 
 if TYPE_CHECKING:
     from quizgen.key import KeyEntry
@@ -202,7 +203,7 @@ def misreadings(oracle: Oracle, spec: ModelSpec, rng: random.Random,
 # --- making, proving and re-deriving a question ---------------------------------------------
 
 def _fenced(spec: ModelSpec) -> str:
-    return f"```python\n{spec.code()}\n```"
+    return fenced(spec.code())
 
 
 def _sentence(text: str) -> str:
