@@ -520,17 +520,17 @@ def model_closed_form(spec: ModelSpec) -> list[ClosedForm]:
             forms do not model (`exactly_modelled`): Keras alone answers.
     """
     forms: list[ClosedForm] = []
+    outputs: list[Shape] = []
     for index, layer in enumerate(spec.layers):
         if not exactly_modelled(layer):
             raise NotImplementedError(f"layer {index} ({layer.class_name}) has an argument the "
                                       "closed forms do not model")
-        shapes = tuple(spec.input_of(source) if source < 0 else forms[source].output_shape
-                       for source in spec.sources(index))
         try:
-            form = layer_closed_form(layer, shapes[0] if len(shapes) == 1 else shapes)
+            form = layer_closed_form(layer, spec.received(index, outputs))
         except ArchitectureError as error:
             raise ArchitectureError(f"layer {index} ({layer.class_name}): {error}") from error
         forms.append(form)
+        outputs.append(form.output_shape)
     return forms
 
 

@@ -930,14 +930,14 @@ class Oracle:
         summed over the layers; the whole model must be within the size budget too, as when
         `model_facts` builds it at once."""
         layers: list[LayerFacts] = []
+        outputs: list[Shape] = []
         for index, (layer, name) in enumerate(zip(spec.layers, spec.layer_names(), strict=True)):
-            shapes = tuple(spec.input_of(source) if source < 0 else layers[source].output_shape
-                           for source in spec.sources(index))
             try:
-                built = self.layer_facts(layer, shapes[0] if len(shapes) == 1 else shapes)
+                built = self.layer_facts(layer, spec.received(index, outputs))
             except ArchitectureError as error:
                 return ArchitectureError(f"layer {index} ({layer.class_name}): {error}")
             layers.append(replace(built, name=name))
+            outputs.append(built.output_shape)
         problem = budget_problem((None, *spec.input_shape), [
             (layer.class_name, layer.params, layer.output_shape) for layer in layers])
         return _totals(tuple(layers)) if problem is None else ArchitectureError(problem)
@@ -970,6 +970,7 @@ class Oracle:
         model = build_model(spec)
         by_name = {layer.name: layer for layer in model.layers}
         layers: list[LayerFacts] = []
+        outputs: list[Shape] = []
         tensors = {INPUT - k: keras().ops.ones((1, *shape)) for k, shape in enumerate(spec.inputs)}
         for index, name in enumerate(spec.layer_names()):
             layer, sources = by_name[name], spec.sources(index)
@@ -978,10 +979,8 @@ class Oracle:
                                    training=False)
             executed = _checked(layer, _shape(layer.output.shape),
                                 (None, *_shape(tensors[index].shape)[1:]))
-            shapes = tuple(spec.input_of(source) if source < 0 else layers[source].output_shape
-                           for source in sources)
-            layers.append(_read_layer(layer, name, shapes[0] if len(shapes) == 1 else shapes,
-                                      executed))
+            layers.append(_read_layer(layer, name, spec.received(index, outputs), executed))
+            outputs.append(executed)
         return replace(_totals(tuple(layers)), total_params=int(model.count_params()),
                        trainable_params=_count(model.trainable_weights),
                        non_trainable_params=_count(model.non_trainable_weights))

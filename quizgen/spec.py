@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -168,6 +168,13 @@ class ModelSpec:
     def input_of(self, source: int) -> Shape:
         """The shape (batch axis `None`) of the model input `source` (`INPUT - k`)."""
         return (None, *self.inputs[INPUT - source])
+
+    def received(self, index: int, outputs: Sequence[Shape]) -> Shape | tuple[Shape, ...]:
+        """The input shape of layer `index` (batch axis `None`), given the output shapes of
+        the layers before it: one shape, or a tuple of them for a layer that takes several."""
+        shapes = tuple(self.input_of(source) if source < 0 else outputs[source]
+                       for source in self.sources(index))
+        return shapes[0] if len(shapes) == 1 else shapes
 
     def sources(self, index: int) -> tuple[int, ...]:
         """Where layer `index` takes its inputs from (`INPUT` or earlier layers' indices)."""
