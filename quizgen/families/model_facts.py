@@ -43,7 +43,7 @@ from quizgen.family import (
     reading,
     resolve_layer,
 )
-from quizgen.oracle import LayerFacts, ModelFacts, Oracle
+from quizgen.oracle import LayerFacts, ModelFacts, Oracle, WeightFacts
 from quizgen.spec import POOLING, LayerSpec, ModelSpec, Shape
 from quizgen.template import Ask
 
@@ -269,7 +269,7 @@ def _recurrent_weights_forgotten(spec: ModelSpec, facts: ModelFacts, ref: FactRe
         return None
     layers = facts.layers if ref.fact != "params" else [facts.layers[ref.layer]]
     recurrent = sum(math.prod(w.shape) for layer in layers for w in layer.weights
-                    if w.name == "recurrent_kernel")
+                    if _kind(w) == "recurrent_kernel")
     return read_fact(facts, ref) - recurrent if recurrent else None
 
 
@@ -361,11 +361,16 @@ def _bias_per_position(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answ
     return facts.layers[ref.layer].output_shape[1:]
 
 
+def _kind(weight: WeightFacts) -> str:
+    """A weight's own name without the sublayer that holds it: `forward/bias` → `bias`."""
+    return weight.name.rsplit("/", 1)[-1]
+
+
 def _bias_sizes(facts: ModelFacts, layer: int | None) -> list[int]:
     """Sizes of the bias vectors of one layer (or of all layers)."""
     layers = facts.layers if layer is None else [facts.layers[layer]]
     return [math.prod(weight.shape) for known in layers for weight in known.weights
-            if weight.name == "bias"]
+            if _kind(weight) == "bias"]
 
 
 def _single_bias(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
