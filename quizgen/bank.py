@@ -270,7 +270,8 @@ def _ask(data: dict[str, Any]) -> Ask:
                            for s in statements)
     return Ask(fact=data["fact"], text=data["text"], layer=layer, axis=data.get("axis"),
                weight=data.get("weight"), response=tuple(data["response"]), count=data["count"],
-               true_count=data.get("true_count"), quantity=data.get("quantity"), statements=statements)
+               true_count=data.get("true_count"), quantity=data.get("quantity"), statements=statements,
+               kinds=tuple(data["kinds"]) if "kinds" in data else None)
 
 
 def _check_names(name: str, data: dict[str, Any], subject: dict[str, Any]) -> None:

@@ -29,9 +29,11 @@ from typing import Any, TypeVar
 from quizgen import families
 from quizgen.bank import check_schema, read_yaml_file, strict_validator
 from quizgen.difficulty import BAND_SAMPLE, Band, default_band, sample_rng
-from quizgen.errors import QuizgenError, TemplateError
+from quizgen.errors import QuestionError, QuizgenError, TemplateError
+from quizgen.family import selectable_layers
 from quizgen.questions import draw
 from quizgen.resources import data_dir
+from quizgen.spec import ModelSpec
 from quizgen.template import Ask, Template
 
 #: The response forms a slot can ask for.
@@ -50,7 +52,7 @@ T = TypeVar("T")
 class Candidate:
     """One way to fill a slot: a template with only the ask that the slot's question asks (in
     the slot's response form), or all the asks of a template whose asks are made together (a
-    summary table's blanks), and the identities of the facts it asks (`fact_id`), which no
+    summary table's blanks), and the identities of the facts it asks (`fact_ids`), which no
     other question of the variant may ask."""
 
     template: Template
@@ -165,6 +167,31 @@ def fact_id(ask: Ask) -> tuple:
     return (ask.fact, ask.layer, ask.axis, ask.weight, ask.quantity)
 
 
+def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
+    """What an ask of `template` asks, which no other question of a variant may ask: on a
+    sampled model or a task, its `fact_id`; on a fixed model, the fact of each layer the ask
+    may pick there (`quizgen.family.selectable_layers`), keyed by the model (two templates
+    about one model, an instructor's file, asking the output shape of one layer ask one fact;
+    about two models, two), and every fact the template's stem prints of each layer
+    (`quizgen.families.shown`: a summary table gives away the layers' output shapes and
+    parameter counts)."""
+    spec = template.fixed
+    if not isinstance(spec, ModelSpec):
+        return frozenset({fact_id(ask)})
+    try:
+        layers = selectable_layers(ask, spec)
+    except QuestionError:  # the ask fails, naming its template, when its item is made
+        layers = (ask.layer,)
+    return frozenset({(spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity) for layer in layers}
+                     | {(spec, fact, layer, None, None, None) for fact in families.shown(template)
+                        for layer in range(len(spec.layers))})
+
+
+def _item_facts(template: Template) -> frozenset[tuple]:
+    """The facts of all the asks of a template asked together."""
+    return frozenset().union(*(fact_ids(template, ask) for ask in template.asks))
+
+
 def _pool(data: dict[str, Any], templates: list[Template], where: str) -> list[Template]:
     """The templates of a slot's `pool` (see the schema's description of `pool`).
 
@@ -196,7 +223,7 @@ def _candidates(pool: list[Template], form: str, facts: list[str] | None,
     give it away)."""
     return tuple(
         Candidate(replace(template, asks=(families.in_form(template, ask, form),)),
-                  frozenset({fact_id(ask)}))
+                  fact_ids(template, ask))
         for template in pool if not families.asks_together(template) for ask in template.asks
         if (facts is None or ask.fact in facts)
         and (weights is None or ask.weight is None or ask.weight in weights)
@@ -300,13 +327,18 @@ def _room(group: list[Template]) -> int:
     as many as it has distinct facts to ask."""
     if families.asks_together(group[0]):
         return 1
-    return len({fact_id(ask) for template in group for ask in template.asks})
+    return len({fact_ids(template, ask) for template in group for ask in template.asks})
 
 
 def capacity(templates: list[Template]) -> int:
     """The most questions an implicit blueprint of `templates` can ask without asking a fact
     twice in a variant."""
-    return sum(_room(group) * _group_size(group) for group in _groups(templates).values())
+    return _capacity(_groups(templates))
+
+
+def _capacity(groups: dict[str, list[Template]]) -> int:
+    """The most questions the groups' slots can ask (`capacity`)."""
+    return sum(_room(group) * _group_size(group) for group in groups.values())
 
 
 def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
@@ -318,16 +350,18 @@ def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
     for name, count in seats.items():
         group = groups[name]
         if families.asks_together(group[0]):
-            options = [Candidate(group[0], frozenset(map(fact_id, group[0].asks)))]
+            options = [Candidate(group[0], _item_facts(group[0]))]
         else:
-            facts = dict.fromkeys(fact_id(ask) for template in group for ask in template.asks)
-            options = [Candidate(group[0], frozenset({fact})) for fact in facts]
+            facts = dict.fromkeys(fact_ids(template, ask) for template in group for ask in template.asks)
+            options = [Candidate(group[0], fact) for fact in facts]
         slots += [options] * count
     return _disjoint(slots)
 
 
-def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random) -> list[str]:
-    """The group of each slot: `questions` questions shared among the groups in proportion
+def _seats(groups: dict[str, list[Template]], questions: int | None,
+           rng: random.Random) -> list[str]:
+    """The group of each slot: `questions` questions (None: as many as can be) shared among
+    the groups in proportion
     to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest
     templates / (2 · slots + 1), ties in an order drawn from `rng`; `_next_seat`), none above
     its quota while another can take the slot, nor above its `_room`, nor past the total, and
@@ -341,10 +375,13 @@ def _seats(groups: dict[str, list[Template]], questions: int, rng: random.Random
     rng.shuffle(order)
     seats = dict.fromkeys(order, 0)
     templates = sum(len(group) for group in groups.values())
-    quota = {name: math.ceil(questions * len(groups[name]) / templates) for name in order}
+    target = _capacity(groups) if questions is None else questions
+    quota = {name: math.ceil(target * len(groups[name]) / templates) for name in order}
     count = 0
-    while count < questions:
-        name = _next_seat(groups, seats, order, quota, questions - count)
+    while count < target:
+        name = _next_seat(groups, seats, order, quota, target - count)
+        if name is None and questions is None:
+            break
         if name is None:
             raise TemplateError(f"--questions {questions}: the chosen templates can ask only "
                                 f"{count} questions without asking a fact twice in a variant; "
@@ -386,7 +423,7 @@ def _group_slot(name: str, group: list[Template], rng: random.Random,
         template = group[0]
         asks = tuple(families.in_form(template, ask, rng.choice(families.forms(template, ask)))
                      for ask in template.asks)
-        candidates = (Candidate(replace(template, asks=asks), frozenset(map(fact_id, asks))),)
+        candidates = (Candidate(replace(template, asks=asks), _item_facts(template)),)
         return Slot(name, "free", DEFAULT_POINTS, candidates, _band(None, candidates, name))
     forms = sorted(form for template in group for ask in template.asks
                    for form in families.forms(template, ask))
@@ -408,10 +445,11 @@ def _disjoint(slots: list[Sequence[Candidate]]) -> bool:
     return True
 
 
-def implicit_blueprint(templates: list[Template], questions: int, seed: int,
+def implicit_blueprint(templates: list[Template], questions: int | None, seed: int,
                        title: str) -> Blueprint:
     """The blueprint that the CLI's selection options make (`quizgen generate` without
-    `--exam`): `questions` questions of `templates` in slots that are the same in every
+    `--exam`): `questions` questions (None: as many as can be asked; the questions about
+    instructors' own models) of `templates` in slots that are the same in every
     variant of the exam with this `seed`. Each topic (and each template whose asks are made
     together) has slots in proportion to its number of templates (`_seats`), never more than
     it has facts to ask; each slot's response form is drawn once; the difficulty bands are
@@ -431,7 +469,9 @@ def implicit_blueprint(templates: list[Template], questions: int, seed: int,
             f"{name}-{named[name]}" if named[name] > 1 else name, groups[name], rng,
             lambda slot: _disjoint([other.candidates for other in (*slots, slot)])))
     if not _disjoint([slot.candidates for slot in slots]):
-        raise TemplateError(f"--questions {questions}: the chosen templates cannot ask "
-                            f"{questions} questions in these response forms without asking a "
-                            "fact twice in a variant; ask fewer or choose more templates")
+        asked = sum(slot.questions for slot in slots)
+        raise TemplateError(f"{'' if questions is None else f'--questions {questions}: '}the "
+                            f"chosen templates cannot ask {asked} questions in these response "
+                            "forms without asking a fact twice in a variant; ask fewer or "
+                            "choose more templates")
     return Blueprint(title, tuple(slots))

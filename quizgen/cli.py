@@ -89,9 +89,9 @@ def main() -> None:
               help="Number of exam variants (e.g. one per student).")
 @click.option("--questions", type=click.IntRange(min=1),
               help="Questions per variant  [default: 10, or every fact of the selection if it "
-              "has fewer; with --tags, --template or --model, every question of every chosen "
-              "template once, but at least 10 where templates draw their models (a fixed "
-              "model's questions are asked once)]")
+              "has fewer; with --model, every fact of your models; with --tags or --template, "
+              "every question of every chosen template once, but at least 10 where templates "
+              "draw their models (a fixed model's questions are asked once)]")
 @click.option("--tags", help="Only templates carrying all these comma-separated tags "
               "(e.g. 'classic' for the seed questions; by default all but classic).")
 @click.option("--template", "template_ids", help="Only these comma-separated template ids.")

@@ -183,6 +183,9 @@ class Family:
       `free`), or None where the ask's `response` says (`model_facts.value_question`);
     - `asks_together`: whether the asks of a template whose stem it provides must be asked
       together (the blanks of one summary table: one alone is given away by the other cells);
+    - `shows`: the facts of every layer that the stem it provides prints (a summary table's
+      output shapes and parameter counts): on a fixed model, no other question of the
+      variant may ask one of them (`quizgen.blueprint.fact_ids`);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
       to draw (`sampler:` in a template), ways to show a model (`code_style:`; printed after
       the stem in place of code), and variables of a template's stem, made from its subject
@@ -201,6 +204,7 @@ class Family:
     option_values: bool = True
     forms: tuple[str, ...] | None = None
     asks_together: bool = False
+    shows: tuple[str, ...] = ()
     samplers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     code_styles: Mapping[str, Callable[[ModelSpec], str]] = field(default_factory=dict)
     stem_variables: Mapping[str, Callable[[Subject, tuple[Question, ...]], str]] = \
@@ -230,22 +234,32 @@ def resolve_layer(ask: Ask, spec: ModelSpec, rng: random.Random) -> int | None:
     Raises:
         QuestionError: the index is out of range or no layer matches the filter.
     """
+    matches = selectable_layers(ask, spec)
+    if isinstance(ask.layer, tuple) and ask.layer[1] == "any":
+        return rng.choice(matches)
+    return matches[0]
+
+
+def selectable_layers(ask: Ask, spec: ModelSpec) -> tuple[int | None, ...]:
+    """Every index (into `model.layers`) `resolve_layer` may return for `ask` on `spec`:
+    the one its index names, the layers its class filter matches (only the first or last
+    with `pick`), or `(None,)` for a whole-model fact.
+
+    Raises:
+        QuestionError: the index is out of range or no layer matches the filter.
+    """
     if ask.layer is None:
-        return None
+        return (None,)
     count = len(spec.layers)
     if isinstance(ask.layer, int):
         if not -count <= ask.layer < count:
             raise QuestionError(f"layer {ask.layer} out of range: the model has {count} layers")
-        return ask.layer % count
+        return (ask.layer % count,)
     classes, pick = ask.layer
-    matches = [i for i, layer in enumerate(spec.layers) if layer.class_name in classes]
+    matches = tuple(i for i, layer in enumerate(spec.layers) if layer.class_name in classes)
     if not matches:
         raise QuestionError(f"the model has no {' or '.join(classes)} layer")
-    if pick == "first":
-        return matches[0]
-    if pick == "last":
-        return matches[-1]
-    return rng.choice(matches)
+    return {"first": matches[:1], "last": matches[-1:]}.get(pick, matches)
 
 
 def layer_variables(subject: Subject, index: int | None) -> dict[str, Any]:

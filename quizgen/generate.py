@@ -18,11 +18,13 @@ from quizgen.assemble import Source, Variant, assemble
 from quizgen.bank import load_bank, own_model_templates, select
 from quizgen.blueprint import Blueprint, capacity, implicit_blueprint, load_blueprint
 from quizgen.cache import FactCache, default_folder
-from quizgen.errors import QuizgenError
+from quizgen.errors import QuestionError, QuizgenError, TemplateError
 from quizgen.key import build_key, dumps
 from quizgen.lms import SUFFIXES, export
 from quizgen.oracle import Oracle
+from quizgen.questions import make_item
 from quizgen.render import FORMATS, LAYOUTS, PDF, render, render_pdf
+from quizgen.template import Template
 
 #: Every output format: the documents of `quizgen.render`, then the LMS exports.
 ALL_FORMATS = (*FORMATS, PDF, *SUFFIXES)
@@ -57,10 +59,9 @@ class Selection:
 
     @property
     def named(self) -> bool:
-        """Whether the templates are named (by id or tag, or as those about instructors' own
-        models): the exam asks each of their questions, as the templates group them, instead
-        of an implicit blueprint's slots."""
-        return bool(self.tags or self.template_ids or self.models)
+        """Whether the templates are named (by id or tag): the exam asks each of their
+        questions, as the templates group them, instead of an implicit blueprint's slots."""
+        return bool(self.tags or self.template_ids)
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,15 @@ class Exam:
     cache: FactCache
 
 
-def _source(selection: Selection) -> tuple[Source, int]:
+def _source(selection: Selection, oracle: Oracle) -> tuple[Source, int]:
     """What the exam is drawn from, and from how many templates.
 
     Raises:
         TemplateError: a bank, blueprint or selection error.
+        ArchitectureError: Keras cannot build an instructor's model.
     """
     if selection.models:
-        templates = own_model_templates(list(selection.models))
+        templates = _own_model_questions(selection.models, oracle)
         return templates, len(templates)
     bank = load_bank(selection.bank, selection.run_model_files)
     if selection.blueprint is not None:
@@ -93,6 +95,31 @@ def _source(selection: Selection) -> tuple[Source, int]:
     templates = select(bank, list(selection.tags), list(selection.template_ids),
                        list(selection.topics), list(selection.difficulties))
     return templates, len(templates)
+
+
+def _own_model_questions(files: tuple[Path, ...], oracle: Oracle) -> list[Template]:
+    """The templates about instructors' own models (`quizgen.bank.own_model_templates`) that
+    can make an item on their file's model, each tried once (its facts then cached for the
+    variants): a summary table too long to fill in, too few kinds of statement to choose from
+    or no Conv2D a formula fits leaves its template out.
+
+    Raises:
+        TemplateError: a file of whose model no question can be made (named, with why).
+        ArchitectureError: Keras cannot build a file's model.
+    """
+    kept, why = [], {}
+    for template in own_model_templates(list(files)):
+        try:
+            make_item(template, 0, oracle)
+        except QuestionError as error:
+            why.setdefault(template.source_file, str(error))
+            continue
+        kept.append(template)
+    for file in files:
+        if not any(template.source_file == file.name for template in kept):
+            raise TemplateError(f"{file}: no question can be made about its model: "
+                                f"{why.get(file.name)}")
+    return kept
 
 
 def _documents(made: list[Variant], formats: tuple[str, ...], mode: str, title: str,
@@ -121,9 +148,9 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
     selection's blueprint (titled by it); with templates named by id or tag, of `questions`
     questions (default: every question of every chosen template once, but at least 10);
     otherwise of the `questions` questions (default 10, or as many as the selection has facts
-    if fewer) of the implicit blueprint of the
-    selected templates (`quizgen.blueprint.implicit_blueprint`: topics balanced, no fact
-    asked twice, the same slots in every variant), in
+    if fewer; about instructors' own models, as many as they have facts) of the implicit
+    blueprint of the selected templates (`quizgen.blueprint.implicit_blueprint`: topics
+    balanced, no fact asked twice, the same slots in every variant), in
     each of `formats` (`ALL_FORMATS`), laid out for `mode` (`selfcheck` or `exam`), and
     `key.json`. `cache`, `jobs` and `scheduler` say how facts are computed
     (`quizgen.assemble.assemble`); they change no output. `progress` wraps the stream of
@@ -138,16 +165,18 @@ def generate_exam(selection: Selection, seed: int, variants: int, questions: int
         raise QuizgenError(f"--format: choose from {', '.join(ALL_FORMATS)}")
     if mode not in LAYOUTS:
         raise QuizgenError(f"--mode: choose from {', '.join(LAYOUTS)}")
-    source, count = _source(selection)
+    oracle = Oracle(FactCache(default_folder() if cache else None))
+    source, count = _source(selection, oracle)
     blueprint = source if isinstance(source, Blueprint) else None
     if blueprint is not None:
         questions, title = len(blueprint.slots), blueprint.title
     elif selection.named:
         questions = questions or max(QUESTIONS, sum(len(t.asks) for t in source))
     else:
-        questions = questions or min(QUESTIONS, capacity(source))
+        if not selection.models:
+            questions = questions or min(QUESTIONS, capacity(source))
         source = blueprint = implicit_blueprint(source, questions, seed, title)
-    oracle = Oracle(FactCache(default_folder() if cache else None))
+        questions = sum(slot.questions for slot in blueprint.slots)
     made = assemble(source, seed, variants, questions, oracle, progress, jobs, scheduler)
     files: dict[str, str | bytes] = {
         name: make() for name, make in rendering(_documents(made, formats, mode, title, blueprint))}

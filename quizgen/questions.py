@@ -28,6 +28,10 @@ from quizgen.template import Template, render_text
 
 #: How many times a sampled template is redrawn before giving up.
 MAX_DRAWS = 25
+#: How many times the layers a fixed model's asks pick are redrawn before giving up: a draw
+#: costs little (the model's facts are computed once), and few may fit (of a summary table's
+#: blanks, those whose value no other cell prints: a mirrored autoencoder repeats most).
+FIXED_DRAWS = 100
 #: How many draws may be tried for one whose difficulty features lie in a slot's band.
 BAND_DRAWS = 200
 
@@ -157,14 +161,15 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
     `band`, of a subject whose difficulty features (`template.features`) the band admits.
 
     Raises:
-        QuestionError: a fixed model cannot carry the questions, no draw of a sampled one
-            could in `MAX_DRAWS` tries, or no draw lies within the band; the message names the
-            template file.
+        QuestionError: no draw (of a sampled model, or of the layers a fixed model's asks
+            pick) could carry the questions in `MAX_DRAWS` (`FIXED_DRAWS`) tries, or no draw
+            lies within the band; the message names the template file.
         ArchitectureError: Keras cannot build the template's fixed model.
         TemplateError: the template's texts or sampler options are wrong.
     """
     last_error: Exception | None = None
-    for attempt in range(1 if template.fixed is not None else MAX_DRAWS):
+    draws = MAX_DRAWS if template.fixed is None else FIXED_DRAWS
+    for attempt in range(draws):
         subject, rng = _draw(template, seed if attempt == 0 else
                              derive_seed(seed, "redraw", attempt), band)
         task = subject if isinstance(subject, Task) else None
@@ -179,6 +184,8 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
                                                 questions)
         except (QuestionError, ArchitectureError) as error:
             last_error = error
+            if isinstance(error, ArchitectureError) and template.fixed is not None:
+                break
             continue
         stem = render_text(template.stem, variables, f"{template.path.name}: stem")
         code = _code(template, spec, task)
@@ -187,4 +194,5 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
         return Item(template, seed, spec, facts, stem, code, questions, task)
     kind = "its fixed model" if template.fixed is not None else f"{MAX_DRAWS} sampled models"
     error_type = ArchitectureError if isinstance(last_error, ArchitectureError) else QuestionError
-    raise error_type(f"{template.path.name}: {kind} cannot carry its questions: {last_error}")
+    tries = f" in {draws} draws" if template.fixed is not None and error_type is QuestionError else ""
+    raise error_type(f"{template.path.name}: {kind} cannot carry its questions{tries}: {last_error}")

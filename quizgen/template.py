@@ -86,6 +86,7 @@ class Ask:
     true_count: int | None = None
     quantity: str | None = None
     statements: tuple[tuple[str, FrozenDict | None], ...] | None = None
+    kinds: tuple[str, ...] | None = None
 
     @property
     def true_statements(self) -> int:

@@ -131,7 +131,8 @@ def test_keras_applications_vgg16_total(tmp_path):
     spec = templates[0].fixed
     assert keras_oracle.Oracle().facts(spec).total_params == 138_357_544  # Keras Applications' table
     assert {t.id for t in templates} == {f"{name}@vgg16.py" for name in (
-        "kernel-shape", "layer-output-shape", "layer-params", "total-params")}
+        "formula-output-size", "formula-params", "kernel-shape", "layer-output-shape",
+        "layer-params", "statements", "summary-blanks", "total-params")}
 
 
 @pytest.mark.parametrize("source, message", [
@@ -247,3 +248,43 @@ def test_a_file_with_backticks_keeps_its_code_block(tmp_path):
     blocks = [token for token in MarkdownIt().parse(page) if token.type == "fence"]
     assert all(token.content.rstrip("\n") == path.read_text().rstrip("\n") for token in blocks)
     assert len(blocks) >= 1
+
+
+def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
+    """Every question family that applies is asked about each file (the summary table, the
+    statements, the formulas among them), none asking a fact another question of its variant
+    asks or that its summary table prints; a layer's facts are the file's (two files, two
+    sets of facts)."""
+    from click.testing import CliRunner
+
+    chain = tmp_path / "chain.py"
+    chain.write_text(FUNCTIONAL_CHAIN)
+    templates, summaries = set(), 0
+    for seed in (0, 1):
+        out = tmp_path / f"out-{seed}"
+        result = CliRunner().invoke(main, ["generate", "--variants", "2", "--seed", str(seed),
+                                           "--out", str(out), "--model", str(EXAMPLE),
+                                           "--model", str(chain), "--format", "md"])
+        assert result.exit_code == 0, result.output
+        key = json.loads((out / "key.json").read_text())
+        for variant in (1, 2):
+            entries = [e for e in key["questions"] if e["variant"] == variant]
+            asked = [(e["code_file"], e["fact"], e.get("layer"), e.get("quantity")) for e in entries]
+            assert len(asked) == len(set(asked)), asked
+            for file in ("mnist_convnet.py", "chain.py"):
+                mine = [e for e in entries if e["code_file"] == file]
+                assert mine
+                if any(e["template"].startswith("summary-blanks@") for e in mine):
+                    summaries += 1
+                    assert not [e for e in mine if e["fact"] in ("output_shape", "params")
+                                and not e["template"].startswith("summary-blanks@")]
+        templates |= {entry["template"] for entry in key["questions"]}
+        assert verify_key(key).ok
+    assert summaries
+    assert {"statements@mnist_convnet.py", "formula-params@mnist_convnet.py",
+            "summary-blanks@mnist_convnet.py", "layer-output-shape@mnist_convnet.py"} <= templates
+    # the chain's Conv2D has a parameter-count formula; its output size (strides 2, padding
+    # "same") is not what the valid-padding formulas tell apart, and a head without an
+    # activation, Dropout or pooling offers too few kinds of statement: both are left out
+    assert "formula-params@chain.py" in templates
+    assert not {"formula-output-size@chain.py", "statements@chain.py"} & templates

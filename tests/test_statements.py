@@ -136,3 +136,30 @@ def test_dropout_keeps_the_shape(oracle):
     halved = make_statement(oracle, spec, facts, "dropout_shape", {"layer": 1, "shape": [None, 4]})
     assert kept.true and not halved.true and halved.misconception == "dropout_removes_units"
     assert "(None, 4)" in halved.text
+
+
+def test_kinds_bound_the_statements_drawn(oracle):
+    """An ask's `kinds` is the pool its statements are drawn from (the questions about an
+    instructor's own model leave out those that state a number another question asks)."""
+    kinds = ("output_task", "pooling_activation", "default_activation", "kernel_pool_match")
+    for seed in range(6):
+        spec = cnn(random.Random(seed))
+        facts = oracle.facts(spec)
+        chosen = choose_statements(oracle, spec, facts, random.Random(seed), 3, 1, kinds=kinds)
+        assert {statement.kind for statement in chosen} <= set(kinds)
+        assert len({statement.kind for statement in chosen}) == 3
+
+
+@pytest.mark.parametrize("kinds, message", [
+    ("[output_task, nope]", r"bad.yaml: asks\[0\].kinds\[1\]: unknown kind 'nope'"),
+    ("[output_task, non_negative]", r"bad.yaml: asks\[0\].kinds: 2 kinds for 4 statements"),
+])
+def test_kinds_must_be_known_and_enough(tmp_path, kinds, message):
+    from quizgen.bank import load_template
+    from quizgen.errors import TemplateError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("title: t\ntopic: t\ndifficulty: 1\nmodel: {sampler: mlp}\nasks:\n"
+                    f"  - fact: statements\n    text: Which?\n    kinds: {kinds}\n")
+    with pytest.raises(TemplateError, match=message):
+        load_template(path)

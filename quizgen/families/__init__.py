@@ -62,6 +62,13 @@ def asks_together(template: Template) -> bool:
     return family is not None and family.asks_together
 
 
+def shown(template: Template) -> tuple[str, ...]:
+    """The facts of every layer that the template's stem prints (`Family.shows` of the family
+    providing it: a summary table's output shapes and parameter counts), if any."""
+    family = _providing(template)
+    return family.shows if family is not None else ()
+
+
 def for_ask(template: Template, ask: Ask) -> Family:
     """The family that makes the questions of `ask`: the one whose stem variables the
     template's stem uses (a summary table), else the first that declares the ask's fact.

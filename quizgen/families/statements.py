@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 Claim = dict[str, Any]
 #: Tolerance of "sums to 1" and of the open interval (0, 1) in executed outputs.
 EPSILON = 1e-4
+#: The most output values per example (summed over the layers) of a model whose statements
+#: are decided by executing it: a probe runs 2 × `PROBE_SAMPLES` examples through every layer
+#: in float64: ~10 s at this size (the bank's samplers draw at most ~1.4 million); an
+#: ImageNet-sized model would take minutes.
+MAX_EXECUTED_VALUES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -407,10 +412,11 @@ def make_statement(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, kind: str
 
 def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: random.Random,
                       count: int, true: int, fixed: list[tuple[str, Claim | None]] | None = None,
-                      ) -> list[Statement]:
+                      kinds: tuple[str, ...] | None = None) -> list[Statement]:
     """`count` statements of distinct kinds about `spec`, `true` of them true (so that every
-    variant's question scores alike), in random order; or the `fixed` `(kind, claim)` list of a
-    classic (a claim of None is proposed, wanted true). Truth comes from `decide` only.
+    variant's question scores alike), in random order, of `kinds` (default: all); or the
+    `fixed` `(kind, claim)` list of a classic (a claim of None is proposed, wanted true).
+    Truth comes from `decide` only.
 
     Raises:
         QuestionError: the model does not offer enough kinds of statement.
@@ -421,7 +427,7 @@ def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: r
                 for kind, claim in fixed]
     wants = [True] * true + [False] * (count - true)
     rng.shuffle(wants)
-    kinds = list(KINDS)
+    kinds = list(kinds or KINDS)
     rng.shuffle(kinds)
     chosen: list[Statement] = []
     for want in wants:
@@ -464,17 +470,23 @@ def make(subject: Subject, rng: random.Random) -> Question:
     of the true statements' option numbers (1-based), each decided by execution.
 
     Raises:
-        QuestionError: the model does not offer enough kinds of statement, or is functional
-            (statements are decided along a chain of layers).
+        QuestionError: the model does not offer enough kinds of statement, is functional
+            (statements are decided along a chain of layers) or too large to execute
+            (`MAX_EXECUTED_VALUES`).
     """
     if subject.spec.inbound is not None:
         raise QuestionError("statements are decided on Sequential models (a chain of layers); "
                             "this model is functional")
+    values = sum(math.prod(size for size in layer.output_shape if size is not None)
+                 for layer in subject.facts.layers)
+    if values > MAX_EXECUTED_VALUES:
+        raise QuestionError(f"its layers output {values:,} values per example, too many to "
+                            f"decide statements by execution (at most {MAX_EXECUTED_VALUES:,})")
     ask = subject.ask
     fixed = None if ask.statements is None else [
         (kind, None if claim is None else claim.to_dict()) for kind, claim in ask.statements]
     chosen = choose_statements(subject.oracle, subject.spec, subject.facts, rng, ask.count,
-                                ask.true_statements, fixed)
+                                ask.true_statements, fixed, ask.kinds)
     choices = tuple(Choice(s.text, None, s.true, s.misconception, s.record()) for s in chosen)
     answer = tuple(number for number, s in enumerate(chosen, 1) if s.true)
     reasons = "\n".join(f"{number}. **{'True' if s.true else 'False'}.** {s.reason}"
@@ -537,9 +549,15 @@ def reproduce(entry: KeyEntry, oracle: Oracle) -> list[str]:
 
 
 def check_ask(ask: Ask) -> list[tuple[str, str]]:
-    """Fixed statements must be of known kinds; at least one statement is true and one false."""
+    """Fixed statements and the kinds to draw from must be known kinds, enough for `count`
+    statements; at least one statement is true and one false."""
     problems = [(f".statements[{number}].kind", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
                 for number, (kind, _) in enumerate(ask.statements or ()) if kind not in KINDS]
+    problems += [(f".kinds[{number}]", f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+                 for number, kind in enumerate(ask.kinds or ()) if kind not in KINDS]
+    if ask.kinds is not None and len(ask.kinds) < ask.count:
+        problems.append((".kinds", f"{len(ask.kinds)} kinds for {ask.count} statements of distinct "
+                                   "kinds"))
     if not 1 <= ask.true_statements < ask.count:
         problems.append((".true_count", f"{ask.true_statements} of {ask.count} statements true: "
                                         f"at least one must be true and one false"))

@@ -19,8 +19,13 @@ from quizgen.family import Family, Question, Subject
 from quizgen.oracle import ModelFacts
 from quizgen.template import Ask
 
+#: The facts the table prints of every layer (a question about one of them, on this model,
+#: would be given away by its cell).
+SHOWN = ("output_shape", "params")
 #: The facts a blank can hide: a layer's output shape or parameters, or a total.
-FACTS = ("output_shape", "params") + MODEL_FACTS
+FACTS = SHOWN + MODEL_FACTS
+#: The most layers a table to fill in may have (a longer one is not a question but a chore).
+MAX_ROWS = 30
 
 
 def blank_label(index: int) -> str:
@@ -34,16 +39,20 @@ def summary_with_blanks(subject: Subject, questions: tuple[Question, ...]) -> st
     left out: they would give the blanks away).
 
     Raises:
-        QuestionError: a blank's value is printed in another cell of its column (a student
-            would copy it: the item is redrawn).
+        QuestionError: the model has more than `MAX_ROWS` layers, or a blank's value is
+            printed in another cell of its column (a student would copy it: the item is
+            redrawn).
     """
     facts = subject.facts
-    blanks = {(q.ref.fact, q.ref.layer if q.ref.fact in ("output_shape", "params") else None):
+    if len(facts.layers) > MAX_ROWS:
+        raise QuestionError(f"a summary table of {len(facts.layers)} layers is too long to fill "
+                            f"in (at most {MAX_ROWS})")
+    blanks = {(q.ref.fact, q.ref.layer if q.ref.fact in SHOWN else None):
               blank_label(i) for i, q in enumerate(questions)}
     printed = {(fact, _cell(facts, fact, layer)) for layer in range(len(facts.layers))
-               for fact in ("output_shape", "params") if (fact, layer) not in blanks}
+               for fact in SHOWN if (fact, layer) not in blanks}
     shown = [blank_label(i) for i, q in enumerate(questions)
-             if q.ref.fact in ("output_shape", "params") and (q.ref.fact, q.answer) in printed]
+             if q.ref.fact in SHOWN and (q.ref.fact, q.answer) in printed]
     if shown:
         raise QuestionError(f"blank(s) {', '.join(shown)} of the summary are printed in another cell")
     return model_facts.summary_table(facts, "params", blanks)
@@ -77,4 +86,5 @@ FAMILY = Family(
     reproduce=model_facts.reproduce,
     stem_variables={"summary": summary_with_blanks},
     asks_together=True,
+    shows=SHOWN,
 )
