@@ -251,7 +251,8 @@ def _slot(index: int, data: dict[str, Any], templates: list[Template], name: str
 def _band(bounds: dict[str, list[int]] | None, candidates: tuple[Candidate, ...],
           where: str) -> Band | None:
     """A slot's difficulty band: the `bounds` its file gives (`{}`: none), else the middle half
-    of what its pool's templates draw (`quizgen.difficulty.default_band`).
+    of what its pool's templates draw (`quizgen.difficulty.default_band`); none by default for
+    a pool of fixed subjects only (instructors' models: none can be redrawn into a band).
 
     Raises:
         TemplateError: a feature's low bound is above its high one.
@@ -264,6 +265,8 @@ def _band(bounds: dict[str, list[int]] | None, candidates: tuple[Candidate, ...]
         return Band(tuple((None, name, low, high) for name, (low, high) in sorted(bounds.items()))) \
             if bounds else None
     templates = {candidate.template.id: candidate.template for candidate in candidates}
+    if all(template.fixed is not None for template in templates.values()):
+        return None
     return default_band((subject, template.features) for template in templates.values()
                         for subject in _draws(template))
 

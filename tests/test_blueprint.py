@@ -309,6 +309,7 @@ def test_as_many_questions_as_the_facts_allow():
         assert all(not a.facts & b.facts for i, a in enumerate(chosen) for b in chosen[i + 1:])
         layouts.add(tuple(sorted(slot.name.split("-")[0] for slot in slots)))
         assert sum(slot.questions for slot in slots) == 8
+        assert all(slot.band is None for slot in slots)  # a fixed model has nothing to redraw
     assert any("summary" in layout for layout in layouts)
     assert any("shapes" in layout for layout in layouts)
 
