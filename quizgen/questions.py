@@ -28,9 +28,11 @@ from quizgen.template import Template, render_text
 
 #: How many times a sampled template is redrawn before giving up.
 MAX_DRAWS = 25
-#: How many times the layers a fixed model's asks pick are redrawn before giving up: a draw
-#: costs little (the model's facts are computed once), and few may fit (of a summary table's
-#: blanks, those whose value no other cell prints: a mirrored autoencoder repeats most).
+#: How many times the layers a fixed model's asks pick are redrawn before giving up, at least
+#: (and 4 per layer of a larger model, so that each layer an ask may pick is likely tried): a
+#: draw costs little (the model's facts are computed once), and few may fit (of a summary
+#: table's blanks, those whose value no other cell prints: a mirrored autoencoder repeats
+#: most; of a DenseNet's 120 Conv2D layers, the few whose output-size formulas differ).
 FIXED_DRAWS = 100
 #: How many draws may be tried for one whose difficulty features lie in a slot's band.
 BAND_DRAWS = 200
@@ -156,6 +158,15 @@ def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
     return spec.code(template.code_style)
 
 
+def _draws(template: Template) -> int:
+    """How many draws `make_item` tries: `MAX_DRAWS` of a sampled subject, `FIXED_DRAWS` (or
+    4 per layer of a larger fixed model) of a fixed one's picks."""
+    if template.fixed is None:
+        return MAX_DRAWS
+    layers = len(template.fixed.layers) if isinstance(template.fixed, ModelSpec) else 0
+    return max(FIXED_DRAWS, 4 * layers)
+
+
 def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None = None) -> Item:
     """One instance of `template` from `seed`: model, code and every ask's question; with a
     `band`, of a subject whose difficulty features (`template.features`) the band admits.
@@ -168,7 +179,7 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
         TemplateError: the template's texts or sampler options are wrong.
     """
     last_error: Exception | None = None
-    draws = MAX_DRAWS if template.fixed is None else FIXED_DRAWS
+    draws = _draws(template)
     for attempt in range(draws):
         subject, rng = _draw(template, seed if attempt == 0 else
                              derive_seed(seed, "redraw", attempt), band)
