@@ -53,10 +53,21 @@ class Candidate:
     """One way to fill a slot: a template with only the ask that the slot's question asks (in
     the slot's response form), or all the asks of a template whose asks are made together (a
     summary table's blanks), and the identities of the facts it asks (`fact_ids`), which no
-    other question of the variant may ask."""
+    other question of the variant may ask. On a fixed model, also the `layers` its questions
+    may ask about and those its stem prints the facts of (`covers`: a summary table's rows),
+    each as `(model, index)`: no question about a covered layer goes beside it (the table
+    gives away its output shape and parameters, and what follows from them: a kernel's
+    shape, the numbers a formula must give)."""
 
     template: Template
     facts: frozenset[tuple]
+    layers: frozenset[tuple] = frozenset()
+    covers: frozenset[tuple] = frozenset()
+
+    def clashes(self, other: Candidate) -> bool:
+        """Whether the two cannot be questions of one variant."""
+        return bool(self.facts & other.facts or self.layers & other.covers
+                    or self.covers & other.layers)
 
 
 @dataclass(frozen=True)
@@ -112,8 +123,8 @@ class Unfilled(QuizgenError):
 def assign(slots: Sequence[Sequence[Candidate]], make: Callable[[int, Candidate], T],
            order: Callable[[int, list[Candidate]], list[Candidate]] = lambda _, free: free,
            steps: int = SEARCH_STEPS) -> list[T]:
-    """One made candidate per slot, no two asking a fact in common. Slot `i` tries its
-    candidates whose facts no earlier slot's choice asks, in the order `order(i, those)`
+    """One made candidate per slot, no two clashing (`Candidate.clashes`: a fact in common).
+    Slot `i` tries its candidates that clash with no earlier slot's choice, in the order `order(i, those)`
     gives, and takes the first that `make(i, candidate)` accepts (it raises `QuizgenError`
     to refuse). When a later slot has no candidate left, the search goes back to try an
     earlier slot's next candidate (depth first), so the result is the greedy one whenever
@@ -124,7 +135,7 @@ def assign(slots: Sequence[Sequence[Candidate]], make: Callable[[int, Candidate]
             take), or no choice fills every slot within `steps` accepted candidates.
     """
     chosen: list[T] = []
-    used: set[tuple] = set()
+    taken: list[Candidate] = []
     left = [steps]
     deepest = [Unfilled(0, "every template of its pool asks a fact that another slot of the "
                            "variant asks; widen the pool")]
@@ -132,7 +143,8 @@ def assign(slots: Sequence[Sequence[Candidate]], make: Callable[[int, Candidate]
     def fill(index: int) -> bool:
         if index == len(slots):
             return True
-        free = [candidate for candidate in slots[index] if not candidate.facts & used]
+        free = [candidate for candidate in slots[index]
+                if not any(candidate.clashes(other) for other in taken)]
         errors = []
         for candidate in order(index, free):
             try:
@@ -143,12 +155,12 @@ def assign(slots: Sequence[Sequence[Candidate]], make: Callable[[int, Candidate]
             left[0] -= 1
             if left[0] < 0:
                 return False
-            used.update(candidate.facts)
+            taken.append(candidate)
             chosen.append(made)
             if fill(index + 1):
                 return True
             chosen.pop()
-            used.difference_update(candidate.facts)
+            taken.pop()
         if len(errors) == len(slots[index]):
             raise Unfilled(index, f"no template of its pool made a question: {errors[0]}")
         if len(free) < len(slots[index]) and index >= deepest[0].slot:
@@ -167,29 +179,41 @@ def fact_id(ask: Ask) -> tuple:
     return (ask.fact, ask.layer, ask.axis, ask.weight, ask.quantity)
 
 
+def _picks(template: Template, ask: Ask) -> tuple[int | None, ...]:
+    """The layers an ask of a fixed model may pick (`quizgen.family.selectable_layers`; the
+    selector itself where none matches: the ask fails, naming its template, when its item is
+    made)."""
+    try:
+        return selectable_layers(ask, template.fixed)
+    except QuestionError:
+        return (ask.layer,)
+
+
 def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
     """What an ask of `template` asks, which no other question of a variant may ask: on a
     sampled model or a task, its `fact_id`; on a fixed model, the fact of each layer the ask
-    may pick there (`quizgen.family.selectable_layers`), keyed by the model (two templates
-    about one model, an instructor's file, asking the output shape of one layer ask one fact;
-    about two models, two), and every fact the template's stem prints of each layer
-    (`quizgen.families.shown`: a summary table gives away the layers' output shapes and
-    parameter counts)."""
+    may pick there, keyed by the model (two templates about one model, an instructor's file,
+    asking the output shape of one layer ask one fact; about two models, two)."""
     spec = template.fixed
     if not isinstance(spec, ModelSpec):
         return frozenset({fact_id(ask)})
-    try:
-        layers = selectable_layers(ask, spec)
-    except QuestionError:  # the ask fails, naming its template, when its item is made
-        layers = (ask.layer,)
-    return frozenset({(spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity) for layer in layers}
-                     | {(spec, fact, layer, None, None, None) for fact in families.shown(template)
-                        for layer in range(len(spec.layers))})
+    return frozenset((spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity)
+                     for layer in _picks(template, ask))
 
 
-def _item_facts(template: Template) -> frozenset[tuple]:
-    """The facts of all the asks of a template asked together."""
-    return frozenset().union(*(fact_ids(template, ask) for ask in template.asks))
+def candidate(template: Template, asks: tuple[Ask, ...]) -> Candidate:
+    """The candidate that asks `asks` (of `template`, or in another response form): their
+    facts, and on a fixed model the layers they may ask about and, for a stem that prints
+    facts of every layer (`quizgen.families.shown`), every layer as covered."""
+    spec = template.fixed
+    facts = frozenset().union(*(fact_ids(template, ask) for ask in asks))
+    if not isinstance(spec, ModelSpec):
+        return Candidate(replace(template, asks=asks), facts)
+    layers = frozenset((spec, layer) for ask in asks for layer in _picks(template, ask)
+                       if isinstance(layer, int))
+    covers = frozenset((spec, layer) for layer in range(len(spec.layers))) \
+        if families.shown(template) else frozenset()
+    return Candidate(replace(template, asks=asks), facts, layers, covers)
 
 
 def _pool(data: dict[str, Any], templates: list[Template], where: str) -> list[Template]:
@@ -222,8 +246,7 @@ def _candidates(pool: list[Template], form: str, facts: list[str] | None,
     (`quizgen.families.asks_together`: a summary table with one blank shows the cells that
     give it away)."""
     return tuple(
-        Candidate(replace(template, asks=(families.in_form(template, ask, form),)),
-                  fact_ids(template, ask))
+        candidate(template, (families.in_form(template, ask, form),))
         for template in pool if not families.asks_together(template) for ask in template.asks
         if (facts is None or ask.fact in facts)
         and (weights is None or ask.weight is None or ask.weight in weights)
@@ -353,10 +376,11 @@ def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
     for name, count in seats.items():
         group = groups[name]
         if families.asks_together(group[0]):
-            options = [Candidate(group[0], _item_facts(group[0]))]
+            options = [candidate(group[0], group[0].asks)]
         else:
-            facts = dict.fromkeys(fact_ids(template, ask) for template in group for ask in template.asks)
-            options = [Candidate(group[0], fact) for fact in facts]
+            made = (candidate(template, (ask,)) for template in group for ask in template.asks)
+            options = list({(option.facts, option.layers, option.covers): option
+                            for option in made}.values())
         slots += [options] * count
     return _disjoint(slots)
 
@@ -364,12 +388,14 @@ def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
 def _seats(groups: dict[str, list[Template]], questions: int | None,
            rng: random.Random) -> list[str]:
     """The group of each slot: `questions` questions (None: as many as can be) shared among
-    the groups in proportion
-    to their numbers of templates (Sainte-Laguë: each next slot to the group with the highest
-    templates / (2 · slots + 1), ties in an order drawn from `rng`; `_next_seat`), none above
-    its quota while another can take the slot, nor above its `_room`, nor past the total, and
-    only while every slot can ask a fact no other asks (`_fillable`); the slots in an order
-    drawn from `rng`.
+    the groups in proportion to their numbers of templates (Sainte-Laguë: each next slot to
+    the group with the highest templates / (2 · slots + 1), ties in an order drawn from `rng`;
+    `_next_seat`), none above its quota while another can take the slot, nor above its
+    `_room`, nor past the total, and only while every slot can ask a fact no other asks
+    (`_fillable`); the slots in an order drawn from `rng`. As many as can be: in half the
+    exams (as `rng` draws) the groups asked together are seated first (`_tables_first`: a
+    summary table crowds out the questions about the layers it prints, which otherwise,
+    more numerous, crowd it out).
 
     Raises:
         TemplateError: the groups cannot fill `questions` questions.
@@ -380,7 +406,7 @@ def _seats(groups: dict[str, list[Template]], questions: int | None,
     templates = sum(len(group) for group in groups.values())
     target = _capacity(groups) if questions is None else questions
     quota = {name: math.ceil(target * len(groups[name]) / templates) for name in order}
-    count = 0
+    count = _tables_first(groups, seats, order) if questions is None and rng.random() < 0.5 else 0
     while count < target:
         name = _next_seat(groups, seats, order, quota, target - count)
         if name is None and questions is None:
@@ -393,6 +419,20 @@ def _seats(groups: dict[str, list[Template]], questions: int | None,
     slots = [name for name in order for _ in range(seats[name])]
     rng.shuffle(slots)
     return slots
+
+
+def _tables_first(groups: dict[str, list[Template]], seats: dict[str, int], order: list[str]) -> int:
+    """Seat each group asked together (a summary table), in `order`, that fits beside those
+    seated before it (`_fillable`); the number of questions seated."""
+    count = 0
+    for name in order:
+        if families.asks_together(groups[name][0]):
+            seats[name] += 1
+            if _fillable(groups, seats):
+                count += _group_size(groups[name])
+            else:
+                seats[name] -= 1
+    return count
 
 
 def _next_seat(groups: dict[str, list[Template]], seats: dict[str, int], order: list[str],
@@ -426,7 +466,7 @@ def _group_slot(name: str, group: list[Template], rng: random.Random,
         template = group[0]
         asks = tuple(families.in_form(template, ask, rng.choice(families.forms(template, ask)))
                      for ask in template.asks)
-        candidates = (Candidate(replace(template, asks=asks), _item_facts(template)),)
+        candidates = (candidate(template, asks),)
         return Slot(name, "free", DEFAULT_POINTS, candidates, _band(None, candidates, name))
     forms = sorted(form for template in group for ask in template.asks
                    for form in families.forms(template, ask))
@@ -439,10 +479,10 @@ def _group_slot(name: str, group: list[Template], rng: random.Random,
 
 
 def _disjoint(slots: list[Sequence[Candidate]]) -> bool:
-    """Whether one candidate of each slot can be chosen, no two asking a fact in common
-    (`assign` on the facts alone, most constrained slot first)."""
+    """Whether one candidate of each slot can be chosen, no two clashing (`assign` on the
+    facts alone, most constrained slot first)."""
     try:
-        assign(sorted(slots, key=len), lambda _, candidate: candidate)
+        assign(sorted(slots, key=len), lambda _, chosen: chosen)
     except Unfilled:
         return False
     return True

@@ -184,8 +184,9 @@ class Family:
     - `asks_together`: whether the asks of a template whose stem it provides must be asked
       together (the blanks of one summary table: one alone is given away by the other cells);
     - `shows`: the facts of every layer that the stem it provides prints (a summary table's
-      output shapes and parameter counts): on a fixed model, no other question of the
-      variant may ask one of them (`quizgen.blueprint.fact_ids`);
+      output shapes and parameter counts): on a fixed model, no question about one of its
+      layers goes beside it (`quizgen.blueprint.Candidate.covers`: they give away what
+      follows from them too);
     - `samplers`, `code_styles` and `stem_variables`: what it adds to the pipeline — subjects
       to draw (`sampler:` in a template), ways to show a model (`code_style:`; printed after
       the stem in place of code), and variables of a template's stem, made from its subject

@@ -22,8 +22,8 @@ from quizgen.blueprint import (
     Candidate,
     Unfilled,
     assign,
+    candidate,
     fact_id,
-    fact_ids,
     implicit_blueprint,
     load_blueprint,
 )
@@ -271,7 +271,9 @@ def test_fact_identity_separates_layers_of_other_classes():
 def test_facts_of_a_fixed_model_are_its_layers():
     """On a fixed model (an instructor's file) a fact is a layer's: two templates about one
     model asking the output shape of one layer ask one fact, about two models two; a summary
-    table with blanks claims every layer's output shape and parameter count, which it prints."""
+    table with blanks prints every layer's output shape and parameter count, so no question
+    about a layer of its model goes beside it (a kernel's shape follows from the printed
+    shapes too), while one about the whole model may."""
     from dataclasses import replace
 
     from quizgen.bank import own_model_templates
@@ -280,24 +282,28 @@ def test_facts_of_a_fixed_model_are_its_layers():
     example = data_dir("question_bank") / "own-model" / "mnist_convnet.py"
     templates = {t.id.split("@")[0]: t for t in own_model_templates([example])}
 
-    def facts(name: str) -> frozenset:
-        return frozenset().union(*(fact_ids(templates[name], ask) for ask in templates[name].asks))
+    def made(name: str) -> Candidate:
+        return candidate(templates[name], templates[name].asks)
 
-    shapes, spec = facts("layer-output-shape"), templates["layer-output-shape"].fixed
+    spec = templates["layer-output-shape"].fixed
     # every layer but the Dropout (index 5), which the template's class filter leaves out
-    assert shapes == {(spec, "output_shape", layer, None, None, None) for layer in (0, 1, 2, 3, 4, 6)}
-    assert facts("summary-blanks") >= shapes | facts("layer-params")
-    assert not facts("summary-blanks") & (facts("statements") | facts("kernel-shape"))
-    assert facts("summary-blanks") & facts("total-params")  # both ask the total
-    other = ModelSpec((8,), (LayerSpec.make("Dense", units=4),))
-    moved = replace(templates["layer-params"], fixed=other)
-    assert not frozenset().union(*(fact_ids(moved, ask) for ask in moved.asks)) & facts("layer-params")
+    assert made("layer-output-shape").facts == {
+        (spec, "output_shape", layer, None, None, None) for layer in (0, 1, 2, 3, 4, 6)}
+    assert made("layer-output-shape").clashes(made("layer-output-shape"))
+    assert not made("layer-output-shape").clashes(made("layer-params"))
+    summary = made("summary-blanks")
+    for name in ("layer-output-shape", "layer-params", "kernel-shape", "formula-params",
+                 "total-params"):
+        assert summary.clashes(made(name)) and made(name).clashes(summary), name
+    assert not summary.clashes(made("statements"))
+    other = replace(templates["summary-blanks"], fixed=ModelSpec((8,), (LayerSpec.make("Dense", units=4),)))
+    assert not candidate(other, other.asks).clashes(made("layer-params"))
 
 
 def test_as_many_questions_as_the_facts_allow():
     """Without a number of questions (an instructor's own models) the implicit blueprint
-    asks as many as it can without a fact twice: a summary table or the questions whose
-    facts it prints, as the seed draws."""
+    asks as many as it can, no two clashing: a summary table or the questions about the
+    layers it prints, as the seed draws."""
     from quizgen.bank import own_model_templates
 
     example = data_dir("question_bank") / "own-model" / "mnist_convnet.py"
@@ -305,13 +311,12 @@ def test_as_many_questions_as_the_facts_allow():
     layouts = set()
     for seed in range(8):
         slots = implicit_blueprint(templates, None, seed, "t").slots
-        chosen = assign([slot.candidates for slot in slots], lambda _, candidate: candidate)
-        assert all(not a.facts & b.facts for i, a in enumerate(chosen) for b in chosen[i + 1:])
-        layouts.add(tuple(sorted(slot.name.split("-")[0] for slot in slots)))
-        assert sum(slot.questions for slot in slots) == 8
+        chosen = assign([slot.candidates for slot in slots], lambda _, made: made)
+        assert not any(a.clashes(b) for i, a in enumerate(chosen) for b in chosen[i + 1:])
         assert all(slot.band is None for slot in slots)  # a fixed model has nothing to redraw
-    assert any("summary" in layout for layout in layouts)
-    assert any("shapes" in layout for layout in layouts)
+        layouts.add(tuple(sorted(slot.name.split("-")[0] for slot in slots)))
+    assert any("summary" in layout and "shapes" not in layout for layout in layouts)
+    assert any("shapes" in layout and "summary" not in layout for layout in layouts)
 
 
 def test_grade_scores_with_the_points_of_the_key(midterm, tmp_path):

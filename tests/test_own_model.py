@@ -132,7 +132,7 @@ def test_keras_applications_vgg16_total(tmp_path):
     assert keras_oracle.Oracle().facts(spec).total_params == 138_357_544  # Keras Applications' table
     assert {t.id for t in templates} == {f"{name}@vgg16.py" for name in (
         "formula-output-size", "formula-params", "kernel-shape", "layer-output-shape",
-        "layer-params", "statements", "summary-blanks", "total-params")}
+        "layer-params", "statements", "summary-blanks", "total-params", "trainable-params")}
 
 
 @pytest.mark.parametrize("source, message", [
@@ -260,7 +260,7 @@ def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
     chain = tmp_path / "chain.py"
     chain.write_text(FUNCTIONAL_CHAIN)
     templates, summaries = set(), 0
-    for seed in (0, 1):
+    for seed in (1, 2):  # the chain's summary table and the MNIST convnet's, as these seeds draw
         out = tmp_path / f"out-{seed}"
         result = CliRunner().invoke(main, ["generate", "--variants", "2", "--seed", str(seed),
                                            "--out", str(out), "--model", str(EXAMPLE),
@@ -275,8 +275,8 @@ def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
                 mine = [e for e in entries if e["code_file"] == file]
                 assert mine
                 if any(e["template"].startswith("summary-blanks@") for e in mine):
-                    summaries += 1
-                    assert not [e for e in mine if e["fact"] in ("output_shape", "params")
+                    summaries += 1  # no other question about a layer its table prints
+                    assert not [e for e in mine if e.get("layer") is not None
                                 and not e["template"].startswith("summary-blanks@")]
         templates |= {entry["template"] for entry in key["questions"]}
         assert verify_key(key).ok
@@ -288,3 +288,21 @@ def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
     # activation, Dropout or pooling offers too few kinds of statement: both are left out
     assert "formula-params@chain.py" in templates
     assert not {"formula-output-size@chain.py", "statements@chain.py"} & templates
+
+
+def test_the_trainable_split_is_asked_only_of_a_model_with_non_trainable_weights(tmp_path, oracle):
+    """Of a model whose parameters are all trainable, "how many are trainable?" asks the total
+    again (and "non-trainable?" 0): its template is left out; the chain's BatchNormalization
+    keeps 32 non-trainable parameters (its moving mean and variance)."""
+    from quizgen.errors import QuestionError
+    from quizgen.questions import make_item
+
+    chain = tmp_path / "chain.py"
+    chain.write_text(FUNCTIONAL_CHAIN)
+    split = {t.source_file: t for t in own_model_templates([EXAMPLE, chain])
+             if t.id.startswith("trainable-params@")}
+    with pytest.raises(QuestionError, match="every parameter of the model is trainable"):
+        make_item(split["mnist_convnet.py"], 0, oracle)
+    item = make_item(split["chain.py"], 0, oracle)
+    facts = oracle.facts(split["chain.py"].fixed)
+    assert [q.answer for q in item.questions] == [facts.total_params - 32, 32]

@@ -1057,8 +1057,13 @@ def make(subject: Subject, rng: random.Random) -> Question:
 
     Raises:
         QuestionError: no layer matches the ask, the layer has no such fact (an axis of a
-            non-image output, a missing weight), or too few distinct distractors.
+            non-image output, a missing weight), the trainable / non-trainable split of a
+            model without non-trainable weights (the total again, or 0), or too few distinct
+            distractors.
     """
+    if subject.ask.fact in SPLIT and subject.facts.non_trainable_params == 0:
+        raise QuestionError("every parameter of the model is trainable: its trainable / "
+                            "non-trainable split would ask its total again (or 0)")
     layer = resolve_layer(subject.ask, subject.spec, rng)
     ref = subject.ask.ref(layer)
     answer = read_fact(subject.facts, ref)

@@ -19,8 +19,8 @@ from quizgen.family import Family, Question, Subject
 from quizgen.oracle import ModelFacts
 from quizgen.template import Ask
 
-#: The facts the table prints of every layer (a question about one of them, on this model,
-#: would be given away by its cell).
+#: The facts the table prints of every layer (a question about a layer of this model would be
+#: given away by the table).
 SHOWN = ("output_shape", "params")
 #: The facts a blank can hide: a layer's output shape or parameters, or a total.
 FACTS = SHOWN + MODEL_FACTS
