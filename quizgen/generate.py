@@ -9,11 +9,12 @@ exports the LMS formats and builds the answer key. It returns the files in memor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from quizgen import families
 from quizgen.assemble import Source, Variant, assemble
 from quizgen.bank import load_bank, own_model_templates, select
 from quizgen.blueprint import Blueprint, capacity, implicit_blueprint, load_blueprint
@@ -111,15 +112,38 @@ def _own_model_questions(files: tuple[Path, ...], oracle: Oracle) -> list[Templa
     for template in own_model_templates(list(files)):
         try:
             make_item(template, 0, oracle)
+            kept.append(_in_working_forms(template, oracle))
         except QuestionError as error:
             why.setdefault(template.source_file, str(error))
-            continue
-        kept.append(template)
     for file in files:
         if not any(template.source_file == file.name for template in kept):
             raise TemplateError(f"{file}: no question can be made about its model: "
                                 f"{why.get(file.name)}")
     return kept
+
+
+def _in_working_forms(template: Template, oracle: Oracle) -> Template:
+    """`template` with each value ask offering only the response forms in which its question
+    can be made on the template's fixed model, each tried once (a Dense layer's output shape
+    has too few executed mistakes for a single choice: it is asked as a free response).
+
+    Raises:
+        QuestionError: an ask can be made in none of its forms (the last error).
+    """
+    asks = []
+    for ask in template.asks:
+        working, error = [], None
+        for form in families.forms(template, ask):
+            try:
+                make_item(replace(template, asks=(families.in_form(template, ask, form),)), 0, oracle)
+            except QuestionError as failed:
+                error = failed
+                continue
+            working.append(form)
+        if not working:
+            raise error
+        asks.append(families.in_forms(template, ask, working))
+    return replace(template, asks=tuple(asks))
 
 
 def _documents(made: list[Variant], formats: tuple[str, ...], mode: str, title: str,

@@ -447,11 +447,14 @@ def snake_case(class_name: str) -> str:
 
 def python_literal(value: Any) -> str:
     """Python source for a config value: strings in double quotes, tuples in parentheses, a
-    nested layer (`{"class_name", "config"}`) as its constructor call."""
+    nested layer or object (`{"class_name", "config"}`) as its constructor call, of its Keras
+    `module` (`keras.initializers.HeNormal()`; a layer's as `layers.LSTM(8)`)."""
     if isinstance(value, FrozenDict):
         nested = dict(value)
         if "class_name" in nested:
-            return LayerSpec.make(nested["class_name"], **dict(nested.get("config", ()))).code()
+            call = LayerSpec.make(nested["class_name"], **dict(nested.get("config", ()))).code()
+            module = nested.get("module", "keras.layers")
+            return call if module == "keras.layers" else f"{module}.{call.removeprefix('layers.')}"
         return "{" + ", ".join(f"{json.dumps(k)}: {python_literal(v)}" for k, v in value) + "}"
     if isinstance(value, str):
         return json.dumps(value)

@@ -306,3 +306,19 @@ def test_the_trainable_split_is_asked_only_of_a_model_with_non_trainable_weights
     item = make_item(split["chain.py"], 0, oracle)
     facts = oracle.facts(split["chain.py"].fixed)
     assert [q.answer for q in item.questions] == [facts.total_params - 32, 32]
+
+
+def test_an_ask_keeps_the_forms_its_model_can_carry(tmp_path, oracle):
+    """A Dense layer's output shape has too few executed mistakes for four distinct options:
+    on a model of Dense layers only, that question is asked as a free response (every
+    variant, whatever form the exam's slot would have drawn), its other questions in both
+    forms."""
+    from quizgen.generate import _own_model_questions
+
+    path = tmp_path / "mlp.py"
+    path.write_text("import keras\nfrom keras import layers\n\nmodel = keras.Sequential([\n"
+                    "    keras.Input(shape=(3,)),\n    layers.Dense(64, activation=\"relu\"),\n"
+                    "    layers.Dense(10, activation=\"softmax\"),\n])\n")
+    templates = {t.id.split("@")[0]: t for t in _own_model_questions((path,), oracle)}
+    assert templates["layer-output-shape"].asks[0].response == ("free",)
+    assert set(templates["layer-params"].asks[0].response) == {"single_choice", "free"}

@@ -65,3 +65,18 @@ def test_unknown_style_and_bad_json_are_clear():
         ModelSpec.from_json({"input_shape": [0, 4], "layers": []})
     with pytest.raises(TemplateError, match="not a model spec"):
         ModelSpec.from_json({"layers": []})
+
+
+def test_a_nested_object_is_written_with_its_keras_module():
+    """An initializer (as Keras serializes an instructor's `kernel_initializer="he_normal"`)
+    is `keras.initializers.HeNormal()`, a wrapped layer `layers.LSTM(…)`: code that runs."""
+    from quizgen.spec import freeze
+
+    initializer = {"module": "keras.initializers", "class_name": "HeNormal",
+                   "config": {"seed": None}, "registered_name": None}
+    conv = LayerSpec.make("Conv2D", filters=8, kernel_size=(3, 3), kernel_initializer=freeze(initializer))
+    assert conv.code() == ("layers.Conv2D(8, kernel_size=(3, 3), "
+                           "kernel_initializer=keras.initializers.HeNormal())")
+    wrapped = LayerSpec.make("Bidirectional", layer=freeze(
+        {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 4}}))
+    assert wrapped.code() == "layers.Bidirectional(layers.LSTM(4))"

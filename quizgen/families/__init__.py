@@ -112,13 +112,25 @@ def forms(template: Template, ask: Ask) -> tuple[str, ...]:
     family = for_ask(template, ask)
     if family.forms is not None:
         return family.forms
-    return tuple(dict.fromkeys("single_choice" if form == "single_choice" else "free"
-                               for form in ask.response))
+    return tuple(dict.fromkeys(map(_form, ask.response)))
+
+
+def _form(response: str) -> str:
+    """The form of a value ask's `response` entry: a single choice, or a free response."""
+    return "single_choice" if response == "single_choice" else "free"
 
 
 def in_form(template: Template, ask: Ask, form: str) -> Ask:
     """`ask` restricted to the response form `form` (one of `forms(template, ask)`)."""
     return ask if for_ask(template, ask).forms is not None else replace(ask, response=(form,))
+
+
+def in_forms(template: Template, ask: Ask, wanted: list[str]) -> Ask:
+    """`ask` restricted to the response forms `wanted` (some of `forms(template, ask)`)."""
+    if for_ask(template, ask).forms is not None:
+        return ask
+    return replace(ask, response=tuple(response for response in ask.response
+                                       if _form(response) in wanted))
 
 
 def stem_variables(subject: Subject, questions: tuple[Question, ...]) -> dict[str, str]:

@@ -384,10 +384,14 @@ def _single_bias(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | N
 
 
 def _neurons_counted(spec: ModelSpec, facts: ModelFacts, ref: FactRef) -> Answer | None:
-    """The number of units (or filters) instead of the number of weights."""
+    """The number of units (or filters) instead of the number of weights; none where a layer
+    with parameters has no plain units or filters to count (a BatchNormalization, a
+    SeparableConv2D: what a student counts there is not one mistake)."""
     if ref.fact not in ("params", "total_params", "trainable_params"):
         return None
     layers = facts.layers if ref.layer is None else [facts.layers[ref.layer]]
+    if any(known.params and known.class_name not in WEIGHTED for known in layers):
+        return None
     return sum(known.output_shape[-1] for known in layers if known.class_name in WEIGHTED) or None
 
 

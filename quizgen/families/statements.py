@@ -451,8 +451,8 @@ def choose_statements(oracle: Oracle, spec: ModelSpec, facts: ModelFacts, rng: r
 DESCRIPTIONS = model_facts.DESCRIPTIONS | {
     "output_task_confused": "misread what the output layer implies: softmax over several units "
                             "means multi-class, one sigmoid unit binary classification",
-    "probabilities_sum_confused": "thought every output layer's values sum to 1; only softmax "
-                                  "makes them a probability distribution",
+    "probabilities_sum_confused": "thought a layer's outputs sum to 1 whatever its activation; "
+                                  "only softmax makes them a probability distribution",
     "activation_range_confused": "mixed up the output ranges of activation functions (ReLU ≥ 0, "
                                  "sigmoid in (0, 1), tanh in (-1, 1), linear unbounded)",
     "pooling_has_activation": "thought pooling layers apply an activation function",
