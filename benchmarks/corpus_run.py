@@ -73,7 +73,8 @@ def run(file: Path) -> tuple[str, bool]:
         model = key["questions"][0]["model"]
         totals = [entry["answer"] for entry in key["questions"] if entry["fact"] == "total_params"]
         layers = [layer for layer in model["layers"] if layer["class_name"] != "InputLayer"]
-        row = (f"{file.name:48} {len(layers):5} {totals[0] if totals else '-':>12,} "
+        total = f"{totals[0]:,}" if totals else "-"
+        row = (f"{file.name:48} {len(layers):5} {total:>12} "
                f"{len(key['questions']):4} {seconds:6.1f}s  {'; '.join(problems) or 'ok'}")
         return row, not problems
 

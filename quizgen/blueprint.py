@@ -189,16 +189,34 @@ def _picks(template: Template, ask: Ask) -> tuple[int | None, ...]:
         return (ask.layer,)
 
 
+#: On one model, any two of these give the third (total = trainable + non-trainable).
+TOTALS = ("total_params", "trainable_params", "non_trainable_params")
+
+#: What an ask about a layer of a fixed model gives away beside its own fact, by (fact,
+#: quantity): a kernel's shape its parameter count (with the bias), a formula the number it
+#: computes.
+GIVES_AWAY = {("weight_shape", None): "params", ("formula", "params"): "params",
+              ("formula", "output_size"): "output_shape"}
+
+
 def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
     """What an ask of `template` asks, which no other question of a variant may ask: on a
     sampled model or a task, its `fact_id`; on a fixed model, the fact of each layer the ask
     may pick there, keyed by the model (two templates about one model, an instructor's file,
-    asking the output shape of one layer ask one fact; about two models, two)."""
+    asking the output shape of one layer ask one fact; about two models, two), and what it
+    gives away there (`GIVES_AWAY`); the parameter totals of a fixed model are one fact
+    (`TOTALS`). Statements are one fact whatever the model: their claims are general
+    knowledge (a kernel and a pool size need not match), so two such questions, about any
+    models, could answer each other."""
     spec = template.fixed
-    if not isinstance(spec, ModelSpec):
+    if not isinstance(spec, ModelSpec) or ask.fact == "statements":
         return frozenset({fact_id(ask)})
-    return frozenset((spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity)
-                     for layer in _picks(template, ask))
+    if ask.fact in TOTALS:
+        return frozenset({(spec, TOTALS[0], None, None, None, None)})
+    layers = _picks(template, ask)
+    given = GIVES_AWAY.get((ask.fact, ask.quantity))
+    return frozenset({(spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity) for layer in layers}
+                     | {(spec, given, layer, None, None, None) for layer in layers if given})
 
 
 def candidate(template: Template, asks: tuple[Ask, ...]) -> Candidate:

@@ -160,11 +160,13 @@ def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
 
 def _draws(template: Template) -> int:
     """How many draws `make_item` tries: `MAX_DRAWS` of a sampled subject, `FIXED_DRAWS` (or
-    4 per layer of a larger fixed model) of a fixed one's picks."""
+    4 per layer of a larger model) of a fixed model's layer picks, one of a fixed task (it
+    has nothing to redraw)."""
     if template.fixed is None:
         return MAX_DRAWS
-    layers = len(template.fixed.layers) if isinstance(template.fixed, ModelSpec) else 0
-    return max(FIXED_DRAWS, 4 * layers)
+    if not isinstance(template.fixed, ModelSpec):
+        return 1
+    return max(FIXED_DRAWS, 4 * len(template.fixed.layers))
 
 
 def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None = None) -> Item:
@@ -205,5 +207,6 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
         return Item(template, seed, spec, facts, stem, code, questions, task)
     kind = "its fixed model" if template.fixed is not None else f"{MAX_DRAWS} sampled models"
     error_type = ArchitectureError if isinstance(last_error, ArchitectureError) else QuestionError
-    tries = f" in {draws} draws" if template.fixed is not None and error_type is QuestionError else ""
+    redrawn = template.fixed is not None and draws > 1 and error_type is QuestionError
+    tries = f" in {draws} draws" if redrawn else ""
     raise error_type(f"{template.path.name}: {kind} cannot carry its questions{tries}: {last_error}")

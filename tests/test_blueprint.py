@@ -291,6 +291,12 @@ def test_facts_of_a_fixed_model_are_its_layers():
         (spec, "output_shape", layer, None, None, None) for layer in (0, 1, 2, 3, 4, 6)}
     assert made("layer-output-shape").clashes(made("layer-output-shape"))
     assert not made("layer-output-shape").clashes(made("layer-params"))
+    # a kernel's shape gives the layer's parameters away, a formula the number it computes;
+    # any two parameter totals give the third
+    for name, other in (("kernel-shape", "layer-params"), ("formula-params", "layer-params"),
+                        ("formula-output-size", "layer-output-shape"),
+                        ("total-params", "trainable-params")):
+        assert made(name).clashes(made(other)), name
     summary = made("summary-blanks")
     for name in ("layer-output-shape", "layer-params", "kernel-shape", "formula-params",
                  "total-params"):
@@ -298,6 +304,9 @@ def test_facts_of_a_fixed_model_are_its_layers():
     assert not summary.clashes(made("statements"))
     other = replace(templates["summary-blanks"], fixed=ModelSpec((8,), (LayerSpec.make("Dense", units=4),)))
     assert not candidate(other, other.asks).clashes(made("layer-params"))
+    # statements state general knowledge: two, about any models, could answer each other
+    moved = replace(templates["statements"], fixed=other.fixed)
+    assert candidate(moved, moved.asks).clashes(made("statements"))
 
 
 def test_as_many_questions_as_the_facts_allow():
