@@ -163,3 +163,20 @@ def test_kinds_must_be_known_and_enough(tmp_path, kinds, message):
                     f"  - fact: statements\n    text: Which?\n    kinds: {kinds}\n")
     with pytest.raises(TemplateError, match=message):
         load_template(path)
+
+
+def test_a_two_class_softmax_gets_no_task_statement(oracle):
+    """A 2-unit softmax is a binary classifier as much as a multi-class one: no statement
+    about the task it implies is offered (either verdict would be disputed)."""
+    from quizgen.spec import LayerSpec, ModelSpec
+
+    spec = ModelSpec((6,), (LayerSpec.make("Dense", units=8, activation="relu"),
+                            LayerSpec.make("Dense", units=2, activation="softmax")))
+    facts = oracle.facts(spec)
+    for seed in range(5):
+        chosen = choose_statements(oracle, spec, facts, random.Random(seed), 2, 1)
+        assert "output_task" not in {statement.kind for statement in chosen}
+    three = ModelSpec((6,), (spec.layers[0], LayerSpec.make("Dense", units=3, activation="softmax")))
+    chosen = choose_statements(oracle, three, oracle.facts(three), random.Random(0), 2, 1,
+                               kinds=("output_task", "default_activation"))
+    assert {statement.kind for statement in chosen} == {"output_task", "default_activation"}

@@ -643,7 +643,7 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
     Misconception("filters_ignored", "kept the input's depth instead of the number of filters",
                   facts=SIZES, mutate=_asked_conv(_filters_ignored)),
     Misconception("filters_kernel_swapped", "swapped filters and kernel_size, the first two "
-                  "arguments of Conv2D",
+                  "arguments of a convolution layer",
                   facts=SIZES, mutate=_asked_conv(_filters_kernel_swapped)),
     Misconception("per_channel_filters", "thought each filter makes one feature map per input "
                   "channel (a depthwise convolution)",

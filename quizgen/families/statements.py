@@ -101,7 +101,11 @@ TASK_PHRASES = {"multi-class": "a multi-class classification model",
 
 
 def _propose_task(oracle, spec, facts, rng, want):
+    """A claim about the task; none for a probability over two classes (a 2-unit softmax is
+    a binary classifier as much as a multi-class one: either claim is defensible)."""
     actual, _ = _implied_task(oracle, spec, facts)
+    if actual == "multi-class" and facts.layers[-1].output_shape[-1] == 2:
+        return None
     return {"task": actual if want else rng.choice([t for t in TASK_PHRASES if t != actual])}
 
 
