@@ -205,9 +205,10 @@ def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
     may pick there, keyed by the model (two templates about one model, an instructor's file,
     asking the output shape of one layer ask one fact; about two models, two), and what it
     gives away there (`GIVES_AWAY`); the parameter totals of a fixed model are one fact
-    (`TOTALS`). Statements are one fact whatever the model: their claims are general
-    knowledge (a kernel and a pool size need not match), so two such questions, about any
-    models, could answer each other."""
+    (`TOTALS`). Statements and formulas are one fact whatever the model (and layer): they
+    are general knowledge (a kernel and a pool size need not match; one rule gives every
+    valid convolution's output size), so two such questions, about any models, could answer
+    each other."""
     spec = template.fixed
     if not isinstance(spec, ModelSpec) or ask.fact == "statements":
         return frozenset({fact_id(ask)})
@@ -215,8 +216,9 @@ def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
         return frozenset({(spec, TOTALS[0], None, None, None, None)})
     layers = _picks(template, ask)
     given = GIVES_AWAY.get((ask.fact, ask.quantity))
-    return frozenset({(spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity) for layer in layers}
-                     | {(spec, given, layer, None, None, None) for layer in layers if given})
+    asked = {(ask.fact, None, None, None, ask.quantity)} if ask.fact == "formula" else {
+        (spec, ask.fact, layer, ask.axis, ask.weight, ask.quantity) for layer in layers}
+    return frozenset(asked | {(spec, given, layer, None, None, None) for layer in layers if given})
 
 
 def candidate(template: Template, asks: tuple[Ask, ...]) -> Candidate:
@@ -256,19 +258,30 @@ def _pool(data: dict[str, Any], templates: list[Template], where: str) -> list[T
     return chosen
 
 
+def _each_layer(template: Template, ask: Ask) -> tuple[Ask, ...]:
+    """`ask` once per layer it may pick on a fixed model (its class filter made an index:
+    each layer is a candidate of its own, so that the questions of a variant about one model
+    ask about layers whose facts do not clash), else `ask`."""
+    if not isinstance(template.fixed, ModelSpec) or not isinstance(ask.layer, tuple):
+        return (ask,)
+    return tuple(replace(ask, layer=layer) for layer in _picks(template, ask)
+                 if isinstance(layer, int)) or (ask,)
+
+
 def _candidates(pool: list[Template], form: str, facts: list[str] | None,
                 weights: list[str] | None = None) -> tuple[Candidate, ...]:
     """Every (template, ask) of the pool that asks one of `facts` (any if None), about one
     of `weights` if it asks about a weight (any if None), and can be asked in `form`, as a
-    one-ask template; not the asks of a template whose asks are made together
-    (`quizgen.families.asks_together`: a summary table with one blank shows the cells that
-    give it away)."""
+    one-ask template (on a fixed model, one per layer it may pick: `_each_layer`); not the
+    asks of a template whose asks are made together (`quizgen.families.asks_together`: a
+    summary table with one blank shows the cells that give it away)."""
     return tuple(
-        candidate(template, (families.in_form(template, ask, form),))
+        candidate(template, (one,))
         for template in pool if not families.asks_together(template) for ask in template.asks
         if (facts is None or ask.fact in facts)
         and (weights is None or ask.weight is None or ask.weight in weights)
-        and form in families.forms(template, ask))
+        and form in families.forms(template, ask)
+        for one in _each_layer(template, families.in_form(template, ask, form)))
 
 
 def _slot(index: int, data: dict[str, Any], templates: list[Template], name: str) -> Slot:
@@ -396,7 +409,8 @@ def _fillable(groups: dict[str, list[Template]], seats: dict[str, int]) -> bool:
         if families.asks_together(group[0]):
             options = [candidate(group[0], group[0].asks)]
         else:
-            made = (candidate(template, (ask,)) for template in group for ask in template.asks)
+            made = (candidate(template, (one,)) for template in group for ask in template.asks
+                    for one in _each_layer(template, ask))
             options = list({(option.facts, option.layers, option.covers): option
                             for option in made}.values())
         slots += [options] * count

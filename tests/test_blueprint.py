@@ -304,9 +304,12 @@ def test_facts_of_a_fixed_model_are_its_layers():
     assert not summary.clashes(made("statements"))
     other = replace(templates["summary-blanks"], fixed=ModelSpec((8,), (LayerSpec.make("Dense", units=4),)))
     assert not candidate(other, other.asks).clashes(made("layer-params"))
-    # statements state general knowledge: two, about any models, could answer each other
-    moved = replace(templates["statements"], fixed=other.fixed)
-    assert candidate(moved, moved.asks).clashes(made("statements"))
+    # statements and formulas state general knowledge: two, about any models, could answer
+    # each other
+    for name in ("statements", "formula-output-size"):
+        moved = replace(templates[name], fixed=ModelSpec(
+            (28, 28, 1), (LayerSpec.make("Conv2D", filters=4, kernel_size=(3, 3)),)))
+        assert candidate(moved, moved.asks).clashes(made(name)), name
 
 
 def test_as_many_questions_as_the_facts_allow():

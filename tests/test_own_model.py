@@ -254,9 +254,9 @@ def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
     """Every question family that applies is asked about each file (the summary table, the
     statements, the formulas among them), none asking a fact another question of its variant
     asks or gives away: nothing beside a summary table about a layer it prints; one of a
-    model's parameter totals (any two give the third); one statements question (their claims
-    are general knowledge); a layer's parameters beside neither its kernel shape nor its
-    formula. A layer's facts are its file's (two files, two sets of facts)."""
+    model's parameter totals (any two give the third); one statements question and one
+    formula of each quantity (general knowledge); a layer's parameters beside neither its
+    kernel shape nor its formula. A layer's facts are its file's (two files, two sets of facts)."""
     from click.testing import CliRunner
 
     chain = tmp_path / "chain.py"
@@ -274,6 +274,8 @@ def test_an_exam_about_own_models_asks_no_fact_twice(tmp_path):
             asked = [(e["code_file"], e["fact"], e.get("layer"), e.get("quantity")) for e in entries]
             assert len(asked) == len(set(asked)), asked
             assert sum(e["fact"] == "statements" for e in entries) <= 1
+            formulas = [e["quantity"] for e in entries if e["fact"] == "formula"]
+            assert len(formulas) == len(set(formulas))  # one rule, whatever the layer or model
             for file in ("mnist_convnet.py", "chain.py"):
                 mine = [e for e in entries if e["code_file"] == file]
                 assert mine
