@@ -205,15 +205,17 @@ def fact_ids(template: Template, ask: Ask) -> frozenset[tuple]:
     may pick there, keyed by the model (two templates about one model, an instructor's file,
     asking the output shape of one layer ask one fact; about two models, two), and what it
     gives away there (`GIVES_AWAY`); the parameter totals of a fixed model are one fact
-    (`TOTALS`). Statements and formulas are one fact whatever the model (and layer): they
-    are general knowledge (a kernel and a pool size need not match; one rule gives every
-    valid convolution's output size), so two such questions, about any models, could answer
-    each other."""
+    (`TOTALS`), which also claims every layer's parameters (the other questions' counts add
+    up to it, and its wrong options would be their answers). Statements and formulas are one
+    fact whatever the model (and layer): they are general knowledge (a kernel and a pool size
+    need not match; one rule gives every valid convolution's output size), so two such
+    questions, about any models, could answer each other."""
     spec = template.fixed
     if not isinstance(spec, ModelSpec) or ask.fact == "statements":
         return frozenset({fact_id(ask)})
     if ask.fact in TOTALS:
-        return frozenset({(spec, TOTALS[0], None, None, None, None)})
+        return frozenset({(spec, TOTALS[0], None, None, None, None)}
+                         | {(spec, "params", layer, None, None, None) for layer in range(len(spec.layers))})
     layers = _picks(template, ask)
     given = GIVES_AWAY.get((ask.fact, ask.quantity))
     asked = {(ask.fact, None, None, None, ask.quantity)} if ask.fact == "formula" else {

@@ -119,7 +119,7 @@ DEFAULT_FORMATS = {"selfcheck": ("qmd", "md"), "exam": FORMATS}
 
 INSTRUCTIONS = {
     "numeric": "Answer with a whole number.",
-    "shape": "Answer with a shape written as a tuple, for example (None, 4, 4, 8) or (3, 3, 1, 8).",
+    "shape": "Answer with a shape written as a tuple, for example (None, 9, 9, 5) or (7, 2).",
     "matrix": "Answer with the matrix row by row, for example [[1, 2], [3, 4]].",
 }
 

@@ -292,10 +292,10 @@ def test_facts_of_a_fixed_model_are_its_layers():
     assert made("layer-output-shape").clashes(made("layer-output-shape"))
     assert not made("layer-output-shape").clashes(made("layer-params"))
     # a kernel's shape gives the layer's parameters away, a formula the number it computes;
-    # any two parameter totals give the third
+    # any two parameter totals give the third, and the layers' counts add up to them
     for name, other in (("kernel-shape", "layer-params"), ("formula-params", "layer-params"),
                         ("formula-output-size", "layer-output-shape"),
-                        ("total-params", "trainable-params")):
+                        ("total-params", "trainable-params"), ("total-params", "layer-params")):
         assert made(name).clashes(made(other)), name
     summary = made("summary-blanks")
     for name in ("layer-output-shape", "layer-params", "kernel-shape", "formula-params",

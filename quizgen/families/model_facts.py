@@ -636,7 +636,8 @@ MISCONCEPTIONS: tuple[Misconception, ...] = (
                   facts=SIZES,
                   mutate=_rewrite(("GlobalAveragePooling2D", "GlobalAveragePooling1D"),
                                   _to_class("Flatten"))),
-    Misconception("kernel_one_dimensional", "counted the kernel as k weights instead of k×k",
+    Misconception("kernel_one_dimensional", "treated each k×k kernel as k×1 (k weights instead "
+                  "of k×k)",
                   facts=COUNTS + WEIGHTS, mutate=_rewrite(CONV, _one_dimensional_kernel)),
     Misconception("input_channels_forgotten", "forgot that each filter spans all input channels",
                   facts=COUNTS + WEIGHTS, mutate=_input_channels_forgotten),
