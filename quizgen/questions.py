@@ -160,11 +160,12 @@ def _code(template: Template, spec: ModelSpec, task: Task | None) -> str:
 
 def _draws(template: Template) -> int:
     """How many draws `make_item` tries: `MAX_DRAWS` of a sampled subject, `FIXED_DRAWS` (or
-    4 per layer of a larger model) of a fixed model's layer picks, one of a fixed task (it
-    has nothing to redraw)."""
+    4 per layer of a larger model) of a fixed model's random layer picks, one where nothing
+    is drawn at random (a fixed task, asks about given layers: a blueprint's candidate)."""
     if template.fixed is None:
         return MAX_DRAWS
-    if not isinstance(template.fixed, ModelSpec):
+    picks = any(isinstance(ask.layer, tuple) and ask.layer[1] == "any" for ask in template.asks)
+    if not isinstance(template.fixed, ModelSpec) or not picks:
         return 1
     return max(FIXED_DRAWS, 4 * len(template.fixed.layers))
 
