@@ -236,7 +236,7 @@ def resolve_layer(ask: Ask, spec: ModelSpec, rng: random.Random) -> int | None:
         QuestionError: the index is out of range or no layer matches the filter.
     """
     matches = selectable_layers(ask, spec)
-    if isinstance(ask.layer, tuple) and ask.layer[1] == "any":
+    if ask.picks_at_random:
         return rng.choice(matches)
     return matches[0]
 

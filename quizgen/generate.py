@@ -100,9 +100,11 @@ def _source(selection: Selection, oracle: Oracle) -> tuple[Source, int]:
 
 def _own_model_questions(files: tuple[Path, ...], oracle: Oracle) -> list[Template]:
     """The templates about instructors' own models (`quizgen.bank.own_model_templates`) that
-    can make an item on their file's model, each tried once (its facts then cached for the
-    variants): a summary table too long to fill in, too few kinds of statement to choose from
-    or no Conv2D a formula fits leaves its template out.
+    can make an item on their file's model, in the forms it can carry (`_in_working_forms`;
+    a template whose asks are made together, a summary table, is also tried whole), each
+    tried once (its facts then cached for the variants): a summary table too long to fill in,
+    too few kinds of statement to choose from or no Conv2D a formula fits leaves its
+    template out.
 
     Raises:
         TemplateError: a file of whose model no question can be made (named, with why).
@@ -111,7 +113,8 @@ def _own_model_questions(files: tuple[Path, ...], oracle: Oracle) -> list[Templa
     kept, why = [], {}
     for template in own_model_templates(list(files)):
         try:
-            make_item(template, 0, oracle)
+            if families.asks_together(template):
+                make_item(template, 0, oracle)
             kept.append(_in_working_forms(template, oracle))
         except QuestionError as error:
             why.setdefault(template.source_file, str(error))

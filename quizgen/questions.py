@@ -164,8 +164,7 @@ def _draws(template: Template) -> int:
     is drawn at random (a fixed task, asks about given layers: a blueprint's candidate)."""
     if template.fixed is None:
         return MAX_DRAWS
-    picks = any(isinstance(ask.layer, tuple) and ask.layer[1] == "any" for ask in template.asks)
-    if not isinstance(template.fixed, ModelSpec) or not picks:
+    if not isinstance(template.fixed, ModelSpec) or not any(ask.picks_at_random for ask in template.asks):
         return 1
     return max(FIXED_DRAWS, 4 * len(template.fixed.layers))
 

@@ -94,6 +94,11 @@ class Ask:
         default half of `count` (rounded down), the same in every variant."""
         return self.true_count if self.true_count is not None else self.count // 2
 
+    @property
+    def picks_at_random(self) -> bool:
+        """Whether the ask's layer is drawn at random among those its class filter matches."""
+        return isinstance(self.layer, tuple) and self.layer[1] == "any"
+
     def ref(self, layer: int | None) -> FactRef:
         """The `FactRef` this ask makes about `layer`."""
         return FactRef(self.fact, layer, self.axis, self.weight, self.quantity)
