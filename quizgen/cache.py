@@ -160,6 +160,7 @@ ENTRY_SHAPES: dict[str, Check] = {
     "config": of(str),
     "probe": list_of(row(_NUMBER, _NUMBER, _NUMBER)),
     "accepts": of(bool),
+    "same": of(bool),
     "default": anything,
 }
 

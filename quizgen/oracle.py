@@ -1030,12 +1030,14 @@ class Oracle:
 
     @_memoized
     def same_function(self, first: ModelSpec, second: ModelSpec) -> bool:
-        """Whether the two models compute the same function (see `_same_function`).
+        """Whether the two models compute the same function (see `_same_function`); cached.
 
         Raises:
             ArchitectureError: Keras cannot build one of the models.
         """
-        return _same_function(first, second)
+        return self.cache.cached(
+            "same", cache_key(first.digest(), second.digest(), PROBE_SEED, SAME_FUNCTION_SAMPLES),
+            lambda: _same_function(first, second), bool, bool)
 
     @_memoized
     def accepts_argument(self, class_name: str, argument: str, value: Any) -> bool:

@@ -343,6 +343,7 @@ READERS = {
     "config": lambda oracle: oracle.layer_config(DENSE),
     "probe": lambda oracle: oracle.probe_outputs(SPEC, 2),
     "accepts": lambda oracle: oracle.accepts_argument("MaxPooling2D", "activation", "relu"),
+    "same": lambda oracle: oracle.same_function(SPEC, SPEC),
 }
 
 
@@ -365,6 +366,7 @@ WRONG_SHAPES = [
     ("probe", lambda value: value[:2]),                                 # too few layers
     ("probe", lambda value: value[0]),                                  # a triple, not a list
     ("accepts", lambda value: int(not value)),                          # an int for a bool
+    ("same", lambda value: str(value)),                                 # a string for a bool
 ]
 
 
