@@ -29,7 +29,7 @@ from quizgen.family import (
     prove_options,
     reading,
 )
-from quizgen.oracle import Oracle
+from quizgen.oracle import ModelFacts, Oracle
 from quizgen.spec import LayerSpec, ModelSpec
 from quizgen.template import fenced
 
@@ -242,25 +242,29 @@ def make(subject: Subject, rng: random.Random) -> Question:
                     explanation, reading(subject, None))
 
 
-def _implements(oracle: Oracle, described: ModelSpec, option: ModelSpec) -> bool:
-    """Whether the code of `option` implements the described model: it builds, and has the
-    same layer configurations (as Keras reports them) or computes the same function.
+def _implements(oracle: Oracle, described: ModelSpec, option: ModelSpec,
+                built: Callable[[ModelSpec], ModelFacts]) -> bool:
+    """Whether the code of `option` implements the described model: it builds (`built`:
+    `Oracle.facts` when generating, `Oracle.model_facts`, the whole model, when verifying),
+    and has the same layer configurations (as Keras reports them) or computes the same
+    function.
 
     Raises:
         ArchitectureError: Keras cannot build the option's model.
     """
-    oracle.model_facts(option)
+    built(option)
     return (oracle.layer_configs(option) == oracle.layer_configs(described)
             or oracle.same_function(described, option))
 
 
-def _judge(oracle: Oracle, described: ModelSpec, options: list[tuple[str, ModelSpec, bool]]) -> list[str]:
+def _judge(oracle: Oracle, described: ModelSpec, options: list[tuple[str, ModelSpec, bool]],
+           built: Callable[[ModelSpec], ModelFacts]) -> list[str]:
     """Why options `(text, model, marked correct)` do not leave exactly the correct one
-    implementing the described model."""
+    implementing the described model (`_implements`, each option `built`)."""
     problems = []
     for text, option, correct in options:
         try:
-            same = _implements(oracle, described, option)
+            same = _implements(oracle, described, option, built)
         except ArchitectureError as error:
             problems.append(f"option {text!r} does not build in Keras: {error}")
             continue
@@ -273,7 +277,8 @@ def prove(subject: Subject, question: Question) -> list[str]:
     """A code question is valid when its options are distinct and exactly its correct option
     implements the described model (`_implements`)."""
     return prove_options(question) + _judge(subject.oracle, subject.spec, [
-        (choice.text, choice.value, choice.correct) for choice in question.choices])
+        (choice.text, choice.value, choice.correct) for choice in question.choices],
+        subject.oracle.facts)
 
 
 def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
@@ -281,7 +286,8 @@ def rederive(entry: KeyEntry, oracle: Oracle) -> tuple[Any, Any]:
     model and every option builds (as a whole `keras.Sequential`); else a message saying
     which option fails."""
     problems = _judge(oracle, ModelSpec.from_json(entry.model), [
-        (choice.text, ModelSpec.from_json(choice.value), choice.correct) for choice in entry.choices])
+        (choice.text, ModelSpec.from_json(choice.value), choice.correct) for choice in entry.choices],
+        oracle.model_facts)
     if problems:
         return "; ".join(problems), None
     correct = [c for c in entry.choices if c.correct]
