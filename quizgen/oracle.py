@@ -34,7 +34,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import cache, wraps
 from typing import Any, TypeVar
 
@@ -438,10 +438,17 @@ def _compute_layer(spec: LayerSpec, input_shape: Shape) -> LayerFacts | Architec
         return ArchitectureError(str(error))
 
 
+def _layer_json(layer: LayerFacts) -> dict[str, Any]:
+    return vars(layer) | {"weights": [vars(weight) for weight in layer.weights]}
+
+
 def _encode(result: ModelFacts | LayerFacts | ArchitectureError) -> Any:
+    """A result as JSON (`dataclasses.asdict`'s fields, without its deep copies)."""
     if isinstance(result, ArchitectureError):
         return {"error": str(result)}
-    return asdict(result)
+    if isinstance(result, LayerFacts):
+        return _layer_json(result)
+    return vars(result) | {"layers": [_layer_json(layer) for layer in result.layers]}
 
 
 def _decode_shape(data: list[Any]) -> Shape | tuple[Shape, ...]:

@@ -20,7 +20,7 @@ from quizgen import families
 from quizgen.difficulty import Band, measure
 from quizgen.errors import ArchitectureError, QuestionError
 from quizgen.facts import FactRef
-from quizgen.family import Question, Subject
+from quizgen.family import Question, Subject, selectable_layers
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.sample import sample
 from quizgen.spec import ModelSpec, Task
@@ -188,6 +188,8 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
         task = subject if isinstance(subject, Task) else None
         spec = subject.spec if isinstance(subject, Task) else subject
         try:
+            for ask in template.asks:  # a draw without a layer an ask is about: no Keras build
+                selectable_layers(ask, spec)
             facts = oracle.facts(spec)
             questions = tuple(make_question(template, i, spec, facts, oracle, rng, task)
                               for i in range(len(template.asks)))

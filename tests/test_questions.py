@@ -137,3 +137,25 @@ def test_select_by_topic_and_difficulty(bank):
     assert chosen and all(t.topic == "convolution" and t.difficulty == 2 for t in chosen)
     with pytest.raises(TemplateError, match="no template matches topic\\(s\\) nope"):
         select(bank, topics=["nope"])
+
+
+class CountingOracle(Oracle):
+    """An oracle that records the models whose facts it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list = []
+
+    def facts(self, spec):
+        self.asked.append(spec)
+        return super().facts(spec)
+
+
+def test_a_draw_without_the_asked_layer_is_redrawn_before_keras_builds_it(bank):
+    template = next(t for t in bank if t.id == "transpose-conv")
+    counting = CountingOracle()
+    for seed in range(4):
+        item = make_item(template, seed, counting)
+        assert "Conv2DTranspose" in item.questions[0].text
+    classes = [{layer.class_name for layer in spec.layers} for spec in counting.asked]
+    assert classes and all("Conv2DTranspose" in names for names in classes)
