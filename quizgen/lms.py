@@ -1,19 +1,28 @@
 """LMS export: the questions of an answer key as Moodle GIFT, Moodle XML or a Canvas QTI zip.
 
-Every format holds one quiz per variant, one question per key entry, named by the entry's `id`.
-The question text is Markdown, as printed in the exam: the entry's `stem`, its `code` in a
-fenced block, its `text` and, for free responses, how to write the answer. The entry's
-`explanation` becomes the general feedback and each distractor's misconception `feedback` that
-choice's feedback.
+Every format holds one quiz per variant, one question per key entry. Each question's text
+begins with the entry's *item tag* (`item_tag`, as `quizgen:v3-q5:1a2b3c4d`: the entry's `id` and
+a digest of the whole entry), and its name is the tag and the template: Moodle's Responses report
+and Canvas' Student Analysis show the question text beside each response, so that
+`quizgen.responses` maps an LMS's responses back to their key entries (and refuses the responses
+to another key's questions). The question text is then the question as printed in the exam: the
+entry's `stem`, its `code` in a fenced block, its `text` and, for free responses, how to write
+the answer. The entry's `explanation` becomes the general feedback and each distractor's
+misconception `feedback` that choice's feedback.
 
 GIFT and Moodle XML are rendered with Jinja2 from `templates/gift.j2` and
-`templates/moodle.xml.j2`; the QTI zip is made by text2qti from its plain-text quiz format, with
-LaTeX math left to Canvas' own equation renderer (no network request at export time). The
-same key always gives byte-identical files.
+`templates/moodle.xml.j2`, each variant in its own question category (`$course$/top/<title>/
+Variant <n>`), so that a Moodle "random question" draws within one variant. Their texts are the
+Markdown rendered to HTML by markdown-it-py (raw HTML escaped), with math between `\\(`/`\\)`
+(inline) and `\\[`/`\\]` (display), the delimiters Moodle's MathJax filter renders in its
+default configuration (`$...$` is not one of them). The QTI zip is made by text2qti from its
+plain-text quiz format, with LaTeX math left to Canvas' own equation renderer (no network
+request at export time). The same key always gives byte-identical files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -52,6 +61,11 @@ QTI_SMALLEST_NUMBER = 1e-4
 
 _GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
 
+#: The item tag of an exported question (`item_tag`), as the LMS reports show it in the
+#: question's text: `quizgen:<id>:<digest>`, the digest `TAG_DIGEST` hex digits long.
+TAG_PATTERN = re.compile(r"quizgen:(v[0-9]+-q[0-9]+):([0-9a-f]{8})")
+TAG_DIGEST = 8
+
 
 class ExportError(QuizgenError):
     """A key cannot be exported to an LMS format (unknown format, malformed entry)."""
@@ -80,8 +94,9 @@ def export(key: dict[str, Any], fmt: str, title: str) -> dict[str, bytes]:
 
 
 def lms_question(entry: KeyEntry) -> dict[str, Any]:
-    """The format-neutral question of one key entry: `name`, `kind`, `text` (Markdown),
-    `explanation`, and by kind `choices` (`text`, `correct`, `fraction` as a percentage,
+    """The format-neutral question of one key entry: `name` (its item tag and template), `tag`
+    (`item_tag`), `kind`, `text` (Markdown, from the tag), `explanation`, `points`, and by
+    kind `choices` (`text`, `correct`, `fraction` as a percentage,
     `feedback`), `number` and `tolerance`, or the accepted short-answer spellings `answers`.
 
     Raises:
@@ -91,8 +106,10 @@ def lms_question(entry: KeyEntry) -> dict[str, Any]:
     kind, answer = entry.kind, entry.answer
     if kind not in MOODLE_TYPES:
         raise ExportError(f"{where}: cannot export questions of kind {kind!r}")
-    question = {"name": entry.id, "kind": kind, "text": question_text(entry),
-                "explanation": entry.explanation}
+    tag = item_tag(entry)
+    question = {"name": f"{tag} {entry.template}", "tag": tag, "kind": kind,
+                "text": f"`{tag}`\n\n{question_text(entry)}", "explanation": entry.explanation,
+                "points": _number(entry.points)}
     if kind in CHOICE_KINDS:
         question["choices"] = _choices(kind, entry.choices, where)
     elif kind == "numeric":
@@ -102,6 +119,16 @@ def lms_question(entry: KeyEntry) -> dict[str, Any]:
     else:
         question["answers"] = shape_spellings(answer) if kind == "shape" else matrix_spellings(answer)
     return question
+
+
+def item_tag(entry: KeyEntry) -> str:
+    """The tag an exported question carries in its text: `quizgen:<id>:<digest>`
+    (`TAG_PATTERN`), the digest being the first `TAG_DIGEST` hex digits of the SHA-256 of the
+    entry's canonical JSON, so that a response to another key's `v1-q2` does not pass for one
+    to this key's."""
+    canonical = json.dumps(entry.to_json(), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:TAG_DIGEST]
+    return f"quizgen:{entry.id}:{digest}"
 
 
 def question_text(entry: KeyEntry) -> str:
@@ -171,12 +198,27 @@ def gift_escape(text: str) -> str:
     return "\n".join(line if line.strip() else r"\n" for line in escaped.split("\n"))
 
 
+def lms_html(markdown: str) -> str:
+    """Markdown as the HTML of a Moodle text: raw HTML escaped, math as TeX between `\\(`/`\\)`
+    or `\\[`/`\\]` (`quizgen.render.markdown_to_html`); a one-paragraph text (a choice, a
+    feedback) without its `<p>`. A plain `str`, so that an autoescaping template escapes it."""
+    html = str(render.markdown_to_html(markdown, math="tex")).strip()
+    inner = html.removeprefix("<p>").removesuffix("</p>")
+    return inner if f"<p>{inner}</p>" == html and "<p>" not in inner else html
+
+
+def moodle_category(title: str, variant: int) -> str:
+    """The Moodle question category of a variant: `$course$/top/<title>/Variant <n>` (a `/` in
+    the title doubled, as Moodle reads a literal slash in a category path)."""
+    return f"$course$/top/{title.replace('/', '//')}/Variant {variant}"
+
+
 @cache
 def _environment() -> jinja2.Environment:
     """quizgen's output-template environment (`quizgen.render.environment`) plus the `gift`
-    filter, as an overlay so that the shared environment is left as it is."""
+    and `html` filters, as an overlay so that the shared environment is left as it is."""
     environment = render.environment().overlay()
-    environment.filters = {**environment.filters, "gift": gift_escape}
+    environment.filters = {**environment.filters, "gift": gift_escape, "html": lms_html}
     return environment
 
 
@@ -186,10 +228,11 @@ def _render(fmt: str, questions: list[dict[str, Any]], title: str, variant: int)
     Raises:
         QuizgenError: a template error (names the template file).
     """
-    heading = f"{' '.join(title.split())} (variant {variant})"
+    title = " ".join(title.split())
     try:
         text = _environment().get_template(TEMPLATES[fmt]).render(
-            heading=heading, questions=questions, moodle_types=MOODLE_TYPES)
+            heading=f"{title} (variant {variant})", category=moodle_category(title, variant),
+            questions=questions, moodle_types=MOODLE_TYPES)
     except jinja2.TemplateError as error:
         raise QuizgenError(f"templates/{TEMPLATES[fmt]}: {error}") from error
     return (text.strip() + "\n").encode()
@@ -231,10 +274,11 @@ def _qti(questions: list[dict[str, Any]], title: str, variant: int) -> bytes:
 
 def qti_source(questions: list[dict[str, Any]], quiz_title: str) -> str:
     """The text2qti plain-text quiz of some questions: each question's title is its name, its
-    explanation the general feedback (`...`)."""
+    points its points, its explanation the general feedback (`...`)."""
     lines = [f"Quiz title: {quiz_title}", ""]
     for number, question in enumerate(questions, 1):
-        lines += [f"Title: {question['name']}", _qti_block(f"{number}.", question["text"]),
+        lines += [f"Title: {question['name']}", f"Points: {question['points']}",
+                  _qti_block(f"{number}.", question["text"]),
                   *_qti_feedback(question["explanation"]), *_qti_answers(question), ""]
     return "\n".join(lines)
 

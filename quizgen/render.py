@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
@@ -247,22 +248,37 @@ def _mathml(latex: str, options: dict[str, Any]) -> str:
     return mathml
 
 
+def _tex(latex: str, options: dict[str, Any]) -> str:
+    """A `$...$` formula as HTML-escaped TeX in the delimiters MathJax reads by default, which
+    Moodle's MathJax filter renders as imported: `\\(...\\)` inline, `\\[...\\]` for a
+    `$$...$$` (`display_mode`) formula (MathJax docs, "TeX and LaTeX input": `$...$` is off by
+    default)."""
+    opening, closing = ("\\[", "\\]") if options["display_mode"] else ("\\(", "\\)")
+    return escapeHtml(f"{opening}{latex}{closing}")
+
+
+#: How `markdown_to_html` writes a formula: as MathML, or as TeX for MathJax.
+MATH_RENDERERS = {"mathml": _mathml, "tex": _tex}
+
+
 @cache
-def _markdown() -> MarkdownIt:
-    """CommonMark with tables and `$` math rendered to MathML; raw HTML is escaped (shown as
-    text) and links with a `javascript:`/`vbscript:`/`file:`/`data:` URL stay text
-    (markdown-it's `validateLink`)."""
-    return MarkdownIt("commonmark", {"html": False}).enable("table").use(dollarmath_plugin,
-                                                                         renderer=_mathml)
+def _markdown(math: str) -> MarkdownIt:
+    """CommonMark with tables and `$` math rendered by `MATH_RENDERERS[math]`; raw HTML is
+    escaped (shown as text) and links with a `javascript:`/`vbscript:`/`file:`/`data:` URL
+    stay text (markdown-it's `validateLink`)."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table").use(
+        dollarmath_plugin, renderer=MATH_RENDERERS[math])
 
 
-def markdown_to_html(text: str) -> Markup:
-    """Markdown (with `$` math) as HTML in which every raw HTML tag of `text` is escaped.
+def markdown_to_html(text: str, math: str = "mathml") -> Markup:
+    """Markdown (with `$` math) as HTML in which every raw HTML tag of `text` is escaped; each
+    formula as MathML, or with `math="tex"` as TeX between `\\(`/`\\)` or `\\[`/`\\]` (the
+    page then needs MathJax, as an LMS has).
 
     Raises:
         QuizgenError: a formula cannot be converted to MathML.
     """
-    return Markup(_markdown().render(str(text)))
+    return Markup(_markdown(math).render(str(text)))
 
 
 def typeset(documents: list[str]) -> bytes:

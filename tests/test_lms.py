@@ -1,6 +1,8 @@
-"""LMS export (quizgen.lms): every GIFT question parses with pygiftparser, the Moodle XML and the
-QTI zip's XML are well-formed with one question per key entry, explanations become feedback,
-GIFT's special characters are escaped, and reruns are byte-identical."""
+"""LMS export (quizgen.lms): every GIFT question reads back with gift-pegjs (an independent GIFT
+parser, run by Node.js) as the HTML quizgen wrote, the Moodle XML and the QTI zip's XML are
+well-formed with one question per key entry in the variant's category, math is in the `\\(...\\)`
+delimiters Moodle renders by default (never a bare `$...$`), explanations become feedback, GIFT's
+special characters are escaped, and reruns are byte-identical."""
 
 from __future__ import annotations
 
@@ -8,16 +10,18 @@ import copy
 import datetime
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import text2qti.xml_imsmanifest
-from pygiftparser import answer as gift_answers
-from pygiftparser.parser import parseFile
 from text2qti.config import Config
 from text2qti.markdown import Markdown
 
@@ -52,26 +56,66 @@ def by_variant(key: dict) -> dict[int, list[dict]]:
     return variants
 
 
-#: pygiftparser ends an answer at an escaped brace, which GIFT allows (`\\{`, `\\}`): the
-#: tests parse with stand-ins for escaped braces and put the braces back when unescaping.
-STAND_INS = {"{": "\u2983", "}": "\u2984"}
+#: The Node.js project of the GIFT parser (package.json, package-lock.json, parse.js).
+GIFT_PARSER = Path(__file__).parent / "gift"
 
 
-def gift_unescape(text: str) -> str:
-    """GIFT text as Moodle reads it: `\\x` → `x` (pygiftparser has already turned `\\n` into a
-    line break)."""
-    for brace, stand_in in STAND_INS.items():
-        text = text.replace(stand_in, brace)
-    return re.sub(r"\\(.)", r"\1", text, flags=re.S)
+@pytest.fixture(scope="module")
+def gift_pegjs(tmp_path_factory):
+    """Parse GIFT files with gift-pegjs: the pinned package installed by `npm ci` into a
+    temporary folder. Skipped where Node.js or npm is missing, unless the environment variable
+    `QUIZGEN_REQUIRE_NODE` is set (as .ci/run sets it): then the test fails."""
+    npm, node = shutil.which("npm"), shutil.which("node")
+    folder = tmp_path_factory.mktemp("gift-pegjs")
+    for name in ("package.json", "package-lock.json", "parse.js"):
+        shutil.copy(GIFT_PARSER / name, folder / name)
+    installed = npm and node and subprocess.run(
+        [npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=folder, capture_output=True,
+        text=True, timeout=300)
+    if not installed or installed.returncode:
+        reason = f"gift-pegjs not installed: {installed.stderr if installed else 'no node/npm'}"
+        if os.environ.get("QUIZGEN_REQUIRE_NODE"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+    def parse(files: dict[str, bytes]) -> dict[str, list[dict]]:
+        for name, data in files.items():
+            (folder / Path(name).name).write_bytes(data)
+        paths = [str(folder / Path(name).name) for name in files]
+        output = subprocess.run([node, "parse.js", *paths], cwd=folder, capture_output=True,
+                                check=True, timeout=120).stdout
+        results = json.loads(output)
+        errors = {name: result["error"] for name, result in zip(files, results, strict=True)
+                  if "error" in result}
+        assert not errors, errors
+        return {name: result["questions"] for name, result in zip(files, results, strict=True)}
+
+    return parse
 
 
-def squash(text: str) -> str:
-    return " ".join(text.split())
+def tag(entry: dict) -> str:
+    return lms.item_tag(KeyEntry.from_json(entry))
 
 
-def parse_gift(data: bytes) -> list:
-    text = re.sub(r"\\([\\{}])", lambda m: STAND_INS.get(m.group(1), m.group(0)), data.decode())
-    return parseFile(io.StringIO(text))
+def html(markdown: str) -> str:
+    return lms.lms_html(markdown)
+
+
+def prose(markdown: str) -> str:
+    """A Markdown text without its code (fenced blocks and code spans)."""
+    return re.sub(r"```.*?```|`[^`]*`", "", markdown, flags=re.S)
+
+
+def without_code(html_text: str) -> str:
+    return re.sub(r"<pre>.*?</pre>|<code>.*?</code>", "", html_text, flags=re.S)
+
+
+def assert_moodle_math(markdown: str, html_text: str) -> None:
+    """Every `$...$` of the Markdown's prose is `\\(...\\)` (or `\\[...\\]`) in the HTML, and
+    no `$` is left outside code."""
+    if "$" in prose(markdown):
+        assert "\\(" in html_text or "\\[" in html_text, html_text
+    assert "$" not in without_code(html_text), html_text
 
 
 def assert_all_accepted(entry: dict, responses: list[str]) -> None:
@@ -167,31 +211,38 @@ def test_question_text_is_the_printed_question(small_key):
     assert entry["text"] in text and "Answer with a shape" in text
 
 
-def test_gift_every_question_parses_with_pygiftparser(small_key):
+def test_gift_every_question_reads_back_with_gift_pegjs(small_key, gift_pegjs):
     files = lms.export(small_key, "gift", "Quiz")
+    parsed = gift_pegjs(files)
+    math = 0
     for variant, entries in by_variant(small_key).items():
-        questions = parse_gift(files[f"lms/variant-{variant}.gift"])
-        assert [question.title for question in questions] == [entry["id"] for entry in entries]
+        category, *questions = parsed[f"lms/variant-{variant}.gift"]
+        assert category == {"type": "Category", "title": f"$course$/top/Quiz/Variant {variant}"}
+        assert [q["title"] for q in questions] == [f"{tag(e)} {e['template']}" for e in entries]
         for question, entry in zip(questions, entries, strict=True):
-            assert question.valid and question.markup == "markdown", entry["id"]
-            assert entry["code"] in gift_unescape(question.text)
-            assert squash(gift_unescape(question.generalFeedback)) == squash(entry["explanation"])
-            answers = question.answers
-            if entry["kind"] == "single_choice":
-                assert isinstance(answers, gift_answers.SelectSet)
-                assert [(gift_unescape(a.answer), a.fraction, gift_unescape(a.feedback))
-                        for a in answers.answers] == [
-                    (c["text"], 100 if c["correct"] else 0, c["feedback"] or "") for c in entry["choices"]]
-            elif entry["kind"] == "multiple_choice":
-                assert isinstance(answers, gift_answers.MultipleChoicesSet)
-                assert [a.fraction > 0 for a in answers.answers] == [c["correct"] for c in entry["choices"]]
+            text = lms.lms_question(KeyEntry.from_json(entry))["text"]
+            assert question["stem"] == {"format": "html", "text": html(text)}, entry["id"]
+            assert question["stem"]["text"].startswith(f"<p><code>{tag(entry)}</code></p>")
+            assert question["globalFeedback"] == {"format": "html", "text": html(entry["explanation"])}
+            for markdown, read in [(text, question["stem"]["text"]),
+                                   (entry["explanation"], question["globalFeedback"]["text"])]:
+                assert_moodle_math(markdown, read)
+                math += "$" in prose(markdown)
+            choices = question["choices"]
+            if entry["kind"] in ("single_choice", "multiple_choice"):
+                assert question["type"] == "MC"
+                single = entry["kind"] == "single_choice"
+                assert [(c["isCorrect"] if single else c["weight"] > 0, c["text"]["text"],
+                         (c["feedback"] or {}).get("text")) for c in choices] == [
+                    (c["correct"], html(c["text"]), c["feedback"] and html(c["feedback"]))
+                    for c in entry["choices"]]
             elif entry["kind"] == "numeric":
-                assert isinstance(answers, gift_answers.NumericAnswerSet)
-                assert [(a.value, a.tolerance) for a in answers.answers] == [
-                    (entry["answer"], entry["tolerance"])]
+                assert question["type"] == "Numerical"
+                assert choices == {"type": "range", "number": entry["answer"], "range": entry["tolerance"]}
             else:
-                assert isinstance(answers, gift_answers.ShortSet)
-                assert_all_accepted(entry, [gift_unescape(a.answer) for a in answers.answers])
+                assert question["type"] == "Short"
+                assert_all_accepted(entry, [c["text"]["text"] for c in choices])
+    assert math, "the key has no math to check"
 
 
 def test_short_answer_spellings():
@@ -206,41 +257,59 @@ def test_gift_escape():
     assert lms.gift_escape("one\n\n  \ntwo") == "one\n\\n\n\\n\ntwo"
 
 
-def test_gift_special_characters_are_escaped(small_key):
-    text = lms.export(one_question_key(small_key, tricky_entry(small_key)), "gift", "Quiz")
-    source = text["lms/variant-1.gift"].decode()
+def test_gift_special_characters_are_escaped(small_key, gift_pegjs):
+    files = lms.export(one_question_key(small_key, tricky_entry(small_key)), "gift", "Quiz")
+    source = files["lms/variant-1.gift"].decode()
     assert r"Is \{a\} \= \~b \# c\: d? \\ end" in source
     assert r"=\=a\~b\#c\:d\{" in source and r"~plain#see \#2\: \= \~ \{" in source
     assert r"####Because \{x\} \= \~y \# z\: w." in source
     # Left unescaped: only the title's ::, the answer braces, = and ~ signs, # and ####.
-    block = source.split("\n\n", 1)[1]
+    block = source.split("\n\n", 2)[2]
     unescaped = Counter(char for char in re.sub(r"\\.", "", block) if char in "~=#{}:")
     assert unescaped == Counter({":": 4, "{": 1, "}": 1, "=": 1, "~": 1, "#": 5})
-    (question,) = parse_gift(text["lms/variant-1.gift"])
-    assert question.valid and TRICKY_TEXT in gift_unescape(question.text)
-    assert [(gift_unescape(a.answer), gift_unescape(a.feedback)) for a in question.answers.answers] == [
-        ("=a~b#c:d{", ""), ("plain", "see #2: = ~ {")]
-    assert gift_unescape(question.generalFeedback) == "Because {x} = ~y # z: w."
+    (_, question), = gift_pegjs(files).values()
+    assert TRICKY_TEXT in question["stem"]["text"]
+    assert [(c["text"]["text"], (c["feedback"] or {}).get("text")) for c in question["choices"]] == [
+        ("=a~b#c:d{", None), ("plain", "see #2: = ~ {")]
+    assert question["globalFeedback"]["text"] == "Because {x} = ~y # z: w."
+
+
+def test_lms_html_writes_math_for_moodle_and_escapes_html():
+    assert lms.lms_html("so $a_1 < b$ and") == r'so <span class="math inline">\(a_1 &lt; b\)</span> and'
+    assert lms.lms_html("$$x^2$$") == '<div class="math block">\n\\[x^2\\]\n</div>'
+    assert lms.lms_html("`$5` costs <b>x</b>") == "<code>$5</code> costs &lt;b&gt;x&lt;/b&gt;"
+    assert lms.lms_html("one\n\ntwo") == "<p>one</p>\n<p>two</p>"
 
 
 def test_moodle_xml_one_question_per_entry(small_key):
     files = lms.export(small_key, "moodle", "Quiz")
+    math = 0
     for variant, entries in by_variant(small_key).items():
         root = ET.fromstring(files[f"lms/variant-{variant}.moodle.xml"])
-        questions = root.findall("question")
-        assert root.tag == "quiz" and len(root) == len(questions) == len(entries)
+        category, *questions = root.findall("question")
+        assert root.tag == "quiz" and len(root) == len(questions) + 1 == len(entries) + 1
+        assert category.get("type") == "category"
+        assert category.findtext("category/text") == f"$course$/top/Quiz/Variant {variant}"
         for question, entry in zip(questions, entries, strict=True):
-            assert question.findtext("name/text") == entry["id"]
+            text = lms.lms_question(KeyEntry.from_json(entry))["text"]
+            assert question.findtext("name/text") == f"{tag(entry)} {entry['template']}"
             assert question.get("type") == MOODLE_TYPES[entry["kind"]]
-            assert question.find("questiontext").get("format") == "markdown"
-            assert entry["code"] in question.findtext("questiontext/text")
-            assert question.findtext("generalfeedback/text") == entry["explanation"]
+            assert question.findtext("defaultgrade") == "1"
+            assert {element.get("format") for element in question.iter() if element.get("format")} <= {
+                "html", "plain_text"}
+            assert question.findtext("questiontext/text") == html(text)
+            assert question.findtext("generalfeedback/text") == html(entry["explanation"])
+            for element in question.iter("text"):
+                assert "$" not in without_code(element.text or ""), element.text
+            for markdown, name in [(text, "questiontext"), (entry["explanation"], "generalfeedback")]:
+                assert_moodle_math(markdown, question.findtext(f"{name}/text"))
+                math += "$" in prose(markdown)
             answers = question.findall("answer")
             if entry["kind"] == "single_choice":
                 assert question.findtext("single") == "true"
                 assert [(a.findtext("text"), a.get("fraction"), a.findtext("feedback/text"))
-                        for a in answers] == [(c["text"], "100" if c["correct"] else "0", c["feedback"] or "")
-                                              for c in entry["choices"]]
+                        for a in answers] == [(html(c["text"]), "100" if c["correct"] else "0",
+                                               html(c["feedback"] or "")) for c in entry["choices"]]
             elif entry["kind"] == "multiple_choice":
                 assert question.findtext("single") == "false"
                 assert [float(a.get("fraction")) > 0 for a in answers] == [
@@ -250,6 +319,7 @@ def test_moodle_xml_one_question_per_entry(small_key):
                     (str(entry["answer"]), entry["tolerance"])]
             else:
                 assert_all_accepted(entry, [a.findtext("text") for a in answers])
+    assert math, "the key has no math to check"
 
 
 def test_qti_zip_one_item_per_entry(small_key):
@@ -258,7 +328,7 @@ def test_qti_zip_one_item_per_entry(small_key):
     for variant, entries in by_variant(small_key).items():
         assessment = qti_assessment(files[f"lms/variant-{variant}.qti.zip"])
         items = list(assessment.iter(f"{QTI}item"))
-        assert [item.get("title") for item in items] == [entry["id"] for entry in entries]
+        assert [item.get("title") for item in items] == [f"{tag(e)} {e['template']}" for e in entries]
         assert assessment.find(f"{QTI}assessment").get("title") == f"Quiz (variant {variant})"
         for item, entry in zip(items, entries, strict=True):
             assert qti_type(item) == QTI_TYPES[entry["kind"]]
@@ -278,16 +348,16 @@ def test_qti_latex_is_left_to_canvas(small_key):
     assert sources and all(src.startswith("/equation_images/") for src in sources)
 
 
-def test_other_kinds_in_every_format(small_key):
+def test_other_kinds_in_every_format(small_key, gift_pegjs):
     key = extra_kinds_key(small_key)
-    multiple, matrix, zero = parse_gift(lms.export(key, "gift", "Quiz")["lms/variant-1.gift"])
-    assert isinstance(multiple.answers, gift_answers.MultipleChoicesSet) and multiple.valid
-    assert [a.fraction for a in multiple.answers.answers] == [50, 50, -100]
-    assert "[[2, 2, 3], [1, 2, 1]]" in [a.answer for a in matrix.answers.answers]
-    assert [a.value for a in zero.answers.answers] == [0]
+    (_, multiple, matrix, zero), = gift_pegjs(lms.export(key, "gift", "Quiz")).values()
+    assert multiple["type"] == "MC"
+    assert [c["weight"] for c in multiple["choices"]] == [50, 50, -100]
+    assert "[[2, 2, 3], [1, 2, 1]]" in [c["text"]["text"] for c in matrix["choices"]]
+    assert zero["choices"] == {"type": "range", "number": 0, "range": 0}
 
     root = ET.fromstring(lms.export(key, "moodle", "Quiz")["lms/variant-1.moodle.xml"])
-    multiple, matrix, zero = root.findall("question")
+    _, multiple, matrix, zero = root.findall("question")
     assert multiple.get("type") == "multichoice" and multiple.findtext("single") == "false"
     assert [a.get("fraction") for a in multiple.findall("answer")] == ["50", "50", "-100"]
     assert matrix.get("type") == "shortanswer"
