@@ -275,20 +275,27 @@ def _shape_text(shape: list | None) -> str:
               type=click.Path(path_type=Path, dir_okay=False), help="The exam's answer key.")
 @click.option("--responses", metavar="FILE.csv", required=True,
               type=click.Path(path_type=Path, dir_okay=False),
-              help="The class's answers: columns student_id, variant, q1…qN.")
+              help="The class's answers: quizgen's CSV (columns student_id, variant, q1…qN), or "
+                   "an LMS report (see --from).")
+@click.option("--from", "source", type=click.Choice(["csv", "moodle", "canvas"]), default="csv",
+              show_default=True,
+              help="The responses file's layout: quizgen's CSV, Moodle's quiz Responses report "
+                   "(downloaded with the question text) or Canvas' quiz Student Analysis report, "
+                   "of a quiz imported from `quizgen generate --format moodle,gift,qti`.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Output folder.")
-def grade_class(key_file: Path, responses: Path, out: Path) -> None:
-    """Grade a class's responses CSV against KEY.json.
+def grade_class(key_file: Path, responses: Path, source: str, out: Path) -> None:
+    """Grade a class's responses against KEY.json.
 
     Writes grades.csv (score and points per question of each student), report.md (with
     report-histogram.svg) and a self-contained report.html (class summary, score histogram,
-    item analysis) to OUT. Malformed rows are reported by CSV line number and skipped; the
+    item analysis) to OUT. Rows that cannot be graded (malformed, or from an LMS a response
+    that cannot be mapped to the key) are reported by CSV line number and skipped; the
     responses file is only read.
     """
     from quizgen.gradebook import grade_responses
 
-    run = grade_responses(_load_key(key_file), responses, out)
+    run = grade_responses(_load_key(key_file), responses, out, source)
     for row in run.skipped:
         click.secho(f"skipped line {row.line}: {row.reason}", fg="yellow", err=True)
     skipped = f", skipped {len(run.skipped)} malformed row(s)" if run.skipped else ""

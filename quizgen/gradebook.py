@@ -1,19 +1,19 @@
-"""Grading a class: a responses CSV against key.json, with item analysis.
+"""Grading a class: its responses against key.json, with item analysis.
 
-The responses CSV (UTF-8, a BOM is allowed) has a header row with the columns `student_id`,
-`variant` and `q1`…`qN` (N = the highest `position` in the key; the header's order and any further
-columns do not matter, names are matched case-insensitively). Each later row is one student: the
-answers are read by `quizgen.grade` (option numbers, comma-separated for `multiple_choice`;
-numbers; shapes; JSON matrices). Every question is worth its key entry's `points` (1 unless
-a blueprint says otherwise), earned in full for a right answer (`multiple_choice`: partial
-credit, see `quizgen.grade.multiple_choice_score`); a blank answer scores 0. The item analysis
-works on the share of each question's points earned.
+The responses are read by `quizgen.responses`: quizgen's own CSV (columns `student_id`,
+`variant`, `q1`…`qN`), or the responses report of Moodle or Canvas, mapped to the key's entries
+by the item tag each exported question carries. Each student's answers are graded by
+`quizgen.grade` (option numbers, comma-separated for `multiple_choice`; numbers; shapes; JSON
+matrices). Every question is worth its key entry's `points` (1 unless a blueprint says
+otherwise), earned in full for a right answer (`multiple_choice`: partial credit, see
+`quizgen.grade.multiple_choice_score`); a blank answer (or a question the student was not shown)
+scores 0. The item analysis works on the share of each question's points earned.
 
-A malformed row is skipped and reported with its **line number in the CSV file** (the header is
-line 1; a quoted answer spanning several lines counts them all) and the reason (quoting a long
-text by its first characters only, see `quizgen.grade.quoted`): a missing `student_id`, an
-unknown variant, an unparsable answer, an answer to a question the variant does not have, fewer
-or more fields than the header, or a `student_id` already graded on an earlier line (the first
+A row that cannot be graded is skipped and reported with its **line number in the CSV file**
+(the header is line 1; a quoted answer spanning several lines counts them all) and the reason
+(quoting a long text by its first characters only, see `quizgen.grade.quoted`): what
+`quizgen.responses` skips (a malformed row, an unknown variant, a response that cannot be mapped
+to the key), an unparsable answer, or a student already graded on an earlier line (the first
 row of a student counts). Blank lines and rows of empty cells are ignored.
 
 Outputs (written as one set by `quizgen.files.write_outputs`, which replaces the outputs of an
@@ -43,10 +43,8 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import re
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +61,7 @@ from quizgen.facts import CHOICE_KINDS
 from quizgen.files import write_outputs
 from quizgen.key import KeyEntry, read_entries
 from quizgen.render import environment
+from quizgen.responses import ResponseRow, SkippedRow, read_responses
 
 #: The file name of the histogram written next to report.md.
 HISTOGRAM = "report-histogram.svg"
@@ -78,8 +77,6 @@ PERMUTATIONS = 2000
 #: variants: on an exam whose variants are equally hard, any flag at all comes up at most this
 #: often).
 ALPHA = 0.05
-
-_QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 
 #: The first characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV
 #: Injection": `=`, `+`, `-`, `@`, tab, carriage return; OWASP ASVS adds NUL), and the quote
@@ -117,14 +114,6 @@ class StudentGrade:
     def max_score(self) -> float:
         """The variant's points."""
         return sum(self.weights)
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    """A malformed row: its line number in the responses CSV (header = line 1) and why."""
-
-    line: int
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -231,25 +220,24 @@ class GradeRun:
     removed: tuple[Path, ...]
 
 
-def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
-    """Grade a class's responses CSV against a parsed key.json (see the module docstring for the
-    CSV format and the outputs); write `grades.csv`, `report.md`, `report-histogram.svg` and
-    `report.html` to `out_dir` as one set (`quizgen.files.write_outputs`). The responses file
-    is only read.
+def grade_responses(key: dict, responses_path: Path, out_dir: Path, source: str = "csv") -> GradeRun:
+    """Grade a class's responses against a parsed key.json: quizgen's CSV, or with `source`
+    `"moodle"` or `"canvas"` that LMS's responses report (see `quizgen.responses`); write
+    `grades.csv`, `report.md`, `report-histogram.svg` and `report.html` to `out_dir` as one
+    set (`quizgen.files.write_outputs`). The responses file is only read.
 
     Raises:
         QuizgenError: the key has two questions at one position of a variant; the responses
-            file is missing, unreadable, not UTF-8, not CSV, or lacks a required header column
+            file is missing, unreadable, not UTF-8, not CSV, or not in the layout of `source`
             (the message names the file); an output would replace the responses file, or a
             file quizgen did not write; an output cannot be written (nothing is).
     """
     responses_path, out_dir = Path(responses_path), Path(out_dir)
     variants = _variants(key)
     _refuse_overwrite(responses_path, out_dir)
-    records = _read_records(responses_path)
-    header = records[0][1] if records else []
-    columns = _columns(header, responses_path, _max_position(variants))
-    students, skipped = _grade_records(records[1:], len(header), columns, variants)
+    rows, unread = read_responses(responses_path, variants, source)
+    students, ungraded = _grade_rows(rows, variants)
+    skipped = tuple(sorted(unread + ungraded, key=lambda row: row.line))
     slots, observations = _analyse_slots(variants, students)
     templates = _analyse_templates(variants, slots, observations)
     fairness = _analyse_variants(students)
@@ -259,9 +247,6 @@ def grade_responses(key: dict, responses_path: Path, out_dir: Path) -> GradeRun:
     written = write_outputs(out_dir, files, "grade")
     return GradeRun(students, skipped, slots, templates, fairness, means, written.written,
                     written.removed)
-
-
-# --- reading the responses -----------------------------------------------------------------
 
 
 def _variants(key: dict) -> dict[int, tuple[KeyEntry, ...]]:
@@ -295,110 +280,36 @@ def _refuse_overwrite(responses_path: Path, out_dir: Path) -> None:
                            "choose another output folder")
 
 
-def _read_records(path: Path) -> list[tuple[int, list[str]]]:
-    """The CSV's records as (first line number, fields), blank lines left out.
-
-    Raises:
-        QuizgenError: the file cannot be read, is not UTF-8, or is not valid CSV.
-    """
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as stream:
-            return [(line, fields) for line, fields in _numbered(csv.reader(stream)) if fields]
-    except OSError as error:
-        raise QuizgenError(f"{path}: cannot read: {error.strerror}") from error
-    except UnicodeDecodeError as error:
-        raise QuizgenError(f"{path}: not UTF-8 text: {error}") from error
-    except csv.Error as error:
-        raise QuizgenError(f"{path}: not valid CSV: {error}") from error
-
-
-def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    """Each record of a csv.reader with the line number it starts on."""
-    start = 1
-    for fields in reader:
-        yield start, fields
-        start = reader.line_num + 1
-
-
-def _columns(header: list[str], path: Path, questions: int) -> dict[str, int]:
-    """Column name (lower case) → index, for `student_id`, `variant` and every `q<number>`.
-
-    Raises:
-        QuizgenError: a required column is missing or repeated (names the file).
-    """
-    names = [name.strip().lower() for name in header]
-    required = ["student_id", "variant", *(f"q{p}" for p in range(1, questions + 1))]
-    missing = [name for name in required if name not in names]
-    if missing:
-        raise QuizgenError(f"{path}: the header must have the columns {', '.join(required)}; "
-                           f"missing: {', '.join(missing)}")
-    wanted = [n for n in names if n in ("student_id", "variant") or _QUESTION_COLUMN.fullmatch(n)]
-    repeated = sorted({name for name in wanted if names.count(name) > 1})
-    if repeated:
-        raise QuizgenError(f"{path}: repeated header column(s): {', '.join(repeated)}")
-    return {name: names.index(name) for name in wanted}
-
-
 # --- grading -------------------------------------------------------------------------------
 
 
-def _grade_records(records: list[tuple[int, list[str]]], width: int, columns: dict[str, int],
-                   variants: dict[int, tuple[KeyEntry, ...]]
-                   ) -> tuple[tuple[StudentGrade, ...], tuple[SkippedRow, ...]]:
-    """Grade each record (`width`: the header's field count); a student_id counts once (its
-    first graded row)."""
+def _grade_rows(rows: list[ResponseRow], variants: dict[int, tuple[KeyEntry, ...]]
+                ) -> tuple[tuple[StudentGrade, ...], list[SkippedRow]]:
+    """Grade each row; a student_id counts once (its first graded row)."""
     students: list[StudentGrade] = []
     skipped: list[SkippedRow] = []
     first_line: dict[str, int] = {}
-    for line, fields in records:
-        if not any(field.strip() for field in fields):
-            continue
-        result = _grade_record(line, fields, width, columns, variants)
+    for row in rows:
+        result = _grade_row(row, variants[row.variant])
         if isinstance(result, StudentGrade) and result.student_id in first_line:
             result = (f"duplicate student_id {grade.quoted(result.student_id)} "
                       f"(already graded from line {first_line[result.student_id]})")
         if isinstance(result, str):
-            skipped.append(SkippedRow(line, result))
+            skipped.append(SkippedRow(row.line, result))
         else:
-            first_line[result.student_id] = line
+            first_line[result.student_id] = row.line
             students.append(result)
-    return tuple(students), tuple(skipped)
+    return tuple(students), skipped
 
 
-def _grade_record(line: int, fields: list[str], width: int, columns: dict[str, int],
-                  variants: dict[int, tuple[KeyEntry, ...]]) -> StudentGrade | str:
-    """A graded row, or the reason it is malformed."""
-    if len(fields) != width:
-        hint = " (an unquoted comma, as in 34,826?)" if len(fields) > width else ""
-        return f"has {len(fields)} fields, the header has {width}{hint}"
-    cell = {name: fields[index].strip() for name, index in columns.items()}
-    student_id, variant_text = cell["student_id"], cell["variant"]
-    if not student_id:
-        return "no student_id"
-    number = _variant_number(variant_text, variants)
-    if number is None:
-        return f"student {grade.quoted(student_id)}: unknown variant {grade.quoted(variant_text)}"
-    entries = variants[number]
-    asked = {f"q{entry.position}" for entry in entries}
-    extra = [name for name in columns if _QUESTION_COLUMN.fullmatch(name) and cell[name]
-             and name not in asked]
-    if extra:
-        return f"student {grade.quoted(student_id)}: answers {', '.join(extra)}, not in variant {number}"
-    answers = tuple(cell[f"q{entry.position}"] for entry in entries)
+def _grade_row(row: ResponseRow, entries: tuple[KeyEntry, ...]) -> StudentGrade | str:
+    """A graded row, or the reason it cannot be graded."""
+    answers = tuple(row.answers.get(entry.position, "") for entry in entries)
     credits, problems = _score_answers(entries, answers)
     if problems:
-        return f"student {grade.quoted(student_id)}: " + "; ".join(problems)
-    return StudentGrade(student_id, number, answers, credits,
-                        tuple(float(entry.points) for entry in entries), line)
-
-
-def _variant_number(text: str, variants: dict[int, tuple[KeyEntry, ...]]) -> int | None:
-    """The key's variant number written as `text` (ASCII digits, leading zeros allowed), or None
-    if there is no such variant. Never converts a long text to int (a 5,000-digit number is
-    beyond Python's int-from-text limit)."""
-    if not re.fullmatch(r"[0-9]+", text):
-        return None
-    return {str(number): number for number in variants}.get(text.lstrip("0"))
+        return f"student {grade.quoted(row.student_id)}: " + "; ".join(problems)
+    return StudentGrade(row.student_id, row.variant, answers, credits,
+                        tuple(float(entry.points) for entry in entries), row.line)
 
 
 def _score_answers(entries: tuple[KeyEntry, ...], answers: tuple[str, ...]
