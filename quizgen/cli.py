@@ -273,10 +273,11 @@ def _shape_text(shape: list | None) -> str:
 @main.command(name="grade")
 @click.option("--key", "key_file", metavar="KEY.json", required=True,
               type=click.Path(path_type=Path, dir_okay=False), help="The exam's answer key.")
-@click.option("--responses", metavar="FILE.csv", required=True,
+@click.option("--responses", metavar="FILE.csv", required=True, multiple=True,
               type=click.Path(path_type=Path, dir_okay=False),
               help="The class's answers: quizgen's CSV (columns student_id, variant, q1…qN), or "
-                   "an LMS report (see --from).")
+                   "an LMS report (see --from). Repeat it to grade several files (one report "
+                   "per quiz) as one class.")
 @click.option("--from", "source", type=click.Choice(["csv", "moodle", "canvas"]), default="csv",
               show_default=True,
               help="The responses file's layout: quizgen's CSV, Moodle's quiz Responses report "
@@ -284,7 +285,7 @@ def _shape_text(shape: list | None) -> str:
                    "of a quiz imported from `quizgen generate --format moodle,gift,qti`.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=DEFAULT_OUT,
               show_default=True, help="Output folder.")
-def grade_class(key_file: Path, responses: Path, source: str, out: Path) -> None:
+def grade_class(key_file: Path, responses: tuple[Path, ...], source: str, out: Path) -> None:
     """Grade a class's responses against KEY.json.
 
     Writes grades.csv (score and points per question of each student), report.md (with
@@ -297,9 +298,10 @@ def grade_class(key_file: Path, responses: Path, source: str, out: Path) -> None
 
     run = grade_responses(_load_key(key_file), responses, out, source)
     for row in run.skipped:
-        click.secho(f"skipped line {row.line}: {row.reason}", fg="yellow", err=True)
-    skipped = f", skipped {len(run.skipped)} malformed row(s)" if run.skipped else ""
-    click.echo(f"Graded {len(run.students)} student(s) from {responses}{skipped}; wrote:")
+        click.secho(f"skipped {row.where}: {row.reason}", fg="yellow", err=True)
+    skipped = f", skipped {len(run.skipped)} row(s)" if run.skipped else ""
+    names = ", ".join(str(path) for path in responses)
+    click.echo(f"Graded {len(run.students)} student(s) from {names}{skipped}; wrote:")
     for path in run.files:
         click.echo(f"  {path}")
     _report_removed(run.removed)

@@ -45,7 +45,8 @@ import csv
 import io
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,30 +221,41 @@ class GradeRun:
     removed: tuple[Path, ...]
 
 
-def grade_responses(key: dict, responses_path: Path, out_dir: Path, source: str = "csv") -> GradeRun:
+def grade_responses(key: dict, responses: Path | Sequence[Path], out_dir: Path,
+                    source: str = "csv") -> GradeRun:
     """Grade a class's responses against a parsed key.json: quizgen's CSV, or with `source`
-    `"moodle"` or `"canvas"` that LMS's responses report (see `quizgen.responses`); write
-    `grades.csv`, `report.md`, `report-histogram.svg` and `report.html` to `out_dir` as one
-    set (`quizgen.files.write_outputs`). The responses file is only read.
+    `"moodle"` or `"canvas"` that LMS's responses report (see `quizgen.responses`), from one
+    file or several (as one report per quiz of a variant), graded as one class whose rows are
+    then named by file and line; write `grades.csv`, `report.md`, `report-histogram.svg` and
+    `report.html` to `out_dir` as one set (`quizgen.files.write_outputs`). The responses files
+    are only read.
 
     Raises:
-        QuizgenError: the key has two questions at one position of a variant; the responses
+        QuizgenError: the key has two questions at one position of a variant; a responses
             file is missing, unreadable, not UTF-8, not CSV, or not in the layout of `source`
-            (the message names the file); an output would replace the responses file, or a
+            (the message names the file); an output would replace a responses file, or a
             file quizgen did not write; an output cannot be written (nothing is).
     """
-    responses_path, out_dir = Path(responses_path), Path(out_dir)
+    paths = [Path(responses)] if isinstance(responses, str | Path) else [Path(p) for p in responses]
+    out_dir = Path(out_dir)
     variants = _variants(key)
-    _refuse_overwrite(responses_path, out_dir)
-    rows, unread = read_responses(responses_path, variants, source)
+    rows: list[ResponseRow] = []
+    unread: list[SkippedRow] = []
+    for path in paths:
+        _refuse_overwrite(path, out_dir)
+        file_rows, file_skipped = read_responses(path, variants, source)
+        name = str(path) if len(paths) > 1 else ""
+        rows += [replace(row, file=name) for row in file_rows]
+        unread += [replace(row, file=name) for row in file_skipped]
     students, ungraded = _grade_rows(rows, variants)
-    skipped = tuple(sorted(unread + ungraded, key=lambda row: row.line))
+    order = {str(path) if len(paths) > 1 else "": index for index, path in enumerate(paths)}
+    skipped = tuple(sorted(unread + ungraded, key=lambda row: (order[row.file], row.line)))
     slots, observations = _analyse_slots(variants, students)
     templates = _analyse_templates(variants, slots, observations)
     fairness = _analyse_variants(students)
     means = _blueprint_slot_means(variants, students)
-    files = _outputs(key, responses_path.name, variants, students, skipped, slots, templates,
-                     fairness, means)
+    files = _outputs(key, ", ".join(path.name for path in paths), variants, students, skipped,
+                     slots, templates, fairness, means)
     written = write_outputs(out_dir, files, "grade")
     return GradeRun(students, skipped, slots, templates, fairness, means, written.written,
                     written.removed)
@@ -288,16 +300,16 @@ def _grade_rows(rows: list[ResponseRow], variants: dict[int, tuple[KeyEntry, ...
     """Grade each row; a student_id counts once (its first graded row)."""
     students: list[StudentGrade] = []
     skipped: list[SkippedRow] = []
-    first_line: dict[str, int] = {}
+    first: dict[str, ResponseRow] = {}
     for row in rows:
         result = _grade_row(row, variants[row.variant])
-        if isinstance(result, StudentGrade) and result.student_id in first_line:
+        if isinstance(result, StudentGrade) and result.student_id in first:
             result = (f"duplicate student_id {grade.quoted(result.student_id)} "
-                      f"(already graded from line {first_line[result.student_id]})")
+                      f"(already graded from {first[result.student_id].where})")
         if isinstance(result, str):
-            skipped.append(SkippedRow(row.line, result))
+            skipped.append(SkippedRow(row.line, result, row.file))
         else:
-            first_line[result.student_id] = row.line
+            first[result.student_id] = row
             students.append(result)
     return tuple(students), skipped
 
@@ -622,7 +634,8 @@ def _report_context(key: dict, source: str, students: tuple[StudentGrade, ...],
         "key": {"seed": key["seed"], "keras_version": key["keras_version"],
                 "backend": key["backend"], "quizgen_version": key["quizgen_version"]},
         "summary": _summary(students),
-        "skipped": [{"line": row.line, "reason": row.reason} for row in skipped],
+        "skipped": [{"line": row.where.removeprefix("line "), "reason": row.reason}
+                    for row in skipped],
         "slots": [_slot_context(slot) for slot in slots],
         "templates": [_template_context(template) for template in templates],
         "group_percent": round(GROUP_FRACTION * 100),

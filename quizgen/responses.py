@@ -74,24 +74,39 @@ MOODLE_IDENTITY = ("id number", "username", "email address")
 CANVAS_IDENTITY = ("sis_id", "id", "name")
 
 
+class _Located:
+    """A row of a responses file, at `line` of `file` ("" when only one file is graded)."""
+
+    line: int
+    file: str
+
+    @property
+    def where(self) -> str:
+        """`line 12`, or `moodle-2.csv line 12` when the file is named."""
+        return f"{self.file} line {self.line}" if self.file else f"line {self.line}"
+
+
 @dataclass(frozen=True)
-class ResponseRow:
+class ResponseRow(_Located):
     """One student's answers: `line` (the row's line number in the file), `student_id`, the key
-    `variant` and `answers`, position → response as `quizgen.grade` reads it ("" if blank)."""
+    `variant` and `answers`, position → response as `quizgen.grade` reads it ("" if blank);
+    `file` names the file when several are graded together ("" otherwise)."""
 
     line: int
     student_id: str
     variant: int
     answers: dict[int, str]
+    file: str = ""
 
 
 @dataclass(frozen=True)
-class SkippedRow:
-    """A row that cannot be graded: its line number in the responses CSV (header = line 1) and
-    why."""
+class SkippedRow(_Located):
+    """A row that cannot be graded: its line number in the responses CSV (header = line 1), why,
+    and the file's name when several are graded together ("" otherwise)."""
 
     line: int
     reason: str
+    file: str = ""
 
 
 Rows = tuple[list[ResponseRow], list[SkippedRow]]

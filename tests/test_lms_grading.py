@@ -324,3 +324,25 @@ def test_grade_from_moodle_on_the_command_line(exported, tmp_path):
     assert f"Graded {len(PLANS)} student(s)" in result.output
     grades = list(csv.DictReader((tmp_path / "graded" / "grades.csv").open()))
     assert grades[0]["student_id"] == "ada@example.org" and grades[0]["score"] == grades[0]["max_score"]
+
+
+def test_one_report_per_quiz_of_a_variant_grades_as_one_class(exported, tmp_path):
+    by_variant = dict(sorted(PLANS.items(), key=lambda item: item[1][0]))
+    mine = grade_file(exported, tmp_path, "responses.csv", quizgen_csv(exported, by_variant), "csv")
+    paths = []
+    for number in (1, 2):
+        path = tmp_path / f"moodle-{number}.csv"
+        plans = {student: plan for student, plan in by_variant.items() if plan[0] == number}
+        path.write_text(moodle_report(exported, plans | ({"ada": (2, "right")} if number == 2 else {})),
+                        encoding="utf-8-sig")
+        paths.append(path)
+    run = grade_responses(exported.key, paths, tmp_path / "graded", "moodle")
+    assert analysis(run) == analysis(mine)
+    (duplicate,) = run.skipped
+    assert duplicate.file == str(paths[1]) and duplicate.reason == (
+        f"duplicate student_id 'ada@example.org' (already graded from {paths[0]} line 2)")
+    result = run_cli("grade", "--key", str(exported.out / "key.json"), "--responses", str(paths[0]),
+                     "--responses", str(paths[1]), "--from", "moodle", "--out", str(tmp_path / "cli"))
+    assert result.exit_code == 0, result.output
+    assert f"skipped {paths[1]} line {duplicate.line}: duplicate student_id" in result.output
+    assert f"Graded {len(PLANS)} student(s) from {paths[0]}, {paths[1]}, skipped 1 row(s)" in result.output
