@@ -390,3 +390,15 @@ def test_qti_bytes_do_not_depend_on_the_day(small_key, monkeypatch):
 
     monkeypatch.setattr(text2qti.xml_imsmanifest, "datetime", SimpleNamespace(date=Tomorrow))
     assert lms.export(small_key, "qti", "Quiz") == today
+
+
+def test_category_and_points(small_key):
+    assert lms.moodle_category("Midterm A/B", 3) == "$course$/top/Midterm A//B/Variant 3"
+    entry = first_entry(small_key, "single_choice") | {"points": 2.5}
+    key = one_question_key(small_key, entry)
+    _, question = ET.fromstring(lms.export(key, "moodle", "Midterm A/B")["lms/variant-1.moodle.xml"])
+    assert question.findtext("defaultgrade") == "2.5"
+    (item,) = qti_assessment(lms.export(key, "qti", "Quiz")["lms/variant-1.qti.zip"]).iter(f"{QTI}item")
+    points = next(field.findtext(f"{QTI}fieldentry") for field in item.iter(f"{QTI}qtimetadatafield")
+                  if field.findtext(f"{QTI}fieldlabel") == "points_possible")
+    assert float(points) == 2.5
