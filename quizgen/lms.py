@@ -191,11 +191,23 @@ def matrix_spellings(matrix: list[list[float]]) -> list[str]:
 
 
 def gift_escape(text: str) -> str:
-    """Text made safe for GIFT: a backslash before each of GIFT's special characters
-    `~ = # { } :` and before backslashes, and each blank line (which would end the question)
-    replaced by GIFT's `\\n` line-break escape."""
+    """HTML text made safe for GIFT: a backslash before each of GIFT's special characters
+    `~ = # { } :` and before backslashes; each blank line (which would end the question)
+    replaced by GIFT's `\\n` line-break escape; and since Moodle's importer trims every line
+    (`qformat_default::readquestions`) and drops a line starting with `//` (a comment), a
+    line's leading spaces written `&#32;` (a code block keeps its indentation) and a leading
+    `/` written `&#47;` (their `#` escaped)."""
     escaped = _GIFT_SPECIAL.sub(r"\\\1", str(text).strip())
-    return "\n".join(line if line.strip() else r"\n" for line in escaped.split("\n"))
+    return "\n".join(_gift_line(line) for line in escaped.split("\n"))
+
+
+def _gift_line(line: str) -> str:
+    """One line of an escaped GIFT text, protected from Moodle's trimming (see `gift_escape`)."""
+    if not line.strip():
+        return r"\n"
+    body = line.lstrip(" \t")
+    indent = line[:len(line) - len(body)].replace(" ", r"&\#32;").replace("\t", r"&\#9;")
+    return indent + (r"&\#47;" + body[1:] if body.startswith("/") else body)
 
 
 def lms_html(markdown: str) -> str:
