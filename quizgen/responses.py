@@ -28,9 +28,11 @@ is no answer. The student is named by `sis_id` if a row has one, else `id`, else
 `;` or tab between fields (Canvas' regional CSV setting) is read as well as a `,`.
 
 From an LMS, each response is mapped to its key entry by the item tag in its question's text,
-and a choice to the option whose text it is, compared without case, white space, math, the
+and a choice to the option whose text it is, compared without case, white space, the
 characters `_ * " ' & < > \\`` (what Moodle's and Canvas' HTML-to-text conversions add or drop)
-and quizgen's own formatting. Nothing is guessed: a row with a response that cannot be mapped
+and quizgen's own formatting; a formula is compared by its TeX (which Moodle's report keeps),
+else left out (Canvas shows it as an image, which its report drops). A row with fewer or more
+fields than the header is skipped. Nothing is guessed: a row with a response that cannot be mapped
 (its question has no tag of this key, its text is no option's or that of several) is skipped,
 and the reason names each such response by its column; so is a row whose questions come from
 several variants.
@@ -58,13 +60,16 @@ SOURCES = ("csv", "moodle", "canvas")
 #: What may separate the fields of an LMS's CSV (Canvas' regional setting uses `;`).
 LMS_DELIMITERS = (",", ";", "\t")
 
-#: A response longer than this many characters is not compared with the options (unmappable).
+#: A response longer than this many characters, or cut into more than this many pieces by the
+#: LMS's separator, is not compared with the options (unmappable).
 LONGEST_RESPONSE = 10_000
+MOST_PIECES = 64
 
 _QUESTION_COLUMN = re.compile(r"q([1-9][0-9]*)")
 _MOODLE_RESPONSE = re.compile(r"response (\S+)", re.IGNORECASE)
 _CANVAS_QUESTION = re.compile(r"[0-9]+: ")
 _MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
+_MATH_DELIMITER = re.compile(r"\\[()\[\]]")
 _TAG = re.compile(r"<[^>]*>")
 _IGNORED = re.compile(r"[\s_*\"'&<>`]+")
 
@@ -260,6 +265,10 @@ def _lms_rows(records: list[Record], path: Path, variants: Variants, layout: _La
     for line, fields in records[1:]:
         if _blank(fields):
             continue
+        if len(fields) != len(records[0][1]):
+            skipped.append(SkippedRow(line, f"has {len(fields)} fields, the header has "
+                                            f"{len(records[0][1])} (a row cut short?)"))
+            continue
         cells = layout.cells(fields)
         mapped = mapped or any(_tag(question) in entries for _, question, _ in cells)
         result = _lms_row(line, layout.student(fields), cells, entries, layout)
@@ -316,10 +325,14 @@ def _answer(entry: KeyEntry, response: str, layout: _Layout) -> str:
     """
     if entry.kind not in ("single_choice", "multiple_choice"):
         return response
-    options = [_comparable_option(choice.text) for choice in entry.choices]
-    pieces = [response] if entry.kind == "single_choice" else layout.split(response)
-    long = len(response) > LONGEST_RESPONSE
-    readings = set() if long else _readings(tuple(pieces), layout.joiner, tuple(options))
+    pieces = (response,) if entry.kind == "single_choice" else tuple(layout.split(response))
+    if len(response) > LONGEST_RESPONSE or len(pieces) > MOST_PIECES:
+        raise grade.ResponseError("it is too long to be the text of options")
+    for with_math in (True, False):  # Moodle keeps a formula's TeX; Canvas drops its image
+        options = tuple(_comparable_option(choice.text, with_math) for choice in entry.choices)
+        readings = _readings(pieces, layout.joiner, options, with_math)
+        if len(readings) == 1:
+            break
     if not readings:
         raise grade.ResponseError("it is not the text of an option")
     if len(readings) > 1:
@@ -328,7 +341,8 @@ def _answer(entry: KeyEntry, response: str, layout: _Layout) -> str:
     return ",".join(str(index + 1) for index in sorted(chosen))
 
 
-def _readings(pieces: tuple[str, ...], joiner: str, options: tuple[str, ...]) -> set[frozenset[int]]:
+def _readings(pieces: tuple[str, ...], joiner: str, options: tuple[str, ...],
+              with_math: bool) -> set[frozenset[int]]:
     """Every set of options whose texts, in some order, are the pieces (consecutive pieces
     rejoined by `joiner` may be one option's text: a text that holds the separator)."""
 
@@ -338,7 +352,7 @@ def _readings(pieces: tuple[str, ...], joiner: str, options: tuple[str, ...]) ->
             return frozenset({frozenset()})
         found = set()
         for end in range(start + 1, len(pieces) + 1):
-            text = _comparable(joiner.join(pieces[start:end]))
+            text = _comparable(joiner.join(pieces[start:end]), with_math)
             for index in (i for i, option in enumerate(options) if option == text):
                 found.update(rest | {index} for rest in from_piece(end) if index not in rest)
         return frozenset(found)
@@ -346,17 +360,20 @@ def _readings(pieces: tuple[str, ...], joiner: str, options: tuple[str, ...]) ->
     return set(from_piece(0))
 
 
-def _comparable(text: str) -> str:
-    """A plain text as it is compared with an option's: math, white space, case and the
-    characters LMS conversions add or drop left out."""
-    return _IGNORED.sub("", _MATH.sub("", html.unescape(text))).casefold()
+def _comparable(text: str, with_math: bool) -> str:
+    """A plain text as it is compared with an option's: white space, case, the characters LMS
+    conversions add or drop, and the math delimiters left out (with `with_math` False, each
+    formula left out)."""
+    text = html.unescape(text)
+    text = _MATH_DELIMITER.sub("", text) if with_math else _MATH.sub("", text)
+    return _IGNORED.sub("", text).casefold()
 
 
 @cache
-def _comparable_option(markdown: str) -> str:
+def _comparable_option(markdown: str, with_math: bool) -> str:
     """An option's Markdown text as an LMS shows it in plain text (its exported HTML without
     tags), made `_comparable`."""
-    return _comparable(_TAG.sub("", lms.lms_html(markdown)))
+    return _comparable(_TAG.sub("", lms.lms_html(markdown)), with_math)
 
 
 def _header_index(header: list[str], names: tuple[str, ...]) -> dict[str, int]:

@@ -346,3 +346,42 @@ def test_one_report_per_quiz_of_a_variant_grades_as_one_class(exported, tmp_path
     assert result.exit_code == 0, result.output
     assert f"skipped {paths[1]} line {duplicate.line}: duplicate student_id" in result.output
     assert f"Graded {len(PLANS)} student(s) from {paths[0]}, {paths[1]}, skipped 1 row(s)" in result.output
+
+
+@pytest.fixture(scope="module")
+def formulas(tmp_path_factory) -> SimpleNamespace:
+    """A key of the formula templates, whose options are formulas only."""
+    out = tmp_path_factory.mktemp("lms-formulas")
+    result = run_cli("generate", "--variants", "1", "--seed", "3", "--template",
+                     "formula-params,formula-output-size", "--format", "moodle", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    key = json.loads((out / "key.json").read_text())
+    return SimpleNamespace(key=key, out=out, entries=[KeyEntry.from_json(e) for e in key["questions"]])
+
+
+def test_options_that_are_formulas_map_by_their_tex(formulas, tmp_path):
+    assert all(re.fullmatch(r"\$[^$]+\$", c.text) for e in formulas.entries for c in e.choices)
+    plans = {"ada": (1, "right"), "bob": (1, "wrong")}
+    mine = grade_file(formulas, tmp_path, "responses.csv", quizgen_csv(formulas, plans), "csv")
+    moodle = grade_file(formulas, tmp_path, "moodle.csv", moodle_report(formulas, plans), "moodle")
+    assert not moodle.skipped, moodle.skipped
+    assert analysis(moodle) == analysis(mine)
+    assert [s.score for s in moodle.students] == [len(formulas.entries), 0]
+
+
+def test_a_huge_multiple_answer_or_a_cut_row_is_skipped_not_a_crash(exported, tmp_path):
+    entries = variant_entries(exported, 1)
+    multiple = next(i for i, e in enumerate(entries) if e.kind == "multiple_choice")
+
+    def edit(student, cells, questions):
+        if student == "ada":
+            cells[multiple][1] = "Dropout; " * 1100
+
+    text = moodle_report(exported, {"ada": (1, "right"), "bob": (1, "right")}, edit)
+    header, ada, bob = list(csv.reader(io.StringIO(text)))
+    run = grade_file(exported, tmp_path, "moodle.csv", to_csv([header, ada, bob[:-3]]), "moodle")
+    assert not run.students
+    too_long, cut = run.skipped
+    assert too_long.reason.startswith(f"student 'ada@example.org': column 'Response {multiple + 1}' (")
+    assert too_long.reason.endswith("(9,899 characters)): it is too long to be the text of options")
+    assert cut.reason == f"has {len(header) - 3} fields, the header has {len(header)} (a row cut short?)"
