@@ -665,9 +665,9 @@ def latex(expression: sp.Expr, values: dict[sp.Symbol, int] | None = None) -> st
 
 @cache
 def _latex(expression: sp.Expr, values: tuple[tuple[sp.Symbol, int], ...]) -> str:
-    if values:
+    if values:  # xreplace: what subs gives for numbers in place of symbols, 5 times faster
         with sp.evaluate(False):
-            expression = expression.subs(dict(values))
+            expression = expression.xreplace({symbol: sp.sympify(value) for symbol, value in values})
     return sp.latex(expression, order="none")
 
 

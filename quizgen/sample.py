@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from quizgen.errors import TemplateError, clip, quote
@@ -85,6 +86,13 @@ def _append(layers: list[LayerSpec], shape: Shape, layer: LayerSpec | None) -> S
     if layer is None:
         return shape
     layers.append(layer)
+    return _output_shape(layer, shape)
+
+
+@lru_cache(maxsize=65536)
+def _output_shape(layer: LayerSpec, shape: Shape | tuple[Shape, ...]) -> Shape:
+    """The output shape of `layer` on `shape` (or shapes) by the closed forms, memoized: a
+    sampler meets the same layers on the same inputs draw after draw."""
     return layer_closed_form(layer, shape).output_shape
 
 
@@ -339,8 +347,7 @@ class _Graph:
     def add(self, layer: LayerSpec, *sources: int) -> int:
         """Append `layer`, fed by `sources` (`INPUT` or earlier layers' indices); its index."""
         taken = tuple(self.shapes[source] for source in sources)
-        self.shapes[len(self.layers)] = layer_closed_form(
-            layer, taken[0] if len(taken) == 1 else taken).output_shape
+        self.shapes[len(self.layers)] = _output_shape(layer, taken[0] if len(taken) == 1 else taken)
         self.layers.append(layer)
         self.inbound.append(sources)
         return len(self.layers) - 1

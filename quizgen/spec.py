@@ -46,9 +46,15 @@ class FrozenDict(tuple):
         return {key: _thaw(value) for key, value in self}
 
 
+#: Values `freeze` returns as they are (the usual ones: checked first, by exact type).
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """Lists become tuples and dicts `FrozenDict`s (recursively), so that a config is hashable
     and compares by value."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):
@@ -83,7 +89,10 @@ class LayerSpec:
 
     def get(self, argument: str, default: Any = None) -> Any:
         """The value of `argument` in the config, or `default` if it is not set."""
-        return dict(self.config).get(argument, default)
+        for key, value in self.config:
+            if key == argument:
+                return value
+        return default
 
     def with_config(self, **changes: Any) -> LayerSpec:
         """A copy with some arguments changed (a value of `None` removes the argument)."""
