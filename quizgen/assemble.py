@@ -30,7 +30,7 @@ from quizgen.cache import CacheStats, FactCache, default_folder
 from quizgen.errors import BatchError, QuizgenError
 from quizgen.family import CHOICES, Question
 from quizgen.oracle import Oracle
-from quizgen.questions import Item, derive_seed, make_item
+from quizgen.questions import Item, cached_item, derive_seed
 from quizgen.template import Template
 
 #: What an exam is drawn from: templates, or a blueprint's slots.
@@ -122,7 +122,7 @@ def _mixed_items(templates: list[Template], seed: int, rng: random.Random, quest
     items, failures = [], []
     for index, (template, keep) in enumerate(_plan(templates, rng, questions)):
         try:
-            item = make_item(template, derive_seed(seed, "item", index), oracle)
+            item = cached_item(template, derive_seed(seed, "item", index), oracle)
         except QuizgenError as error:
             failures.append(str(error))
             continue
@@ -149,8 +149,8 @@ def _slot_items(blueprint: Blueprint, seed: int, oracle: Oracle) -> tuple[list[I
         key = (position, slots[position][1].candidates.index(candidate))
         if key not in made:
             try:
-                made[key] = make_item(candidate.template, seeds[position], oracle,
-                                      slots[position][1].band)
+                made[key] = cached_item(candidate.template, seeds[position], oracle,
+                                        slots[position][1].band)
             except QuizgenError as error:
                 made[key] = error
         if isinstance(made[key], QuizgenError):

@@ -1,19 +1,22 @@
-"""The persistent cache of what Keras computed, content-addressed and shared between runs.
+"""The persistent cache of what Keras computed (and of the items made from it), content-addressed
+and shared between runs.
 
 Entries live under `QUIZGEN_CACHE_DIR` (default: `$XDG_CACHE_HOME/quizgen`, else
 `~/.cache/quizgen`), in a folder per Keras version and backend, in one SQLite database
 (`DATABASE`): a row per entry, keyed by its kind and a SHA-256 of what was computed (e.g. a
-model spec's digest), whose value is JSON. Each entry also records the Keras version and
-backend that wrote it and is ignored unless they are the installed ones, so an answer never
-comes from another Keras. Entries computed in a process are written together (`flush`: after
-each variant, and every `FLUSH_ENTRIES` entries), in one SQLite transaction, so concurrent runs
-and workers never see half an entry or half a batch, and an interrupted run leaves the
-database as it was (creating a file costs about a millisecond here, as much as building a
-layer: one file per entry made cache writes a sixth of a cold run). An unreadable or corrupt
-entry, or one whose value does not have its kind's shape (`ENTRY_SHAPES`), is recomputed and
-rewritten, never trusted. A folder that cannot be written (not writable, a file in its place,
-a full disk), or a database SQLite cannot read, turns the cache off for the rest of the run,
-with one `CacheWarning` saying why.
+model spec's digest), whose value is JSON. An `item` entry holds a whole made item (its
+questions, choices and explanations: `quizgen.questions.cached_item`), keyed also by the
+template file and quizgen's own code, so a warm run neither draws nor builds. Each entry also
+records the Keras version and backend that wrote it and is ignored unless they are the
+installed ones, so an answer never comes from another Keras. Entries computed in a process are
+written together (`flush`: after each variant, and every `FLUSH_ENTRIES` entries), in one
+SQLite transaction, so concurrent runs and workers never see half an entry or half a batch, and
+an interrupted run leaves the database as it was (creating a file costs about a millisecond
+here, as much as building a layer: one file per entry made cache writes a sixth of a cold run).
+An unreadable or corrupt entry, or one whose value does not have its kind's shape
+(`ENTRY_SHAPES`), is recomputed and rewritten, never trusted. A folder that cannot be written
+(not writable, a file in its place, a full disk), or a database SQLite cannot read, turns the
+cache off for the rest of the run, with one `CacheWarning` saying why.
 """
 
 from __future__ import annotations
@@ -147,10 +150,27 @@ _LAYER = record(name=of(str), class_name=of(str), input_shape=either(_SHAPE, lis
                 params=of(int), trainable_params=of(int), non_trainable_params=of(int),
                 weights=list_of(record(name=of(str), shape=list_of(of(int)), trainable=of(bool))))
 
+_OPTIONAL_TEXT = of(str, type(None))
+#: An answer (`quizgen.facts.Answer`): a count or value, a text, a shape (batch axis null),
+#: option numbers, or a matrix.
+_ANSWER = either(of(int, float, str), _SHAPE, list_of(list_of(_NUMBER)))
+_QUESTION = record(ref=row(of(str), of(int, type(None)), _OPTIONAL_TEXT, _OPTIONAL_TEXT,
+                           _OPTIONAL_TEXT),
+                   kind=of(str), text=of(str), answer=_ANSWER,
+                   choices=list_of(record(text=of(str), value=either(_ANSWER, of(dict, type(None))),
+                                          correct=of(bool), misconception=_OPTIONAL_TEXT,
+                                          statement=either(of(type(None)),
+                                                           record(kind=of(str), claim=of(dict))))),
+                   explanation=of(str), reading=list_of(row(of(str), of(str))))
+
 #: The shape of the value of each kind of entry, as `quizgen.oracle` encodes it: model and
 #: layer facts (or the error Keras raised), by-hand output matrices, layer configs as JSON
-#: text, probes' `(min, max, deviation)` per layer, accepted arguments, defaults (any JSON).
+#: text, probes' `(min, max, deviation)` per layer, accepted arguments, defaults (any JSON);
+#: and as `quizgen.questions` encodes a made item (or the error its template gave).
 ENTRY_SHAPES: dict[str, Check] = {
+    "item": either(record(error=of(str), type=of(str)),
+                   record(spec=of(dict), task=of(dict, type(None)), stem=of(str),
+                          code=of(str), questions=list_of(_QUESTION))),
     "facts": either(record(error=of(str), spec=of(dict)),
                     record(layers=list_of(_LAYER), total_params=of(int), trainable_params=of(int),
                            non_trainable_params=of(int), keras_version=of(str), backend=of(str),

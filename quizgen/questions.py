@@ -7,20 +7,24 @@ family makes the question (answer from Keras' facts, distractors from executed
 misconceptions, worked explanation) and proves it valid for its instance. A sampled subject
 that cannot carry the questions (no layer of the asked kind, too few distinct distractors, an
 invalid item) is redrawn from a derived seed; a fixed (classic) one is an error instead.
+`cached_item` keeps what `make_item` made in the fact cache, for the next run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache, partial
+from pathlib import Path
 from typing import Any
 
 from quizgen import families
+from quizgen.cache import key as cache_key
 from quizgen.difficulty import Band, measure
-from quizgen.errors import ArchitectureError, QuestionError
-from quizgen.facts import FactRef
-from quizgen.family import Question, Subject, selectable_layers
+from quizgen.errors import ArchitectureError, QuestionError, QuizgenError
+from quizgen.facts import FactRef, from_json, to_json
+from quizgen.family import Choice, Question, Subject, selectable_layers
 from quizgen.oracle import ModelFacts, Oracle
 from quizgen.sample import sample
 from quizgen.spec import ModelSpec, Task
@@ -212,3 +216,118 @@ def make_item(template: Template, seed: int, oracle: Oracle, band: Band | None =
     redrawn = template.fixed is not None and draws > 1 and error_type is QuestionError
     tries = f" in {draws} draws" if redrawn else ""
     raise error_type(f"{template.path.name}: {kind} cannot carry its questions{tries}: {last_error}")
+
+
+# --- items made before: the fact cache's "item" entries -------------------------------------
+
+#: The errors of `make_item` that a made item's entry records (a template whose subjects cannot
+#: carry its questions for a seed, or whose fixed model Keras cannot build): made again, they
+#: would be the same.
+ITEM_ERRORS = {error.__name__: error for error in (QuestionError, ArchitectureError)}
+
+
+@cache
+def code_digest() -> str:
+    """SHA-256 of quizgen's own files (its Python modules and data, the bank aside): an item
+    made by other code is made again."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1024)
+def template_digest(template: Template) -> str:
+    """SHA-256 of everything a template holds (its file's and model file's hash, and what a
+    blueprint's candidate changes in it: its asks), its folder aside."""
+    return hashlib.sha256(repr(replace(template, path=Path(template.path.name))).encode()).hexdigest()
+
+
+def cached_item(template: Template, seed: int, oracle: Oracle, band: Band | None = None) -> Item:
+    """`make_item(template, seed, oracle, band)`, or the item it made before (or the error it
+    raised) for the same template (`template_digest`), seed and band with the same quizgen
+    (`code_digest`) and Keras, from the oracle's fact cache (entries of kind `item`): a warm
+    run neither draws nor builds anything. Its facts come from the cache too
+    (`Oracle.facts`).
+
+    Raises:
+        QuestionError, ArchitectureError: as `make_item` (made now or before).
+        TemplateError: as `make_item` (never cached: the bank is checked on every run).
+    """
+    entry_key = cache_key("item", code_digest(), template_digest(template), seed, band)
+    made = oracle.cache.cached("item", entry_key, partial(_made, template, seed, oracle, band),
+                               _item_json, partial(_item_from_json, template, seed, oracle))
+    if isinstance(made, QuizgenError):
+        raise made
+    return made
+
+
+def _made(template: Template, seed: int, oracle: Oracle, band: Band | None) -> Item | QuizgenError:
+    """`make_item`'s item, or its error as a value to cache (a fresh one, without the
+    traceback)."""
+    try:
+        return make_item(template, seed, oracle, band)
+    except tuple(ITEM_ERRORS.values()) as error:
+        return type(error)(str(error))
+
+
+def _choice_json(choice: Choice) -> dict[str, Any]:
+    return {"text": choice.text, "value": to_json(choice.value), "correct": choice.correct,
+            "misconception": choice.misconception, "statement": choice.statement}
+
+
+def _item_json(made: Item | QuizgenError) -> dict[str, Any]:
+    """An item (or its error) as the JSON of an `item` entry; the template and the facts are
+    not in it (the template is the run's own, the facts have entries of their own)."""
+    if isinstance(made, QuizgenError):
+        return {"error": str(made), "type": type(made).__name__}
+    return {"spec": made.spec.to_json(),
+            "task": None if made.task is None else made.task.to_json(),
+            "stem": made.stem, "code": made.code,
+            "questions": [{"ref": [question.ref.fact, question.ref.layer, question.ref.axis,
+                                   question.ref.weight, question.ref.quantity],
+                           "kind": question.kind, "text": question.text,
+                           "answer": to_json(question.answer),
+                           "choices": [_choice_json(choice) for choice in question.choices],
+                           "explanation": question.explanation,
+                           "reading": [list(pair) for pair in question.reading]}
+                          for question in made.questions]}
+
+
+def _value(data: Any) -> Any:
+    """A choice's value from JSON: a model (an object), an answer (lists become tuples), a
+    formula or a text."""
+    return ModelSpec.from_json(data, "item") if isinstance(data, dict) else from_json(data)
+
+
+def _choice(data: dict[str, Any]) -> Choice:
+    return Choice(data["text"], _value(data["value"]), data["correct"], data["misconception"],
+                  data["statement"])
+
+
+def _item_from_json(template: Template, seed: int, oracle: Oracle,
+                    data: dict[str, Any]) -> Item | QuizgenError:
+    """The item (or error) of an `item` entry, of `template` for `seed`, its facts from
+    `oracle`.
+
+    Raises:
+        KeyError, TypeError, ValueError, IndexError: the entry is not one `_item_json` writes
+            (it is then made again).
+    """
+    if "error" in data:
+        return ITEM_ERRORS[data["type"]](data["error"])
+    try:
+        spec = ModelSpec.from_json(data["spec"], "item")
+        task = None if data["task"] is None else Task.from_json(data["task"], "item")
+        questions = tuple(
+            Question(FactRef(*question["ref"]), question["kind"], question["text"],
+                     from_json(question["answer"]),
+                     tuple(_choice(choice) for choice in question["choices"]),
+                     question["explanation"], tuple(tuple(pair) for pair in question["reading"]))
+            for question in data["questions"])
+        facts = oracle.facts(spec)
+    except QuizgenError as error:
+        raise ValueError(str(error)) from error
+    return Item(template, seed, spec, facts, data["stem"], data["code"], questions, task)

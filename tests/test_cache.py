@@ -17,14 +17,18 @@ import errno
 import json
 import os
 import sqlite3
+from dataclasses import replace
+from functools import cache as memoized
 from pathlib import Path
 
 import pytest
 
-from quizgen import cache, oracle
+from quizgen import cache, oracle, questions
+from quizgen.bank import load_bank
 from quizgen.cache import CacheStats, CacheWarning, FactCache
-from quizgen.errors import ArchitectureError
+from quizgen.errors import ArchitectureError, QuestionError, QuizgenError
 from quizgen.oracle import Oracle
+from quizgen.questions import cached_item
 from quizgen.spec import LayerSpec, ModelSpec, Task
 
 from .conftest import run_cli
@@ -335,8 +339,15 @@ def test_generate_with_a_file_as_cache_folder_warns_once_and_writes_the_exam(tmp
 
 # --- 3. an entry of the wrong shape is recomputed and overwritten ------------------------------
 
+@memoized
+def bundled(template_id: str):
+    """A template of the bundled bank."""
+    return next(template for template in load_bank() if template.id == template_id)
+
+
 #: What reads each kind of entry, from a fresh oracle.
 READERS = {
+    "item": lambda oracle: cached_item(bundled("conv-params"), 0, oracle),
     "facts": lambda oracle: oracle.facts(SPEC),
     "layer": lambda oracle: oracle.layer_facts(DENSE, (None, 6)),
     "task": lambda oracle: oracle.run_task(CONV_TASK.spec, LAB, KERNEL, 0),
@@ -367,6 +378,11 @@ WRONG_SHAPES = [
     ("probe", lambda value: value[0]),                                  # a triple, not a list
     ("accepts", lambda value: int(not value)),                          # an int for a bool
     ("same", lambda value: str(value)),                                 # a string for a bool
+    ("item", lambda value: value | {"questions": "abc"}),
+    ("item", lambda value: value | {"spec": {"layers": "abc"}}),        # no model
+    ("item", lambda value: value | {"questions": [value["questions"][0] | {"ref": ["params"]}]}),
+    ("item", lambda value: value | {"questions": [value["questions"][0] | {"answer": {"a": 1}}]}),
+    ("item", lambda _: {"error": "made up", "type": "SystemExit"}),     # not an error of ours
 ]
 
 
@@ -381,7 +397,8 @@ def test_an_entry_of_the_wrong_shape_is_recomputed_and_overwritten(fresh, kind, 
 
     again = new_oracle()
     assert read(again) == expected
-    assert again.cache.stats.misses == 1 and again.cache.stats.hits == (3 if kind == "facts" else 0)
+    # made again, an item reads the facts of its model from the cache
+    assert again.cache.stats.misses == 1 and again.cache.stats.hits == {"facts": 3, "item": 1}.get(kind, 0)
     again.cache.flush()
     assert json.loads(stored(name)) == entry, "the entry is overwritten with the right value"
 
@@ -422,3 +439,51 @@ def test_every_kind_of_entry_is_read_back(fresh, monkeypatch):
     assert {kind: read(second) for kind, read in READERS.items()} | {
         "default": second.default_argument("Dense", "activation")} == expected
     assert second.cache.stats.misses == 0
+
+
+# --- 4. made items ----------------------------------------------------------------------------
+
+def test_every_bundled_template_s_item_is_read_back_equal_without_making_it(fresh, monkeypatch):
+    """An item read from the cache is the item made (every field: model, facts, stem, code,
+    questions, choices with their values, misconceptions and statements, explanations), and
+    so is an error: a warm run writes the files a cold one does."""
+    made = written(lambda oracle: {template.id: _outcome(oracle, template) for template in load_bank()})
+    assert sum(isinstance(item, questions.Item) for item in made.values()) >= 40
+    monkeypatch.setattr(questions, "make_item", lambda *_: pytest.fail("the item was made again"))
+    without_keras(monkeypatch)
+    again = new_oracle()
+    assert {template.id: _outcome(again, template) for template in load_bank()} == made
+    assert again.cache.stats.misses == 0
+
+
+def _outcome(oracle: Oracle, template) -> questions.Item | str:
+    try:
+        return cached_item(template, 0, oracle)
+    except QuizgenError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+def test_an_error_is_read_back_as_the_error_raised(fresh, monkeypatch):
+    def make_item(*_):
+        raise QuestionError("conv-params.yaml: 25 sampled models cannot carry its questions: none fits")
+
+    monkeypatch.setattr(questions, "make_item", make_item)
+    for _ in range(2):
+        with pytest.raises(QuestionError, match="none fits"):
+            written(READERS["item"])
+    assert [kind for kind, _ in entries()] == ["item"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda template: replace(template, content_hash="0" * 64),   # its file was edited
+    lambda template: replace(template, id="other-id"),
+    # a blueprint's candidate: the template asking one of its questions, or in another form
+    lambda template: replace(template, asks=(replace(template.asks[0], text="Which count?"),)),
+])
+def test_an_item_of_another_template_file_or_quizgen_is_made_again(fresh, monkeypatch, change):
+    written(READERS["item"])
+    again = new_oracle()
+    cached_item(change(bundled("conv-params")), 0, again)
+    monkeypatch.setattr(questions, "code_digest", lambda: "other quizgen")
+    cached_item(bundled("conv-params"), 0, again)
+    assert again.cache.stats.misses == 2
