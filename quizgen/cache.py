@@ -6,7 +6,7 @@ Entries live under `QUIZGEN_CACHE_DIR` (default: `$XDG_CACHE_HOME/quizgen`, else
 (`DATABASE`): a row per entry, keyed by its kind and a SHA-256 of what was computed (e.g. a
 model spec's digest), whose value is JSON. An `item` entry holds a whole made item (its
 questions, choices and explanations: `quizgen.questions.cached_item`), keyed also by the
-template file and quizgen's own code, so a warm run neither draws nor builds. Each entry also
+whole template (its asks too) and quizgen's own code, so a warm run neither draws nor builds. Each entry also
 records the Keras version and backend that wrote it and is ignored unless they are the
 installed ones, so an answer never comes from another Keras. Entries computed in a process are
 written together (`flush`: after each variant, and every `FLUSH_ENTRIES` entries), in one
